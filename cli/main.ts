@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { decodeCommand } from './decode.ts';
+
+const program = new Command();
+program
+  .name('exit137')
+  .description('Explains why a container died with exit code 137, or hung while dying, from the node’s own records.')
+  .version('0.1.0')
+  .showHelpAfterError();
+decodeCommand(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`exit137: ${(e as Error).message}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,11 @@
+import type { Writable } from 'node:stream';
+
+/** Writes a line; a closed pipe (`| head`) ends the program quietly, as Unix tools do. */
+export function writeLine(out: Writable, line: string): void {
+  out.write(`${line}\n`);
+}
+
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});

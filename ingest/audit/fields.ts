@@ -1,0 +1,126 @@
+/**
+ * The key=value body of one audit record, tokenized the way the kernel and auditd write it:
+ * `"quoted"` values are text, bare values may be hex-encoded text or numbers, `'…'` holds a nested
+ * key=value message (user-space records), and a 0x1D byte starts auditd's ENRICHED interpretations.
+ */
+export type FieldForm = 'quoted' | 'bare' | 'nested' | 'braced';
+export type AuditField = { key: string; value: string; form: FieldForm };
+
+export type Tokenized = { fields: AuditField[]; enriched?: Record<string, string>; warnings: string[] };
+
+const ENRICHED_SEP = '\x1d';
+const REPLACEMENT_CHAR = '\ufffd';
+
+export function tokenizeBody(body: string): Tokenized {
+  const warnings: string[] = [];
+  let raw = body;
+  let tail: string | undefined;
+  const sep = body.indexOf(ENRICHED_SEP);
+  if (sep >= 0) {
+    raw = body.slice(0, sep);
+    tail = body.slice(sep + 1);
+  } else {
+    // Pastes and some shippers turn 0x1D into U+FFFD (integrations#5343).
+    const rep = body.indexOf(REPLACEMENT_CHAR);
+    if (rep >= 0 && /^[A-Z][A-Z0-9_-]*=/.test(body.slice(rep + 1))) {
+      raw = body.slice(0, rep);
+      tail = body.slice(rep + 1);
+      warnings.push('enrichment separator was U+FFFD');
+    }
+  }
+  const fields: AuditField[] = [];
+  const glued = scanPairs(raw, fields, warnings, true);
+  if (glued !== undefined) {
+    // The 0x1D byte was lost in transit: `key="test"ARCH=x86_64 …` (wazuh#3396).
+    warnings.push('enrichment separator lost; tail recognised by its upper-case keys');
+    tail = tail === undefined ? glued : `${glued} ${tail}`;
+  }
+  let enriched: Record<string, string> | undefined;
+  if (tail !== undefined) {
+    const pairs: AuditField[] = [];
+    scanPairs(tail, pairs, warnings, false);
+    enriched = {};
+    for (const p of pairs) if (!(p.key in enriched)) enriched[p.key] = p.value;
+  }
+  return enriched ? { fields, enriched, warnings } : { fields, warnings };
+}
+
+const isSpace = (c: string | undefined) => c === ' ' || c === '\t';
+
+/**
+ * Appends the pairs of `s` to `out`. Returns the rest of the string when a quoted value is directly
+ * followed by an upper-case `KEY=` (a lost enrichment separator), so the caller can read it as the tail.
+ */
+function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue: boolean): string | undefined {
+  let i = 0;
+  const n = s.length;
+  while (i < n) {
+    while (i < n && isSpace(s[i])) i++;
+    if (i >= n) break;
+    const eq = findKeyEnd(s, i);
+    if (eq < 0) {
+      // A word with no `=`: keep going, but say so (laurel: TrailingGarbage).
+      let j = i;
+      while (j < n && !isSpace(s[j])) j++;
+      warnings.push(`stray word ${JSON.stringify(s.slice(i, Math.min(j, i + 40)))}`);
+      i = j;
+      continue;
+    }
+    const key = s.slice(i, eq);
+    i = eq + 1;
+    const c = s[i];
+    if (c === '"') {
+      const end = s.indexOf('"', i + 1);
+      if (end < 0) {
+        warnings.push(`unterminated quote in ${key}`);
+        out.push({ key, value: s.slice(i + 1), form: 'quoted' });
+        break;
+      }
+      out.push({ key, value: s.slice(i + 1, end), form: 'quoted' });
+      i = end + 1;
+      if (detectGlue && i < n && !isSpace(s[i]) && /^[A-Z][A-Z0-9_-]*=/.test(s.slice(i))) return s.slice(i);
+    } else if (c === "'") {
+      const end = s.indexOf("'", i + 1);
+      const inner = end < 0 ? s.slice(i + 1) : s.slice(i + 1, end);
+      if (end < 0) warnings.push(`unterminated ' in ${key}`);
+      out.push({ key, value: inner, form: 'nested' });
+      // The nested message carries the real fields of user-space records (op=, exe=, res=).
+      scanPairs(inner, out, warnings, false);
+      i = end < 0 ? n : end + 1;
+    } else if (c === '{') {
+      const end = s.indexOf('}', i + 1);
+      const stop = end < 0 ? n : end + 1;
+      out.push({ key, value: s.slice(i, stop), form: 'braced' });
+      i = stop;
+    } else {
+      // A bare value ends at white space, unless what follows is not a `key=` (values with spaces:
+      // `subj==/usr/sbin/ntpd (enforce)`, `SADDR=unknown family`).
+      let j = i;
+      while (j < n && !isSpace(s[j])) j++;
+      while (j < n) {
+        let k = j;
+        while (k < n && isSpace(s[k])) k++;
+        if (k >= n) break;
+        if (findKeyEnd(s, k) >= 0) break;
+        let m = k;
+        while (m < n && !isSpace(s[m])) m++;
+        j = m;
+      }
+      out.push({ key, value: s.slice(i, j), form: 'bare' });
+      i = j;
+    }
+  }
+  return undefined;
+}
+
+/** Index of the `=` that ends a key starting at i, or -1 if the word at i is not `key=…`. */
+function findKeyEnd(s: string, i: number): number {
+  let j = i;
+  while (j < s.length) {
+    const c = s[j];
+    if (c === '=') return j > i ? j : -1;
+    if (c === ' ' || c === '\t' || c === '"' || c === "'") return -1;
+    j++;
+  }
+  return -1;
+}

@@ -1,0 +1,245 @@
+import type { NormalizedEvent, SignalInfo } from '../event.ts';
+import { containerIdsIn, trailingIdPrefix } from '../ids.ts';
+import { hexToBytes, isHexTextField, looksHex, splitArgv, splitKeys } from './hex.ts';
+import type { AuditEvent } from './reassemble.ts';
+import type { AuditRecord } from './record.ts';
+import { field } from './record.ts';
+import { archName, signalName, signalSyscall, syscallName } from './tables.ts';
+
+/** The kernel copies at most this many bytes of a process's argv into PROCTITLE. */
+export const PROCTITLE_MAX = 128;
+
+export type AuditInterpretation = {
+  kind: 'audit-signal' | 'audit';
+  action: string;
+  outcome?: 'success' | 'failure';
+  process?: NonNullable<NormalizedEvent['process']>;
+  user?: NonNullable<NormalizedEvent['user']>;
+  signal?: SignalInfo;
+  target?: NonNullable<NormalizedEvent['exit137']['target']>;
+  auditd: NonNullable<NormalizedEvent['auditd']>;
+  relatedIds: string[];
+  message: string;
+};
+
+/** A field's text: quoted as is, hex decoded where that field may be hex, `(null)`/`?` as absent. */
+export function text(r: AuditRecord, key: string): string | undefined {
+  const f = field(r, key);
+  if (!f) return undefined;
+  if (f.form === 'bare') {
+    if (f.value === '(null)' || f.value === '?' || f.value === '(none)') return undefined;
+    if (isHexTextField(r.type, key) && looksHex(f.value)) return hexToBytes(f.value).toString('utf8');
+  }
+  return f.value;
+}
+
+function hexBytes(r: AuditRecord, key: string): Buffer | undefined {
+  const f = field(r, key);
+  if (!f) return undefined;
+  if (f.form === 'bare' && looksHex(f.value)) return hexToBytes(f.value);
+  if (f.form === 'quoted') return Buffer.from(f.value, 'utf8');
+  return undefined;
+}
+
+/** An id that is set: the kernel writes (uint32)-1 as 4294967295, or -1 in OBJ_PID. */
+export function setId(v: string | undefined): string | undefined {
+  if (v === undefined || v === '4294967295' || v === '-1' || v === 'unset') return undefined;
+  return v;
+}
+
+function int(v: string | undefined): number | undefined {
+  if (v === undefined || !/^-?\d+$/.test(v)) return undefined;
+  return Number(v);
+}
+
+/** A syscall argument register (hex) as a signed 32-bit int: `kill(-1234, …)` reaches audit as fff…fb2e. */
+function argInt32(hex: string | undefined): number | undefined {
+  if (hex === undefined || !/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
+  return Number(BigInt.asIntN(32, BigInt(`0x${hex}`)));
+}
+
+export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
+  const byType = (t: string) => ev.records.filter((r) => r.type === t);
+  const sys = byType('SYSCALL')[0];
+  const objPids = byType('OBJ_PID');
+  const proctitle = byType('PROCTITLE')[0];
+  const execve = byType('EXECVE');
+  const cwd = byType('CWD')[0];
+  const abend = byType('ANOM_ABEND')[0];
+  const warnings = ev.records.flatMap((r) => r.warnings);
+
+  const auditd: AuditInterpretation['auditd'] = {
+    serial: ev.serial,
+    epoch: ev.epoch,
+    records: ev.records.map((r) => r.type),
+  };
+  if (ev.node) auditd.node = ev.node;
+
+  let argv: string[] | undefined;
+  let truncated = false;
+  if (proctitle) {
+    const bytes = hexBytes(proctitle, 'proctitle');
+    if (bytes) {
+      argv = splitArgv(bytes);
+      truncated = bytes.length >= PROCTITLE_MAX;
+    }
+  }
+  const execArgs = execve.length > 0 ? execveArgs(execve) : undefined;
+
+  const head = sys ?? abend ?? ev.records[0]!;
+  const process: AuditInterpretation['process'] = {};
+  const pid = int(text(head, 'pid'));
+  if (pid !== undefined) process.pid = pid;
+  const comm = text(head, 'comm');
+  if (comm !== undefined) process.name = comm;
+  const exe = text(head, 'exe');
+  if (exe !== undefined) process.executable = exe;
+  const args = execArgs ?? argv;
+  if (args) {
+    process.args = args;
+    process.args_count = args.length;
+  }
+  if (argv) process.title = argv.join(' ');
+  const dir = cwd ? text(cwd, 'cwd') : undefined;
+  if (dir !== undefined) process.working_directory = dir;
+  const ppid = int(text(head, 'ppid'));
+  if (ppid !== undefined) process.parent = { pid: ppid };
+
+  const user: AuditInterpretation['user'] = {};
+  const uid = text(head, 'uid');
+  if (uid !== undefined) user.id = uid;
+  const auid = setId(text(head, 'auid'));
+  if (auid !== undefined) user.audit = { id: auid };
+  const euid = text(head, 'euid');
+  if (euid !== undefined) user.effective = { id: euid };
+  const gid = text(head, 'gid');
+  if (gid !== undefined) user.group = { id: gid };
+  const en = head.enriched;
+  if (en?.UID) user.name = en.UID;
+  if (en?.AUID && user.audit) user.audit.name = en.AUID;
+
+  let kind: AuditInterpretation['kind'] = 'audit';
+  let action = (ev.records[0]?.type ?? 'unknown').toLowerCase().replace(/_/g, '-');
+  let signal: SignalInfo | undefined;
+  let target: AuditInterpretation['target'];
+  let outcome: AuditInterpretation['outcome'];
+
+  if (sys) {
+    const archHex = text(sys, 'arch');
+    const num = int(text(sys, 'syscall'));
+    const arch = archHex ? archName(archHex) : undefined;
+    if (arch) auditd.arch = arch;
+    else if (archHex) auditd.arch = archHex;
+    // Already-interpreted (ausearch -i) lines carry names, not numbers.
+    const name = archHex && num !== undefined ? syscallName(archHex, num) : text(sys, 'syscall');
+    if (name) auditd.syscall = name;
+    action = name ? `syscall-${name}` : 'syscall';
+    const success = text(sys, 'success');
+    if (success) {
+      auditd.success = success === 'yes';
+      outcome = success === 'yes' ? 'success' : 'failure';
+    }
+    const exit = text(sys, 'exit');
+    if (exit !== undefined) auditd.exit = exit;
+    const a = [0, 1, 2, 3].map((i) => field(sys, `a${i}`)?.value).filter((v): v is string => v !== undefined);
+    if (a.length) auditd.a = a;
+    const tty = text(sys, 'tty');
+    if (tty !== undefined) auditd.tty = tty;
+    const ses = setId(text(sys, 'ses'));
+    if (ses !== undefined) auditd.ses = ses;
+    const key = text(sys, 'key');
+    if (key !== undefined) auditd.key = splitKeys(key);
+
+    const spec = name ? signalSyscall(name) : undefined;
+    if (spec && name) {
+      kind = 'audit-signal';
+      action = 'killed-pid';
+      const sigNum = argInt32(field(sys, `a${spec.signalArg}`)?.value);
+      if (sigNum !== undefined) signal = { number: sigNum, name: signalName(sigNum), syscall: name };
+      if (spec.targetArg !== undefined) {
+        const t = argInt32(field(sys, `a${spec.targetArg}`)?.value);
+        if (t !== undefined) {
+          if (name === 'kill' && t <= 0) {
+            auditd.target_arg = t === -1 ? { pid: -1, scope: 'all' } : { pid: -t, scope: 'process-group' };
+          } else auditd.target_arg = { pid: t, scope: spec.scope ?? 'process' };
+        }
+      }
+      const targets = objPids.map((o) => {
+        const t: NonNullable<AuditInterpretation['target']>['process'] = {};
+        const opid = int(text(o, 'opid'));
+        if (opid !== undefined) t.pid = opid;
+        const ocomm = text(o, 'ocomm');
+        if (ocomm !== undefined) t.name = ocomm;
+        const ouid = text(o, 'ouid');
+        if (ouid !== undefined) t.uid = ouid;
+        const oauid = setId(text(o, 'oauid'));
+        if (oauid !== undefined) t.auid = oauid;
+        const oses = setId(text(o, 'oses'));
+        if (oses !== undefined) t.ses = oses;
+        return t;
+      });
+      if (targets.length > 0) {
+        target = { process: targets[0]! };
+        if (targets.length > 1) target.others = targets.slice(1);
+      } else if (auditd.target_arg && auditd.target_arg.scope !== 'all' && auditd.target_arg.scope !== 'process-group') {
+        // No OBJ_PID (a rule without it, or an old kernel): the pid as the sender named it.
+        target = { process: { pid: auditd.target_arg.pid } };
+      }
+    }
+  } else if (abend) {
+    action = 'crashed-program';
+    const sig = int(text(abend, 'sig'));
+    if (sig !== undefined) signal = { number: sig, name: signalName(sig) };
+  }
+  if (argv) auditd.proctitle_truncated = truncated;
+  if (en && Object.keys(en).length) auditd.enriched = en;
+  if (warnings.length) auditd.warnings = warnings;
+
+  const relatedIds = new Set<string>();
+  for (const a of args ?? []) for (const id of containerIdsIn(a)) relatedIds.add(id);
+  if (truncated && argv?.length) {
+    const p = trailingIdPrefix(argv[argv.length - 1]!);
+    if (p && ![...relatedIds].some((id) => id.startsWith(p))) relatedIds.add(p);
+  }
+
+  const out: AuditInterpretation = { kind, action, auditd, relatedIds: [...relatedIds], message: summary(kind, process, signal, target, action) };
+  if (Object.keys(process).length) out.process = process;
+  if (Object.keys(user).length) out.user = user;
+  if (signal) out.signal = signal;
+  if (target) out.target = target;
+  if (outcome) out.outcome = outcome;
+  return out;
+}
+
+/** EXECVE argv: a0..aN, or aN[0..k] chunks for long arguments, possibly spread over several records. */
+function execveArgs(records: AuditRecord[]): string[] {
+  const parts = new Map<number, string[]>();
+  for (const r of records) {
+    for (const f of r.fields) {
+      const m = /^a(\d+)(?:\[(\d+)\])?$/.exec(f.key);
+      if (!m) continue;
+      const i = Number(m[1]);
+      const v = f.form === 'bare' && looksHex(f.value) ? hexToBytes(f.value).toString('utf8') : f.value;
+      const list = parts.get(i) ?? [];
+      list[m[2] === undefined ? 0 : Number(m[2])] = v;
+      parts.set(i, list);
+    }
+  }
+  return [...parts.keys()].sort((x, y) => x - y).map((i) => (parts.get(i) ?? []).join(''));
+}
+
+function summary(
+  kind: string,
+  p: AuditInterpretation['process'],
+  sig: SignalInfo | undefined,
+  target: AuditInterpretation['target'],
+  action: string,
+): string {
+  const who = `${p?.name ?? '?'}[${p?.pid ?? '?'}]${p?.executable ? ` (${p.executable})` : ''}`;
+  if (kind === 'audit-signal') {
+    const t = target?.process;
+    return `${who} sent ${sig?.name ?? 'a signal'} via ${sig?.syscall ?? '?'} to ${t?.name ?? '?'}[${t?.pid ?? '?'}]`;
+  }
+  if (action === 'crashed-program') return `${who} crashed with ${sig?.name ?? 'a signal'}`;
+  return `${who} ${action}`;
+}

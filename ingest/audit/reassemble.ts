@@ -1,0 +1,144 @@
+import type { Nanos } from '../time/instant.ts';
+import { NS_PER_S } from '../time/instant.ts';
+import type { AuditRecord } from './record.ts';
+
+/** The records of one kernel audit event: same node, same epoch, same serial. */
+export type AuditEvent<P = unknown> = {
+  node: string;
+  epoch: string;
+  ns: Nanos;
+  serial: number;
+  records: AuditRecord[];
+  /** What the caller attached to the first record (where it was read). */
+  origin: P;
+  /** Whether an EOE closed it; events in audit.log never have one (auditd does not log EOE). */
+  closedByEoe: boolean;
+};
+
+export type ReassemblerOptions = {
+  /** Events held open at once per node before the oldest is let go (go-libaudit: 50). */
+  maxInFlight: number;
+  /** Log-time seconds after which an open event is complete (laurel: 5 s, auditbeat: 2 s). */
+  timeoutSeconds: number;
+};
+
+export type ReassemblerStats = { events: number; records: number; duplicateRecords: number; lostSerials: number; lateRecords: number };
+
+type Open<P> = AuditEvent<P> & { lastSeenAt: Nanos; recordKeys: Set<string> };
+
+const HALF = 0x80000000;
+/** Serial order that survives the 2^32 wrap: 0 comes after 4294967295. */
+function serialBefore(a: number, b: number): boolean {
+  const d = (b - a) >>> 0;
+  return d !== 0 && d < HALF;
+}
+
+/**
+ * Groups records into events. Records of one event arrive in any order, interleave with other
+ * events, may repeat, and usually come with no EOE, so an event is let go when an EOE closes it,
+ * when it has been open longer than the timeout in log time, when too many events are open, or at
+ * the end of input. Events leave in serial order per node, which makes lost serials countable.
+ */
+export class AuditReassembler<P = unknown> {
+  private readonly nodes = new Map<string, { open: Open<P>[]; lastEmitted?: number; lastEmittedNs?: Nanos; clock: Nanos }>();
+  readonly stats: ReassemblerStats = { events: 0, records: 0, duplicateRecords: 0, lostSerials: 0, lateRecords: 0 };
+
+  constructor(
+    private readonly emit: (e: AuditEvent<P>) => void,
+    private readonly opts: ReassemblerOptions = { maxInFlight: 64, timeoutSeconds: 2 },
+  ) {}
+
+  push(r: AuditRecord, origin: P): void {
+    this.stats.records++;
+    const nodeKey = r.node ?? '';
+    let node = this.nodes.get(nodeKey);
+    if (!node) {
+      node = { open: [], clock: r.ns };
+      this.nodes.set(nodeKey, node);
+    }
+    // The clock is the time of the latest record, not the largest: clocks jump backwards (clock_settime).
+    node.clock = r.ns;
+    let ev = node.open.find((e) => e.serial === r.serial && e.epoch === r.epoch);
+    if (!ev) {
+      if (node.lastEmitted !== undefined && !serialBefore(node.lastEmitted, r.serial)) {
+        if (node.lastEmittedNs !== undefined && r.ns - node.lastEmittedNs > BigInt(this.opts.timeoutSeconds) * NS_PER_S) {
+          // Serials restart at boot: a lower serial much later in time is a new boot, not a straggler.
+          node.lastEmitted = undefined;
+        } else {
+          // A straggler of an event already let go: keep it as its own partial event rather than drop it.
+          this.stats.lateRecords++;
+        }
+      }
+      ev = { node: nodeKey, epoch: r.epoch, ns: r.ns, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ns, recordKeys: new Set() };
+      insertBySerial(node.open, ev);
+    }
+    ev.lastSeenAt = r.ns;
+    if (r.type === 'EOE') {
+      ev.closedByEoe = true;
+    } else {
+      const key = `${r.type}\0${r.fields.map((f) => `${f.key}=${f.value}`).join('\0')}`;
+      if (ev.recordKeys.has(key)) this.stats.duplicateRecords++;
+      else {
+        ev.recordKeys.add(key);
+        ev.records.push(r);
+      }
+    }
+    this.release(nodeKey, false);
+  }
+
+  /** Let go of everything (end of input). */
+  flush(): void {
+    for (const k of [...this.nodes.keys()]) this.release(k, true);
+  }
+
+  /** For followers: let go of events older than the timeout by this wall/log clock. */
+  expire(nowNs: Nanos): void {
+    for (const [k, n] of this.nodes) {
+      n.clock = nowNs > n.clock ? nowNs : n.clock;
+      this.release(k, false);
+    }
+  }
+
+  get openEvents(): number {
+    let n = 0;
+    for (const v of this.nodes.values()) n += v.open.length;
+    return n;
+  }
+
+  private release(nodeKey: string, all: boolean): void {
+    const node = this.nodes.get(nodeKey);
+    if (!node) return;
+    const timeout = BigInt(this.opts.timeoutSeconds) * NS_PER_S;
+    const done = (e: Open<P>) => e.closedByEoe || abs(node.clock - e.lastSeenAt) > timeout;
+    // Head-of-line: only the lowest open serial may leave, so events leave in order.
+    while (node.open.length > 0) {
+      const head = node.open[0]!;
+      if (!(all || done(head) || node.open.length > this.opts.maxInFlight)) {
+        // A closed event behind an open head waits; but an EOE-closed head frees those behind it.
+        break;
+      }
+      node.open.shift();
+      if (node.lastEmitted !== undefined && serialBefore(node.lastEmitted, head.serial)) {
+        this.stats.lostSerials += ((head.serial - node.lastEmitted) >>> 0) - 1;
+      }
+      if (node.lastEmitted === undefined || serialBefore(node.lastEmitted, head.serial)) {
+        node.lastEmitted = head.serial;
+        node.lastEmittedNs = head.ns;
+      }
+      if (head.records.length === 0) continue; // a lone EOE
+      this.stats.events++;
+      const { lastSeenAt: _a, recordKeys: _b, ...event } = head;
+      this.emit(event);
+    }
+  }
+}
+
+function insertBySerial<P>(list: Open<P>[], ev: Open<P>): void {
+  let i = list.length;
+  while (i > 0 && serialBefore(ev.serial, list[i - 1]!.serial)) i--;
+  list.splice(i, 0, ev);
+}
+
+function abs(n: bigint): bigint {
+  return n < 0n ? -n : n;
+}

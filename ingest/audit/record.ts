@@ -1,0 +1,101 @@
+import type { Nanos } from '../time/instant.ts';
+import { parseEpochSeconds } from '../time/instant.ts';
+import type { AuditField } from './fields.ts';
+import { tokenizeBody } from './fields.ts';
+import { recordTypeName } from './tables.ts';
+
+/** One audit record: one line of audit.log, or one kernel-console / journald audit message. */
+export type AuditRecord = {
+  node?: string;
+  type: string;
+  epoch: string;
+  ns: Nanos;
+  serial: number;
+  fields: AuditField[];
+  enriched?: Record<string, string>;
+  warnings: string[];
+  /** The line as read, envelope included. */
+  raw: string;
+};
+
+export type AuditParseError = {
+  reason: 'not-audit' | 'malformed-header' | 'foreign-framing' | 'unknown-type-without-id';
+  message: string;
+};
+
+export type AuditParse = { ok: true; record: AuditRecord } | { ok: false; error: AuditParseError };
+
+const STAMP = /audit\((\d{1,12}(?:\.\d{1,9})?):(\d{1,10})\):?/;
+
+/**
+ * Parses the three spellings of one record:
+ *   [node=N ]type=SYSCALL msg=audit(1582099207.232:3369619): body   (audit.log, RAW or ENRICHED)
+ *   audit: type=1300 audit(1582099207.232:3369619): body             (kernel console, numeric type)
+ *   SYSCALL body  + an id given by the envelope                       (journald _TRANSPORT=audit)
+ */
+export function parseAuditRecord(line: string, given?: { type?: string; epoch?: string; serial?: number }, raw = line): AuditParse {
+  let s = line;
+  let node: string | undefined;
+  if (s.startsWith('node=')) {
+    const sp = s.indexOf(' ');
+    if (sp < 0) return err('malformed-header', 'node= with nothing after it');
+    node = s.slice(5, sp);
+    s = s.slice(sp + 1);
+  }
+  let type: string | undefined;
+  let rest: string;
+  if (s.startsWith('type=')) {
+    const sp = s.indexOf(' ');
+    const t = sp < 0 ? s.slice(5) : s.slice(5, sp);
+    type = /^\d+$/.test(t) ? recordTypeName(Number(t)) : t;
+    rest = sp < 0 ? '' : s.slice(sp + 1);
+  } else if (s.startsWith('audit: type=')) {
+    const sp = s.indexOf(' ', 12);
+    const t = sp < 0 ? s.slice(12) : s.slice(12, sp);
+    if (!/^\d+$/.test(t)) return err('malformed-header', `kernel audit type is not a number: ${t}`);
+    type = recordTypeName(Number(t));
+    rest = sp < 0 ? '' : s.slice(sp + 1);
+  } else if (given?.type) {
+    type = given.type;
+    // journald keeps the type name as the first word of MESSAGE
+    rest = s.startsWith(`${given.type} `) ? s.slice(given.type.length + 1) : s;
+  } else if (/^[A-Z][A-Z_]+(\[\d+\])? /.test(s) && given) {
+    const sp = s.indexOf(' ');
+    type = s.slice(0, sp);
+    rest = s.slice(sp + 1);
+  } else if (/^I\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\] /.test(s)) {
+    return err('foreign-framing', 'glog-framed netlink payload (osquery): not an audit log line');
+  } else {
+    return err('not-audit', 'no type= field');
+  }
+  let epoch = given?.epoch;
+  let serial = given?.serial;
+  const m = STAMP.exec(rest);
+  if (m && m.index <= 4) {
+    epoch = m[1];
+    serial = Number(m[2]);
+    rest = rest.slice(m.index + m[0].length);
+  } else if (rest.startsWith('msg=audit(')) {
+    return err('malformed-header', 'unreadable audit(...) stamp');
+  }
+  if (epoch === undefined || serial === undefined) {
+    return err(type.startsWith('UNKNOWN') ? 'unknown-type-without-id' : 'malformed-header', `record ${type} has no audit(epoch:serial) stamp`);
+  }
+  const ns = parseEpochSeconds(epoch);
+  if (ns === undefined) return err('malformed-header', `bad epoch ${epoch}`);
+  if (serial > 0xffffffff) return err('malformed-header', `serial ${serial} exceeds 32 bits`);
+  const { fields, enriched, warnings } = tokenizeBody(rest);
+  const record: AuditRecord = { type, epoch, ns, serial, fields, warnings, raw };
+  if (node !== undefined) record.node = node;
+  if (enriched !== undefined) record.enriched = enriched;
+  return { ok: true, record };
+}
+
+function err(reason: AuditParseError['reason'], message: string): AuditParse {
+  return { ok: false, error: { reason, message } };
+}
+
+export function field(r: AuditRecord, key: string): AuditField | undefined {
+  for (const f of r.fields) if (f.key === key) return f;
+  return undefined;
+}

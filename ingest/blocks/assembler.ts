@@ -1,0 +1,74 @@
+import type { BlockKind } from './block.ts';
+import { MAX_BLOCK_LINES } from './block.ts';
+
+export type BlockLine<C> = { text: string; ctx: C };
+export type FinishedBlock<C> = { kind: string; result: unknown; lines: BlockLine<C>[]; complete: boolean; cut: boolean };
+
+type Open<C> = { kind: BlockKind<unknown, unknown>; state: unknown; lines: BlockLine<C>[] };
+
+/**
+ * Assembles multi-line reports per stream (a stream = one program on one node in one input), so a
+ * panic interleaved with another program's lines still comes out whole. Bounded: a report that
+ * never ends is cut at MAX_BLOCK_LINES and reported as cut.
+ */
+export class BlockAssembler<C> {
+  private readonly open = new Map<string, Open<C>>();
+
+  constructor(private readonly kinds: BlockKind<unknown, unknown>[], private readonly maxLines = MAX_BLOCK_LINES) {}
+
+  /**
+   * Offers a line. Returns the reports this line finished, and whether the line was taken into a
+   * report (if not, the caller decodes it as a single line).
+   */
+  push(stream: string, text: string, ctx: C): { taken: boolean; finished: FinishedBlock<C>[] } {
+    const finished: FinishedBlock<C>[] = [];
+    const cur = this.open.get(stream);
+    if (cur) {
+      const verdict = cur.kind.accepts(text, cur.state);
+      if (verdict !== 'no') {
+        cur.lines.push({ text, ctx });
+        if (verdict === 'end') {
+          this.open.delete(stream);
+          finished.push(this.finish(cur, true, false));
+        } else if (cur.lines.length >= this.maxLines) {
+          this.open.delete(stream);
+          finished.push(this.finish(cur, false, true));
+        }
+        return { taken: true, finished };
+      }
+      this.open.delete(stream);
+      finished.push(this.finish(cur, true, false));
+    }
+    for (const kind of this.kinds) {
+      if (kind.starts(text)) {
+        this.open.set(stream, { kind, state: kind.init(), lines: [{ text, ctx }] });
+        return { taken: true, finished };
+      }
+    }
+    return { taken: false, finished };
+  }
+
+  /** The stream moved on to something that is not a report line: finish its open report. */
+  close(stream: string): FinishedBlock<C>[] {
+    const cur = this.open.get(stream);
+    if (!cur) return [];
+    this.open.delete(stream);
+    return [this.finish(cur, true, false)];
+  }
+
+  /** End of input: whatever is open is finished as it stands. */
+  flush(): FinishedBlock<C>[] {
+    const out = [...this.open.values()].map((o) => this.finish(o, false, false));
+    this.open.clear();
+    return out;
+  }
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  private finish(o: Open<C>, complete: boolean, cut: boolean): FinishedBlock<C> {
+    const texts = o.lines.map((l) => l.text);
+    return { kind: o.kind.name, result: o.kind.finish(texts, complete), lines: o.lines, complete, cut };
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * A kind of multi-line report (Go crash dump, kernel OOM report, hung-task report): how it starts,
+ * which lines belong to it, and what it means once complete. Each kind is one file; the assembler
+ * that feeds them lines is shared.
+ */
+export type BlockKind<R, S = unknown> = {
+  name: string;
+  /** Does this line open a report? */
+  starts(text: string): boolean;
+  /** Fresh per-report state (what has been seen so far). */
+  init(): S;
+  /**
+   * Does this line continue the open report? 'end' = it belongs to the report and closes it;
+   * 'no' = the report is over and this line is not part of it.
+   */
+  accepts(text: string, state: S): 'yes' | 'end' | 'no';
+  /** Reads the lines of a finished report. `complete` is false when it was cut (limit or end of input). */
+  finish(lines: string[], complete: boolean): R;
+};
+
+export const MAX_BLOCK_LINES = 4000;

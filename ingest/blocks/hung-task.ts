@@ -1,0 +1,43 @@
+import type { HungTask } from '../event.ts';
+import type { BlockKind } from './block.ts';
+
+const HEADER = /^INFO: task (.+):(\d+) blocked for more than (\d+) seconds\.$/;
+/** A stack frame as the kernel prints it: `[<ffffffff856c828e>] wait_rcu_gp+0x5e/0x80`, ` ? fuse_flush+0x16f/0x1b0`, `[<0>] do_wait+0x156/0x2f0`. */
+export const STACK_FRAME = /^\s*(?:\[<[0-9a-f]+>\]\s*)?(?:\? )?([A-Za-z_.][\w.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w]+\])?$/;
+const CONTINUATION = [
+  /^\s*(Not tainted|Tainted:)/,
+  /^"echo 0 > \/proc\/sys\/kernel\/hung_task_timeout_secs" disables this message\.$/,
+  /^task:.+ state:\S+ stack:\s*\d+ pid:\s*\d+/,
+  /^.+\s+D\s+(?:[0-9a-f]+\s+)?\d+\s+\d+\s+\d+\s+0x[0-9a-f]+$/,
+  /^Call Trace:$/,
+  /^\s*<\/?TASK>$/,
+  /^(RIP|RSP|RAX|RDX|RBP|R10|R13|Code):/,
+  /^\s*\[<ffffffffffffffff>\] 0xffffffffffffffff$/,
+  /^\s*\? /,
+];
+
+type State = Record<string, never>;
+
+/** The kernel's hung-task report: `INFO: task X:PID blocked for more than N seconds.` and its stack. */
+export const hungTask: BlockKind<HungTask, State> = {
+  name: 'kernel-hung-task',
+  starts: (t) => HEADER.test(t),
+  init: () => ({}),
+  accepts(t) {
+    if (HEADER.test(t)) return 'no';
+    if (STACK_FRAME.test(t) || CONTINUATION.some((re) => re.test(t))) return 'yes';
+    return 'no';
+  },
+  finish(lines, complete) {
+    const h = HEADER.exec(lines[0] ?? '');
+    const out: HungTask = { name: h?.[1] ?? '?', pid: Number(h?.[2] ?? 0), stack: [], complete };
+    if (h) out.blocked_seconds = Number(h[3]);
+    for (const t of lines.slice(1)) {
+      const st = /state:(\S+)/.exec(t) ?? /^.+\s+(D)\s+/.exec(t);
+      if (st && !out.state && !STACK_FRAME.test(t)) out.state = st[1]!;
+      const f = STACK_FRAME.exec(t);
+      if (f && !/^\s*\? /.test(t)) out.stack.push(f[1]!);
+    }
+    return out;
+  },
+};

@@ -1,0 +1,126 @@
+import type { OomReport, OomTask } from '../event.ts';
+import type { BlockKind } from './block.ts';
+
+const INVOKED = /^(.+?) invoked oom-killer: /;
+const TABLE_HEADER = /^\[\s*pid\s*\]\s+(.*)$/;
+const TASK_ROW = /^\[\s*(\d+)\]\s+(.*)$/;
+const CHOSEN = /^(?:Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): Kill process (\d+) \((.*)\) score (\d+) or sacrifice child$/;
+const KILLED = /^(?:(Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): )?Killed process (\d+)?,?(?: UID (\d+),)? ?\((.*?)\),? total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:, UID:(\d+))?/;
+const START = [INVOKED, TABLE_HEADER, /^Tasks state \(memory values in pages\):$/, /^(?:Memory cgroup out of memory|Out of memory): Kill/];
+
+type State = { killed: boolean };
+
+/**
+ * The kernel OOM killer's report, kernel 2.6.32 to 6.x (FORMATS.md §4): who invoked it (the
+ * allocating task, not the victim), the memcg and its limit, the task table, and the victim.
+ */
+export const kernelOom: BlockKind<OomReport, State> = {
+  name: 'kernel-oom',
+  starts: (t) => START.some((re) => re.test(t)),
+  init: () => ({ killed: false }),
+  accepts(t, s) {
+    if (s.killed) {
+      // After the victim line only the reaper's note belongs to the report.
+      return /^oom_reaper: reaped process/.test(t) ? 'end' : 'no';
+    }
+    // Another report, or a record that is not part of any report, closes a report that lost its victim line.
+    if (/^INFO: task .+ blocked for more than/.test(t) || /^audit: type=/.test(t)) return 'no';
+    if (KILLED.test(t)) {
+      s.killed = true;
+      return 'yes';
+    }
+    return 'yes';
+  },
+  finish(lines, complete) {
+    const r: OomReport = { tasks: [], global: false, complete };
+    let columns: string[] | undefined;
+    for (const t of lines) {
+      let m = INVOKED.exec(t);
+      if (m) {
+        r.invoker = { name: m[1]! };
+        continue;
+      }
+      m = /^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Not tainted|Tainted)/.exec(t);
+      if (m && r.invoker && r.invoker.pid === undefined && r.invoker.name === m[2]) {
+        r.invoker.pid = Number(m[1]);
+        continue;
+      }
+      m = /^Task in (\S+) killed as a result of limit of (\S+)$/.exec(t);
+      if (m) {
+        r.task_memcg = m[1]!;
+        r.memcg = m[2]!;
+        continue;
+      }
+      m = /^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)$/.exec(t);
+      if (m) {
+        r.usage_kb = Number(m[1]);
+        r.limit_kb = Number(m[2]);
+        r.failcnt = Number(m[3]);
+        continue;
+      }
+      m = /^Memory cgroup stats for (\S+?):?(?: .*)?$/.exec(t);
+      if (m && !r.memcg) {
+        r.memcg = m[1]!;
+        continue;
+      }
+      if (t.startsWith('oom-kill:')) {
+        const kv = Object.fromEntries(t.slice(9).split(',').map((p) => p.split('=') as [string, string]));
+        if (kv.constraint) r.constraint = kv.constraint;
+        if (kv.oom_memcg) r.memcg = kv.oom_memcg;
+        if (kv.task_memcg) r.task_memcg = kv.task_memcg;
+        if (kv.global_oom !== undefined) r.global = true;
+        continue;
+      }
+      m = TABLE_HEADER.exec(t);
+      if (m) {
+        columns = m[1]!.trim().split(/\s+/);
+        continue;
+      }
+      m = TASK_ROW.exec(t);
+      if (m && columns) {
+        const task = taskRow(Number(m[1]), m[2]!, columns);
+        if (task) r.tasks.push(task);
+        continue;
+      }
+      m = CHOSEN.exec(t);
+      if (m) {
+        r.chosen = { pid: Number(m[1]), name: m[2]!, score: Number(m[3]) };
+        if (t.startsWith('Out of memory')) r.global = true;
+        continue;
+      }
+      m = KILLED.exec(t);
+      if (m) {
+        const v: NonNullable<OomReport['victim']> = { name: m[4]!, total_vm_kb: Number(m[5]), anon_rss_kb: Number(m[6]), file_rss_kb: Number(m[7]) };
+        if (m[2]) v.pid = Number(m[2]);
+        if (m[8]) v.shmem_rss_kb = Number(m[8]);
+        const uid = m[3] ?? m[9];
+        if (uid) v.uid = Number(uid);
+        r.victim = v;
+        if (m[1]?.startsWith('Out of memory')) r.global = true;
+      }
+    }
+    if (r.constraint === 'CONSTRAINT_NONE') r.global = true;
+    return r;
+  },
+};
+
+/** One row of the task table; the column names come from the header, which changed across kernels. */
+function taskRow(pid: number, rest: string, columns: string[]): OomTask | undefined {
+  const numeric = columns.filter((c) => c !== 'name');
+  const parts = rest.trim().split(/\s+/);
+  if (parts.length < numeric.length + 1) return undefined;
+  const values: Record<string, number> = {};
+  for (let i = 0; i < numeric.length; i++) {
+    const v = Number(parts[i]);
+    if (!Number.isFinite(v)) return undefined;
+    values[numeric[i]!] = v;
+  }
+  const name = parts.slice(numeric.length).join(' ');
+  const rss = values.rss ?? (values.rss_anon ?? 0) + (values.rss_file ?? 0) + (values.rss_shmem ?? 0);
+  const task: OomTask = { pid, rss_pages: rss, name };
+  if (values.uid !== undefined) task.uid = values.uid;
+  if (values.tgid !== undefined) task.tgid = values.tgid;
+  if (values.total_vm !== undefined) task.total_vm = values.total_vm;
+  if (values.oom_score_adj !== undefined) task.oom_score_adj = values.oom_score_adj;
+  return task;
+}

@@ -1,0 +1,539 @@
+import { createHash } from 'node:crypto';
+import { interpretAuditEvent } from './audit/interpret.ts';
+import type { AuditEvent } from './audit/reassemble.ts';
+import { AuditReassembler } from './audit/reassemble.ts';
+import { parseAuditRecord } from './audit/record.ts';
+import { BlockAssembler } from './blocks/assembler.ts';
+import type { FinishedBlock } from './blocks/assembler.ts';
+import type { BlockKind } from './blocks/block.ts';
+import { goCrash } from './blocks/go-crash.ts';
+import { hungTask } from './blocks/hung-task.ts';
+import { kernelOom } from './blocks/kernel-oom.ts';
+import { Counters, deadLetter } from './dead-letter.ts';
+import type { DeadLetter } from './dead-letter.ts';
+import type { Format } from './detect.ts';
+import { STRICT_FORMATS, sniffFormat } from './detect.ts';
+import { JournalExportFramer, journalEntry, parseJournalJson } from './envelope/journal.ts';
+import { parseKmsg, stripKernelStamp } from './envelope/kmsg.ts';
+import type { Envelope, EnvelopeResult } from './envelope/message.ts';
+import { parseSyslog } from './envelope/syslog.ts';
+import type { GoCrash, HungTask, NormalizedEvent, OomReport, Source } from './event.ts';
+import { ECS_VERSION } from './event.ts';
+import { containerIdsIn } from './ids.ts';
+import { parseCtrEvent, parseDockerEvent } from './runtime/events.ts';
+import type { ContainerEventLine } from './runtime/events.ts';
+import { parseKlogJson, parseKlogText } from './runtime/klog.ts';
+import { parseLogfmtLine, parseLogrusTty } from './runtime/logrus.ts';
+import type { LogrusLine } from './runtime/logrus.ts';
+import { parseTaskPayload } from './runtime/payload.ts';
+import { matchWording } from './runtime/wordings.ts';
+import type { Nanos } from './time/instant.ts';
+import { formatNanos } from './time/instant.ts';
+import type { ClockConfig, TimeBasis } from './time/node-clock.ts';
+import { NodeClock } from './time/node-clock.ts';
+
+/** The host name used when neither the input nor its lines name one. */
+export const UNKNOWN_HOST = 'unknown';
+
+export type DecoderOptions = {
+  /** Host name for inputs whose lines carry none (audit.log without node=, a daemon's own log file). */
+  host?: string;
+  clock?: ClockConfig;
+  /** Absolute boot time of the node, to place `[  123.456]` kernel stamps; without it they stay relative. */
+  bootNs?: Nanos;
+  reassembler?: { maxInFlight: number; timeoutSeconds: number };
+  /** Longest line kept whole; longer ones go to the dead letters with their first bytes. */
+  maxLineBytes?: number;
+};
+
+export type InputRef = { id: string; path?: string; format?: Format; host?: string };
+
+type Where = { input: InputRef; offset: number; line: number };
+type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number };
+type LineCtx = Where & { env: Envelope; stamp: Stamp; host: string; original: string };
+
+type InputState = { ref: InputRef; format: Format | undefined; exportFramer?: JournalExportFramer; lastStamp?: Stamp };
+
+/**
+ * Source lines in, normalized events out: envelope (syslog / journald / kmsg) → payload decoder
+ * (audit record, logrus, klog, container event, kernel text) → assemblers (audit events,
+ * multi-line reports) → one NormalizedEvent each. Bad input goes to `onDeadLetter`; nothing is dropped.
+ */
+export class Decoder {
+  readonly counters = new Counters();
+  private readonly inputs = new Map<string, InputState>();
+  private readonly clocks = new Map<string, NodeClock>();
+  private readonly audit: AuditReassembler<LineCtx>;
+  private readonly goBlocks = new BlockAssembler<LineCtx>([goCrash as BlockKind<unknown, unknown>]);
+  private readonly kernelBlocks = new BlockAssembler<LineCtx>([kernelOom as BlockKind<unknown, unknown>, hungTask as BlockKind<unknown, unknown>]);
+  readonly maxLineBytes: number;
+
+  constructor(
+    private readonly onEvent: (e: NormalizedEvent) => void,
+    private readonly onDeadLetter: (d: DeadLetter) => void,
+    private readonly opts: DecoderOptions = {},
+  ) {
+    this.audit = new AuditReassembler<LineCtx>((e) => this.emitAudit(e), opts.reassembler);
+    this.maxLineBytes = opts.maxLineBytes ?? 1 << 20;
+  }
+
+  get reassemblerStats() {
+    return this.audit.stats;
+  }
+
+  /** One line of an input (without its newline). `raw` is given when the bytes were not valid text. */
+  pushLine(ref: InputRef, text: string, offset: number, lineNo: number): void {
+    this.counters.inc('lines');
+    const input = this.input(ref);
+    const where: Where = { input: ref, offset, line: lineNo };
+    if (input.format === 'journal-export' || (input.format === undefined && (text.startsWith('__CURSOR=') || text.startsWith('__REALTIME_TIMESTAMP=')))) {
+      input.format = 'journal-export';
+      this.pushExport(input, Buffer.from(text, 'utf8'), where);
+      return;
+    }
+    if (text.length === 0 || text.trim().length === 0) return;
+    if (text.includes('\0')) {
+      this.dead('binary', 'line contains NUL bytes: binary data, not a log line', text, where);
+      return;
+    }
+    if (input.format === undefined) input.format = ref.format ?? sniffFormat(text);
+    let format = input.format;
+    let env = this.envelope(format, text);
+    if (!env.ok) {
+      const other = sniffFormat(text);
+      const retry = other !== format ? this.envelope(other, text) : env;
+      if (!retry.ok || (STRICT_FORMATS.has(format) && other === 'raw')) {
+        this.dead(env.reason, `${format} input: ${env.message}`, text, where);
+        return;
+      }
+      format = other;
+      env = retry;
+    }
+    if (env.env.meta?.framing === 'ausearch') {
+      this.counters.inc('framing_lines');
+      return;
+    }
+    this.payload(input, format, env.env, text, where);
+  }
+
+  /** A line longer than maxLineBytes: its head goes to the dead letters. */
+  pushOversize(ref: InputRef, head: Buffer, length: number, offset: number, lineNo: number): void {
+    this.counters.inc('lines');
+    this.dead('oversize', `line of ${length} bytes exceeds the ${this.maxLineBytes}-byte limit`, head, { input: ref, offset, line: lineNo }, length);
+  }
+
+  /** A line that is not valid UTF-8. */
+  pushInvalidUtf8(ref: InputRef, raw: Buffer, offset: number, lineNo: number): void {
+    this.counters.inc('lines');
+    this.dead('invalid-utf8', 'line is not valid UTF-8', raw, { input: ref, offset, line: lineNo });
+  }
+
+  endInput(ref: InputRef): void {
+    const input = this.inputs.get(ref.id);
+    if (input?.exportFramer) {
+      const entry = input.exportFramer.end();
+      if (entry) this.exportEntry(input, entry, { input: ref, offset: -1, line: -1 });
+    }
+  }
+
+  /** End of all input: let go of open audit events and reports. */
+  end(): void {
+    this.audit.flush();
+    for (const b of [...this.goBlocks.flush(), ...this.kernelBlocks.flush()]) this.emitBlock(b);
+  }
+
+  /** For followers: time passes even when no line arrives. */
+  tick(nowNs: Nanos): void {
+    this.audit.expire(nowNs);
+  }
+
+  // ---- envelopes ----
+
+  private envelope(format: Format, text: string): EnvelopeResult {
+    switch (format) {
+      case 'syslog':
+        return parseSyslog(text);
+      case 'journal-json':
+        return parseJournalJson(text);
+      case 'kmsg':
+        return parseKmsg(text);
+      case 'audit':
+        if (text.startsWith('time->') || text === '----') return { ok: true, env: { text, meta: { framing: 'ausearch' } } };
+        return text.startsWith('type=') || text.startsWith('node=') ? { ok: true, env: { text, app: 'audit' } } : { ok: false, reason: 'not-audit', message: 'line does not start with type= or node=' };
+      case 'docker-events':
+        return text.startsWith('{') ? { ok: true, env: { text, app: 'docker-events' } } : { ok: false, reason: 'not-docker-event', message: 'not a JSON object' };
+      case 'ctr-events':
+        return { ok: true, env: { text, app: 'ctr-events' } };
+      case 'journal-export':
+      case 'raw':
+        return { ok: true, env: { text } };
+    }
+  }
+
+  private pushExport(input: InputState, line: Buffer, where: Where): void {
+    input.exportFramer ??= new JournalExportFramer();
+    const r = input.exportFramer.push(line);
+    if (r.error) this.dead('journal-export', r.error, line, where);
+    if (r.entry) this.exportEntry(input, r.entry, where);
+  }
+
+  private exportEntry(input: InputState, entry: Record<string, unknown>, where: Where): void {
+    const env = journalEntry(entry);
+    if (!env.ok) {
+      this.dead(env.reason, env.message, JSON.stringify(entry), where);
+      return;
+    }
+    this.payload(input, 'journal-export', env.env, String(entry.MESSAGE ?? ''), where);
+  }
+
+  // ---- payloads ----
+
+  private payload(input: InputState, format: Format, env: Envelope, original: string, where: Where): void {
+    const host = env.host ?? input.ref.host ?? this.opts.host ?? UNKNOWN_HOST;
+    const clock = this.clock(host);
+    let text = env.text;
+    const isKernel = env.app === 'kernel' || format === 'kmsg';
+    if (isKernel) text = stripKernelStamp(text);
+
+    // Audit records: in audit.log, on the kernel console, or in journald.
+    if (env.app === 'audit' || text.startsWith('type=') || text.startsWith('node=') || text.startsWith('audit: type=')) {
+      this.auditRecord(env, text, original, where, host);
+      return;
+    }
+    if (format === 'docker-events' || (format === 'raw' && text.startsWith('{') && sniffFormat(text) === 'docker-events')) {
+      const r = parseDockerEvent(text);
+      if (!r.ok) this.dead(r.reason, r.message, original, where);
+      else this.containerEvent(r.event, env, original, where, host);
+      return;
+    }
+    if (format === 'ctr-events') {
+      const r = parseCtrEvent(text);
+      if (!r.ok) this.dead(r.reason, r.message, original, where);
+      else this.containerEvent(r.event, env, original, where, host);
+      return;
+    }
+
+    // A single-line decode first: a logfmt line carries a zoned time that teaches the node's clock
+    // before the envelope's wall-clock time is resolved.
+    const logrus = text.startsWith('time=') || text.startsWith('level=') ? parseLogfmtLine(text) : /^[A-Z]{4}\[/.test(text) ? parseLogrusTty(text) : undefined;
+    if (logrus?.ok && logrus.line.ns !== undefined && logrus.line.offsetMinutes !== undefined) clock.learn(logrus.line.ns, logrus.line.offsetMinutes);
+    const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined);
+    const ctx: LineCtx = { ...where, env, stamp, host, original };
+
+    const assembler = isKernel ? this.kernelBlocks : this.goBlocks;
+    const stream = `${host}\0${env.app ?? ''}\0${input.ref.id}`;
+    // A logfmt line is never part of a dump: it closes whatever report the stream had open.
+    const offered = logrus?.ok ? { taken: false, finished: assembler.close(stream) } : assembler.push(stream, text, ctx);
+    for (const b of offered.finished) this.emitBlock(b);
+    if (offered.taken) return;
+
+    if (logrus?.ok) {
+      this.runtimeLine(logrus.line, ctx);
+      return;
+    }
+    if (logrus && !logrus.ok && logrus.reason === 'bad-time') {
+      this.dead('bad-time', logrus.message, original, where);
+      return;
+    }
+    if (!isKernel) {
+      const klog = /^[IWEF]\d{4} /.test(text) ? parseKlogText(text) : text.startsWith('{"ts":') ? parseKlogJson(text) : undefined;
+      if (klog?.ok) {
+        const k = klog.line;
+        let kstamp = stamp;
+        if (k.ns !== undefined) kstamp = { ns: k.ns, basis: 'absolute' };
+        else if (k.clock && env.time?.kind !== 'absolute') {
+          const r = clock.resolve(k.clock);
+          if (r) kstamp = { ns: r.ns, basis: r.basis, yearInferred: r.yearInferred };
+        }
+        this.runtimeLine({ msg: k.msg, fields: k.fields, level: k.level, form: 'logfmt' }, { ...ctx, stamp: kstamp }, 'kubelet');
+        return;
+      }
+    }
+    this.plainLine(text, ctx, isKernel);
+  }
+
+  private stamp(input: InputState, env: Envelope, clock: NodeClock, inner: LogrusLine | undefined): Stamp {
+    let stamp: Stamp | undefined;
+    if (inner?.ns !== undefined) {
+      stamp = { ns: inner.ns, basis: 'absolute' };
+      if (inner.offsetMinutes !== undefined) stamp.offsetMinutes = inner.offsetMinutes;
+    } else if (env.time?.kind === 'absolute') {
+      stamp = { ns: env.time.ns, basis: env.meta?.zone === 'reader' ? 'assumed' : 'absolute' };
+      if (env.time.offsetMinutes !== undefined) stamp.offsetMinutes = env.time.offsetMinutes;
+      clock.observe(env.time.ns);
+    } else if (env.time?.kind === 'wall') {
+      const r = clock.resolve(env.time.clock);
+      if (r) stamp = { ns: r.ns, basis: r.basis, yearInferred: r.yearInferred };
+    } else if (env.time?.kind === 'boot') {
+      stamp = this.opts.bootNs !== undefined ? { ns: this.opts.bootNs + env.time.ns, basis: 'absolute' } : { ns: env.time.ns, basis: 'relative' };
+    }
+    // A line with no time of its own (a panic frame in a daemon's raw log) takes its predecessor's.
+    stamp ??= input.lastStamp ?? { ns: 0n, basis: 'relative' };
+    input.lastStamp = stamp;
+    return stamp;
+  }
+
+  private auditRecord(env: Envelope, text: string, original: string, where: Where, host: string): void {
+    const meta = env.meta ?? {};
+    let hints: { type?: string; epoch?: string; serial?: number } | undefined;
+    if (meta._AUDIT_ID) {
+      hints = { serial: Number(meta._AUDIT_ID) };
+      if (meta._AUDIT_TYPE_NAME) hints.type = meta._AUDIT_TYPE_NAME;
+      else if (meta._AUDIT_TYPE) hints.type = undefined;
+      const us = meta._SOURCE_REALTIME_TIMESTAMP;
+      if (us && /^\d+$/.test(us)) hints.epoch = `${us.slice(0, -6)}.${us.slice(-6, -3)}`;
+    }
+    const p = parseAuditRecord(text, hints, original);
+    if (!p.ok) {
+      const why = env.app === 'audit' && !meta._AUDIT_ID && !text.includes('audit(') ? `${p.error.message} (journald short output drops audit serials; read the journal with -o json)` : p.error.message;
+      this.dead(`audit-${p.error.reason}`, why, original, where);
+      return;
+    }
+    const rec = p.record;
+    if (rec.node === undefined && host !== UNKNOWN_HOST && env.host) rec.node = env.host;
+    for (const w of rec.warnings) this.counters.inc(`audit_warning_${w.split(' ')[0]}`);
+    const clock = this.clock(rec.node ?? host);
+    clock.observe(rec.ns);
+    const stamp: Stamp = { ns: rec.ns, basis: 'absolute' };
+    this.audit.push(rec, { ...where, env, stamp, host: rec.node ?? host, original });
+  }
+
+  // ---- events ----
+
+  private emitAudit(ev: AuditEvent<LineCtx>): void {
+    const ctx = ev.origin;
+    const a = interpretAuditEvent(ev);
+    const host = ev.node || ctx.host;
+    const e = this.base(ctx, host, 'auditd', a.kind, a.action, `${host}|audit|${ev.node}|${ev.epoch}:${ev.serial}`);
+    e.event.category = ['process'];
+    e.event.type = a.kind === 'audit-signal' ? ['end'] : ['info'];
+    e.event.sequence = ev.serial;
+    e.event.original = ev.records.map((r) => r.raw).join('\n');
+    if (a.outcome) e.event.outcome = a.outcome;
+    e.message = a.message;
+    if (a.process) e.process = a.process;
+    if (a.user) e.user = a.user;
+    e.auditd = a.auditd;
+    if (a.signal) e.exit137.signal = a.signal;
+    if (a.target) e.exit137.target = a.target;
+    if (a.relatedIds.length) e.exit137.related_ids = a.relatedIds;
+    if (a.auditd.proctitle_truncated) e.tags.push('truncated');
+    if (!ev.records.some((r) => r.type === 'SYSCALL') && a.kind === 'audit' && ev.records.some((r) => r.type === 'EXECVE' || r.type === 'OBJ_PID')) {
+      e.tags.push('partial');
+      this.counters.inc('audit_partial_events');
+    }
+    this.emit(e);
+  }
+
+  private runtimeLine(l: LogrusLine, ctx: LineCtx, forced?: Source): void {
+    const match = matchWording(l.msg, l.fields);
+    const source: Source = forced ?? sourceOf(match?.wording.component, ctx.env.app);
+    const e = this.base(ctx, ctx.host, source, 'runtime-log', match ? match.wording.id : 'log-line', `${ctx.host}|${ctx.input.id}|${ctx.offset}`);
+    e.message = l.msg;
+    if (l.level) e.log.level = l.level;
+    if (Object.keys(l.fields).length) e.exit137.fields = l.fields;
+    if (match) {
+      e.exit137.message_id = match.wording.id;
+      const c = match.captures;
+      const f = l.fields;
+      const payload = c.payload ? parseTaskPayload(c.payload, match.wording.id.startsWith('task-exit') ? '/tasks/exit' : undefined) : undefined;
+      const id = cleanId(c.id ?? f.container ?? f.containerID ?? f.container_id ?? f.id ?? payload?.containerId);
+      if (id) e.container = { id };
+      if (f.pod) e.orchestrator = { resource: { type: 'pod', name: f.pod } };
+      if (f.containerName) e.container = { ...(e.container ?? {}), name: f.containerName };
+      const code = payload?.exitStatus ?? num(f.exitCode);
+      if (code !== undefined) {
+        e.exit137.exit = { code };
+        if (payload?.pid !== undefined) e.exit137.exit.pid = payload.pid;
+        if (payload?.execId && payload.execId !== payload.containerId) e.exit137.exit.exec_id = payload.execId;
+      }
+      const sig = signalOf(c.signal);
+      if (sig) e.exit137.signal = sig;
+      const grace = durationSeconds(c.grace ?? f.gracePeriod);
+      if (grace !== undefined) e.exit137.grace_seconds = grace;
+      if (match.wording.id === 'docker-api-kill') {
+        const q = /signal=(\w+)/.exec(c.query ?? '');
+        e.exit137.signal = signalOf(q?.[1] ?? 'KILL');
+      }
+      e.event.category = ['process'];
+      e.event.type = /exit|kill|stop|oom|finished|dead|reaped|disconnected|timeout/.test(match.wording.id) ? ['end'] : ['info'];
+    }
+    const related = containerIdsIn(`${l.msg} ${Object.values(l.fields).join(' ')}`).filter((x) => x !== e.container?.id);
+    if (related.length) e.exit137.related_ids = related;
+    this.emit(e);
+  }
+
+  private containerEvent(c: ContainerEventLine, env: Envelope, original: string, where: Where, host: string): void {
+    const stamp: Stamp = c.ns !== undefined ? { ns: c.ns, basis: 'absolute' } : { ns: 0n, basis: 'relative' };
+    const ctx: LineCtx = { ...where, env, stamp, host, original };
+    const e = this.base(ctx, host, c.source, 'container-event', `container-${c.action}`, `${host}|${where.input.id}|${where.offset}`);
+    e.event.category = ['process'];
+    e.event.type = ['die', 'kill', 'oom', 'stop', 'tasks-exit', 'tasks-oom', 'tasks-delete'].includes(c.action) ? ['end'] : ['info'];
+    if (c.containerId) e.container = { id: c.containerId, runtime: c.source === 'docker-events' ? 'docker' : 'containerd' };
+    if (c.name) e.container = { ...(e.container ?? {}), name: c.name };
+    if (c.image) e.container = { ...(e.container ?? {}), image: { name: c.image } };
+    if (c.exitCode !== undefined) e.exit137.exit = { code: c.exitCode };
+    if (c.payload?.pid !== undefined && e.exit137.exit) e.exit137.exit.pid = c.payload.pid;
+    if (c.payload?.execId && c.payload.execId !== c.payload.containerId && e.exit137.exit) e.exit137.exit.exec_id = c.payload.execId;
+    if (c.signal !== undefined) e.exit137.signal = signalOf(String(c.signal))!;
+    if (c.attributes && Object.keys(c.attributes).length) e.exit137.fields = c.attributes;
+    e.message = `${c.action}${c.containerId ? ` ${c.containerId.slice(0, 12)}` : ''}${c.exitCode !== undefined ? ` exit ${c.exitCode}` : ''}`;
+    this.emit(e);
+  }
+
+  private plainLine(text: string, ctx: LineCtx, isKernel: boolean): void {
+    const e = this.base(ctx, ctx.host, isKernel ? 'kernel' : sourceOf(undefined, ctx.env.app), isKernel ? 'kernel' : 'log', isKernel ? 'kernel-message' : 'log-line', `${ctx.host}|${ctx.input.id}|${ctx.offset}`);
+    e.message = text;
+    const ids = containerIdsIn(text);
+    if (ids.length) e.exit137.related_ids = ids;
+    this.emit(e);
+  }
+
+  private emitBlock(b: FinishedBlock<LineCtx>): void {
+    const first = b.lines[0]!.ctx;
+    const id = `${first.host}|${first.input.id}|${first.offset}`;
+    const original = b.lines.map((l) => l.ctx.original).join('\n');
+    if (b.cut) this.counters.inc(`block_cut_${b.kind}`);
+    if (b.kind === 'go-crash') {
+      const crash = b.result as GoCrash;
+      const e = this.base(first, first.host, sourceOf(undefined, first.env.app), 'go-crash', 'go-crash', id);
+      e.event.category = ['process'];
+      e.event.type = ['end'];
+      e.exit137.crash = crash;
+      e.message = `${crash.headline}${crash.top_frame ? ` at ${crash.top_frame.func}${crash.top_frame.file ? ` (${crash.top_frame.file}:${crash.top_frame.line})` : ''}` : ''}`;
+      e.event.original = original;
+      if (!b.complete) e.tags.push('incomplete');
+      this.emit(e);
+    } else if (b.kind === 'kernel-oom') {
+      const oom = b.result as OomReport;
+      const e = this.base(first, first.host, 'kernel', 'kernel-oom', 'oom-kill', id);
+      e.event.category = ['process'];
+      e.event.type = ['end'];
+      e.exit137.oom = oom;
+      const v = oom.victim ?? oom.chosen;
+      e.message = `OOM killer (${oom.global ? 'global' : `memcg ${oom.memcg ?? '?'}`}) killed ${v ? `${v.name}[${v.pid ?? '?'}]` : '?'}`;
+      if (v?.pid !== undefined) e.process = { pid: v.pid, name: v.name };
+      const ids = containerIdsIn(`${oom.memcg ?? ''} ${oom.task_memcg ?? ''}`);
+      if (ids[0]) e.container = { id: ids[0] };
+      e.event.original = original;
+      if (!b.complete) e.tags.push('incomplete');
+      this.emit(e);
+    } else {
+      const h = b.result as HungTask;
+      const e = this.base(first, first.host, 'kernel', 'kernel-hung-task', 'hung-task', id);
+      e.event.category = ['process'];
+      e.event.type = ['info'];
+      e.exit137.hung_task = h;
+      e.process = { pid: h.pid, name: h.name };
+      e.message = `task ${h.name}:${h.pid} blocked for more than ${h.blocked_seconds ?? '?'} s in ${h.stack.slice(0, 3).join(' ← ')}`;
+      e.event.original = original;
+      this.emit(e);
+    }
+  }
+
+  private base(ctx: LineCtx, host: string, source: Source, kind: NormalizedEvent['exit137']['kind'], action: string, idKey: string): NormalizedEvent {
+    const time: NormalizedEvent['exit137']['time'] = { basis: ctx.stamp.basis };
+    if (ctx.stamp.yearInferred) time.year_inferred = true;
+    if (ctx.stamp.offsetMinutes !== undefined) time.offset_minutes = ctx.stamp.offsetMinutes;
+    const e: NormalizedEvent = {
+      '@timestamp': formatNanos(ctx.stamp.ns),
+      ecs: { version: ECS_VERSION },
+      event: { id: eventId(idKey), kind: 'event', category: ['host'], type: ['info'], action, module: 'exit137', dataset: `exit137.${source}`, original: ctx.original },
+      host: { name: host },
+      log: { offset: ctx.offset, line: ctx.line },
+      tags: [],
+      exit137: { kind, source, ts_ns: ctx.stamp.ns.toString(), time },
+    };
+    if (ctx.input.path) e.log.file = { path: ctx.input.path };
+    if (ctx.env.app || ctx.env.pid) {
+      e.log.syslog = {};
+      if (ctx.env.app) e.log.syslog.appname = ctx.env.app;
+      if (ctx.env.pid) e.log.syslog.procid = ctx.env.pid;
+    }
+    if (ctx.stamp.yearInferred) e.tags.push('year_inferred');
+    if (ctx.stamp.basis === 'assumed') e.tags.push('zone_assumed');
+    if (ctx.stamp.basis === 'relative') e.tags.push('time_relative');
+    return e;
+  }
+
+  private emit(e: NormalizedEvent): void {
+    this.counters.inc(`events_${e.exit137.kind}`);
+    this.onEvent(e);
+  }
+
+  private dead(reason: string, message: string, raw: Buffer | string, where: Where, length?: number): void {
+    this.counters.inc(`dead_${reason}`);
+    const w: { input: string; offset?: number; line?: number; length?: number } = { input: where.input.path ?? where.input.id, offset: where.offset, line: where.line };
+    if (length !== undefined) w.length = length;
+    this.onDeadLetter(deadLetter(reason, message, raw, w));
+  }
+
+  private input(ref: InputRef): InputState {
+    let s = this.inputs.get(ref.id);
+    if (!s) {
+      s = { ref, format: ref.format };
+      this.inputs.set(ref.id, s);
+    }
+    return s;
+  }
+
+  private clock(host: string): NodeClock {
+    let c = this.clocks.get(host);
+    if (!c) {
+      c = new NodeClock(this.opts.clock);
+      this.clocks.set(host, c);
+    }
+    return c;
+  }
+}
+
+export function eventId(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 27);
+}
+
+function sourceOf(component: string | undefined, app: string | undefined): Source {
+  if (component === 'kubelet' || app === 'kubelet') return 'kubelet';
+  if (component === 'cri-o' || app === 'crio') return 'crio';
+  if (component === 'containerd') return 'containerd';
+  if (component === 'dockerd') return 'dockerd';
+  if (app === 'containerd' || app?.startsWith('containerd-shim')) return 'containerd';
+  if (app === 'dockerd' || app === 'docker') return 'dockerd';
+  if (app === 'kernel') return 'kernel';
+  return 'syslog';
+}
+
+/** `containerd://<id>`, `docker://<id>`, `"<id>"`: the id itself. */
+function cleanId(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const s = v.replace(/^"|"$/g, '').replace(/^[a-z-]+:\/\//, '');
+  return /^[0-9a-f]{12,64}$/.test(s) ? s : undefined;
+}
+
+function num(v: string | undefined): number | undefined {
+  return v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined;
+}
+
+const SIGNAL_NAMES: Record<string, number> = { KILL: 9, SIGKILL: 9, TERM: 15, SIGTERM: 15, terminated: 15, killed: 9, INT: 2, SIGINT: 2, HUP: 1, SIGHUP: 1, QUIT: 3, SIGQUIT: 3, ABRT: 6, SIGABRT: 6 };
+
+function signalOf(v: string | undefined): NormalizedEvent['exit137']['signal'] {
+  if (v === undefined) return undefined;
+  const n = /^\d+$/.test(v) ? Number(v) : SIGNAL_NAMES[v];
+  if (n === undefined) return undefined;
+  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 15: 'SIGTERM' };
+  return { number: n, name: names[n] ?? `SIG${n}` };
+}
+
+/** `10s`, `4m20s`, `2` (seconds), `30 second` → seconds. */
+export function durationSeconds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = v.trim().replace(/^"|"$/g, '');
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  let total = 0;
+  let any = false;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) {
+    any = true;
+    const n = Number(m[1]);
+    total += m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 'ms' ? n / 1000 : n;
+  }
+  return any ? total : undefined;
+}

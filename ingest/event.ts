@@ -1,0 +1,227 @@
+import { z } from 'zod';
+
+/**
+ * The normalized event: every line or block a node writes about a dying container ends up as one
+ * of these. This schema is the single source of the TypeScript types. Field names follow ECS where
+ * ECS has them (process.*, user.*, container.*, host.*, event.*, log.*); what ECS lacks lives
+ * under `exit137.*` (CONVENTIONS.md §1).
+ */
+
+const isoNanos = z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/, 'UTC ISO time with 9 fraction digits');
+
+export const ECS_VERSION = '8.17.0';
+
+export const EventKind = z.enum([
+  'audit-signal', // a signal-sending syscall seen by kernel audit
+  'audit', // any other audit event
+  'runtime-log', // a dockerd / containerd / kubelet / cri-o log line
+  'container-event', // docker events / ctr events
+  'go-crash', // a Go panic or fatal-signal dump, assembled from its lines
+  'kernel-oom', // a kernel OOM-killer report, assembled from its lines
+  'kernel-hung-task', // a kernel hung-task report with its stack
+  'kernel', // any other kernel message
+  'log', // any other line we read but did not recognise
+]);
+export type EventKind = z.infer<typeof EventKind>;
+
+export const Source = z.enum([
+  'auditd',
+  'dockerd',
+  'containerd',
+  'containerd-shim',
+  'kubelet',
+  'crio',
+  'kernel',
+  'docker-events',
+  'containerd-events',
+  'syslog',
+]);
+export type Source = z.infer<typeof Source>;
+
+const processRef = z.object({
+  pid: z.number().int().optional(),
+  name: z.string().optional(),
+  executable: z.string().optional(),
+  title: z.string().optional(),
+  args: z.array(z.string()).optional(),
+  args_count: z.number().int().optional(),
+  working_directory: z.string().optional(),
+  exit_code: z.number().int().optional(),
+  parent: z.object({ pid: z.number().int().optional(), name: z.string().optional() }).optional(),
+});
+export type ProcessRef = z.infer<typeof processRef>;
+
+const userRef = z.object({
+  id: z.string().optional(),
+  name: z.string().optional(),
+  audit: z.object({ id: z.string().optional(), name: z.string().optional() }).optional(),
+  effective: z.object({ id: z.string().optional() }).optional(),
+  group: z.object({ id: z.string().optional() }).optional(),
+});
+
+export const SignalInfo = z.object({
+  number: z.number().int(),
+  name: z.string(),
+  syscall: z.string().optional(),
+});
+export type SignalInfo = z.infer<typeof SignalInfo>;
+
+const signalTarget = z.object({
+  pid: z.number().int().optional(),
+  name: z.string().optional(),
+  uid: z.string().optional(),
+  auid: z.string().optional(),
+  ses: z.string().optional(),
+});
+
+const auditDetail = z.object({
+  node: z.string().optional(),
+  serial: z.number().int(),
+  epoch: z.string(),
+  records: z.array(z.string()),
+  syscall: z.string().optional(),
+  arch: z.string().optional(),
+  key: z.array(z.string()).optional(),
+  success: z.boolean().optional(),
+  exit: z.string().optional(),
+  a: z.array(z.string()).optional(),
+  tty: z.string().optional(),
+  ses: z.string().optional(),
+  /** The kernel keeps 128 bytes of proctitle: an argv that long was cut. */
+  proctitle_truncated: z.boolean().optional(),
+  /** Target as the sender named it (a0/a1), in the sender's pid namespace. */
+  target_arg: z.object({ pid: z.number().int(), scope: z.enum(['process', 'thread', 'process-group', 'all']) }).optional(),
+  /** Interpretations written by auditd's ENRICHED format on the origin host. */
+  enriched: z.record(z.string(), z.string()).optional(),
+  warnings: z.array(z.string()).optional(),
+});
+
+const goFrame = z.object({ func: z.string(), file: z.string().optional(), line: z.number().int().optional() });
+export type GoFrame = z.infer<typeof goFrame>;
+
+const goCrash = z.object({
+  /** `panic: …`, `fatal error: …` or `SIGSEGV: segmentation violation` */
+  headline: z.string(),
+  kind: z.enum(['panic', 'fatal-error', 'fatal-signal']),
+  signal: z.string().optional(),
+  signal_detail: z.string().optional(),
+  goroutine: z.object({ id: z.number().int(), state: z.string() }).optional(),
+  /** First frame that is not in the Go runtime: where the program itself went wrong. */
+  top_frame: goFrame.optional(),
+  frames: z.array(goFrame),
+  goroutines: z.number().int(),
+  complete: z.boolean(),
+});
+export type GoCrash = z.infer<typeof goCrash>;
+
+const oomTask = z.object({
+  pid: z.number().int(),
+  uid: z.number().int().optional(),
+  tgid: z.number().int().optional(),
+  total_vm: z.number().int().optional(),
+  /** Resident pages (rss, or rss_anon + rss_file + rss_shmem on ≥ 6.8). */
+  rss_pages: z.number().int(),
+  oom_score_adj: z.number().int().optional(),
+  name: z.string(),
+});
+export type OomTask = z.infer<typeof oomTask>;
+
+const oomReport = z.object({
+  /** The task that was allocating: NOT the victim. */
+  invoker: z.object({ name: z.string(), pid: z.number().int().optional() }).optional(),
+  constraint: z.string().optional(),
+  memcg: z.string().optional(),
+  task_memcg: z.string().optional(),
+  usage_kb: z.number().optional(),
+  limit_kb: z.number().optional(),
+  failcnt: z.number().optional(),
+  chosen: z.object({ pid: z.number().int(), name: z.string(), score: z.number().optional() }).optional(),
+  victim: z.object({
+    pid: z.number().int().optional(),
+    name: z.string(),
+    uid: z.number().int().optional(),
+    total_vm_kb: z.number().optional(),
+    anon_rss_kb: z.number().optional(),
+    file_rss_kb: z.number().optional(),
+    shmem_rss_kb: z.number().optional(),
+  }).optional(),
+  tasks: z.array(oomTask),
+  global: z.boolean(),
+  complete: z.boolean(),
+});
+export type OomReport = z.infer<typeof oomReport>;
+
+const hungTask = z.object({
+  name: z.string(),
+  pid: z.number().int(),
+  blocked_seconds: z.number().int().optional(),
+  state: z.string().optional(),
+  stack: z.array(z.string()),
+  complete: z.boolean(),
+});
+export type HungTask = z.infer<typeof hungTask>;
+
+export const NormalizedEvent = z.object({
+  '@timestamp': isoNanos,
+  ecs: z.object({ version: z.literal(ECS_VERSION) }),
+  message: z.string().optional(),
+  event: z.object({
+    id: z.string(),
+    kind: z.enum(['event', 'pipeline_error']),
+    category: z.array(z.enum(['process', 'host', 'configuration', 'authentication', 'file', 'network', 'session'])),
+    type: z.array(z.enum(['end', 'start', 'info', 'change', 'access', 'error'])),
+    action: z.string(),
+    outcome: z.enum(['success', 'failure', 'unknown']).optional(),
+    module: z.literal('exit137'),
+    dataset: z.string(),
+    sequence: z.number().int().optional(),
+    original: z.string(),
+  }),
+  host: z.object({ name: z.string() }),
+  process: processRef.optional(),
+  user: userRef.optional(),
+  container: z.object({
+    id: z.string().optional(),
+    name: z.string().optional(),
+    runtime: z.string().optional(),
+    image: z.object({ name: z.string().optional() }).optional(),
+  }).optional(),
+  orchestrator: z.object({
+    namespace: z.string().optional(),
+    resource: z.object({ type: z.string().optional(), name: z.string().optional(), id: z.string().optional() }).optional(),
+  }).optional(),
+  log: z.object({
+    file: z.object({ path: z.string() }).optional(),
+    offset: z.number().int().optional(),
+    line: z.number().int().optional(),
+    level: z.string().optional(),
+    syslog: z.object({ appname: z.string().optional(), procid: z.string().optional() }).optional(),
+  }),
+  tags: z.array(z.string()),
+  auditd: auditDetail.optional(),
+  exit137: z.object({
+    kind: EventKind,
+    source: Source,
+    /** Epoch nanoseconds as a string: the order key, exact below the millisecond. */
+    ts_ns: z.string().regex(/^-?\d+$/),
+    time: z.object({
+      basis: z.enum(['absolute', 'learned', 'configured', 'assumed', 'relative']),
+      year_inferred: z.boolean().optional(),
+      offset_minutes: z.number().int().optional(),
+    }),
+    /** The recognised wording (see ingest/runtime/wordings.ts), e.g. `shim-reaped`. */
+    message_id: z.string().optional(),
+    fields: z.record(z.string(), z.string()).optional(),
+    signal: SignalInfo.optional(),
+    target: z.object({ process: signalTarget, others: z.array(signalTarget).optional() }).optional(),
+    exit: z.object({ code: z.number().int(), pid: z.number().int().optional(), exec_id: z.string().optional() }).optional(),
+    /** Seconds of grace before SIGKILL, when the line states it. */
+    grace_seconds: z.number().optional(),
+    crash: goCrash.optional(),
+    oom: oomReport.optional(),
+    hung_task: hungTask.optional(),
+    /** Other container ids the line names (exec ids, sandbox ids, ids inside paths). */
+    related_ids: z.array(z.string()).optional(),
+  }),
+});
+export type NormalizedEvent = z.infer<typeof NormalizedEvent>;

@@ -1,0 +1,22 @@
+/**
+ * Container ids as they appear inside other text: whole (64 hex), in bundle/log/workdir paths,
+ * in memcg paths (`/docker/<id>`, `docker-<id>.scope`, `cri-containerd-<id>.scope`), or cut short
+ * at the end of a proctitle that the kernel truncated at 128 bytes.
+ */
+const FULL_ID = /(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/g;
+
+export function containerIdsIn(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(FULL_ID)) out.add(m[0]);
+  return [...out];
+}
+
+/** A hex run of at least 12 characters at the very end of a cut argv: a prefix of a container id. */
+export function trailingIdPrefix(lastArg: string): string | undefined {
+  const m = /(?:^|[^0-9a-f])([0-9a-f]{12,63})$/.exec(lastArg);
+  return m ? m[1] : undefined;
+}
+
+export function isContainerId(s: string): boolean {
+  return /^[0-9a-f]{64}$/.test(s);
+}

@@ -1,0 +1,35 @@
+import type { DeadLetter } from './dead-letter.ts';
+import type { DecoderOptions } from './decoder.ts';
+import { Decoder } from './decoder.ts';
+import type { NormalizedEvent } from './event.ts';
+import type { Input } from './sources/files.ts';
+import { readLines } from './sources/lines.ts';
+
+export type DecodeSinks = {
+  event: (e: NormalizedEvent) => void;
+  deadLetter: (d: DeadLetter) => void;
+  /** Bytes read so far, for a progress bar. */
+  progress?: (bytes: number) => void;
+};
+
+/** Reads inputs one after the other through one decoder: the embedded, single-process ingest. */
+export async function decodeInputs(inputs: Input[], sinks: DecodeSinks, opts: DecoderOptions = {}): Promise<Decoder> {
+  const decoder = new Decoder(sinks.event, sinks.deadLetter, opts);
+  let bytes = 0;
+  for (const input of inputs) {
+    let last = 0;
+    for await (const l of readLines(input.open(), decoder.maxLineBytes)) {
+      if (l.kind === 'line') decoder.pushLine(input.ref, l.text, l.offset, l.lineNo);
+      else if (l.kind === 'oversize') decoder.pushOversize(input.ref, l.head, l.length, l.offset, l.lineNo);
+      else decoder.pushInvalidUtf8(input.ref, l.raw, l.offset, l.lineNo);
+      if (sinks.progress && l.offset - last > 1 << 20) {
+        sinks.progress(bytes + l.offset);
+        last = l.offset;
+      }
+    }
+    decoder.endInput(input.ref);
+    bytes += input.size ?? 0;
+  }
+  decoder.end();
+  return decoder;
+}

@@ -1,0 +1,71 @@
+import type { Nanos } from '../time/instant.ts';
+import { parseIsoNanos } from '../time/instant.ts';
+import type { TaskPayload } from './payload.ts';
+import { parseTaskPayload } from './payload.ts';
+
+/** One line of `docker events --format '{{json .}}'` or `ctr events`. */
+export type ContainerEventLine = {
+  source: 'docker-events' | 'containerd-events';
+  ns?: Nanos;
+  action: string;
+  containerId?: string;
+  name?: string;
+  image?: string;
+  exitCode?: number;
+  signal?: number;
+  namespace?: string;
+  payload?: TaskPayload;
+  attributes?: Record<string, string>;
+};
+
+export type EventLineResult = { ok: true; event: ContainerEventLine } | { ok: false; reason: string; message: string };
+
+export function parseDockerEvent(line: string): EventLineResult {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch (e) {
+    return { ok: false, reason: 'bad-json', message: (e as Error).message };
+  }
+  const action = typeof o.Action === 'string' ? o.Action : typeof o.status === 'string' ? o.status : undefined;
+  if (!action) return { ok: false, reason: 'not-docker-event', message: 'no Action or status' };
+  const actor = (o.Actor ?? {}) as { ID?: string; Attributes?: Record<string, string> };
+  const attrs = actor.Attributes ?? {};
+  const ev: ContainerEventLine = { source: 'docker-events', action: action.split(':')[0]!.trim(), attributes: attrs };
+  if (typeof o.Type === 'string' && o.Type !== 'container') ev.action = `${o.Type}-${ev.action}`;
+  const id = actor.ID ?? (typeof o.id === 'string' ? o.id : undefined);
+  if (id) ev.containerId = id;
+  if (attrs.name) ev.name = attrs.name;
+  if (attrs.image ?? o.from) ev.image = (attrs.image ?? o.from) as string;
+  if (attrs.exitCode !== undefined && /^\d+$/.test(attrs.exitCode)) ev.exitCode = Number(attrs.exitCode);
+  if (attrs.signal !== undefined && /^\d+$/.test(attrs.signal)) ev.signal = Number(attrs.signal);
+  if (typeof o.timeNano === 'number' || typeof o.timeNano === 'string') ev.ns = BigInt(String(o.timeNano).split('.')[0]!);
+  else if (typeof o.time === 'number') ev.ns = BigInt(o.time) * 1_000_000_000n;
+  return { ok: true, event: ev };
+}
+
+const CTR = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,9})?) ([+-]\d{4}) \w+ (\S+) (\/\S+) ?(.*)$/;
+
+/** `2026-11-24 06:33:54.123456789 +0000 UTC moby /tasks/exit {"container_id":"…","exit_status":137,…}` */
+export function parseCtrEvent(line: string): EventLineResult {
+  const m = CTR.exec(line);
+  if (!m) return { ok: false, reason: 'not-ctr-event', message: 'no `time zone ns /topic` prefix' };
+  const t = parseIsoNanos(`${m[1]!.replace(' ', 'T')}${m[2]}`);
+  const topic = m[4]!;
+  const ev: ContainerEventLine = { source: 'containerd-events', action: topic.replace(/^\//, '').replace(/\//g, '-'), namespace: m[3]! };
+  if (t.ok) ev.ns = t.ns;
+  const payload = parseTaskPayload(m[5] ?? '', topic);
+  if (payload) {
+    ev.payload = payload;
+    if (payload.containerId) ev.containerId = payload.containerId;
+    if (payload.exitStatus !== undefined && topic === '/tasks/exit') ev.exitCode = payload.exitStatus;
+  } else {
+    const id = /"(?:container_id|id)":"([^"]+)"/.exec(m[5] ?? '');
+    if (id) ev.containerId = id[1]!;
+  }
+  return { ok: true, event: ev };
+}
+
+export function looksCtrEvent(line: string): boolean {
+  return CTR.test(line);
+}

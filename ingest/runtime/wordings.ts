@@ -1,0 +1,95 @@
+/**
+ * The log messages that matter for a container's death, as data. Adding a wording seen in a new
+ * version is one entry here. `msg` templates match the whole message; `{name}` captures a part
+ * (`{name*}` may be empty). `where` requires logfmt fields to have these values.
+ * Sources: FORMATS.md §1–3 (containerd/moby source and posted logs, by version).
+ */
+export type Wording = {
+  id: string;
+  component: 'containerd' | 'dockerd' | 'kubelet' | 'cri-o';
+  msg: string[];
+  where?: Record<string, string>;
+  /** What this line means for a death, in words (shown by `explain`). */
+  meaning: string;
+  seen: string;
+};
+
+export const WORDINGS: Wording[] = [
+  // containerd, runtime v1 shim
+  { id: 'shim-reaped', component: 'containerd', msg: ['shim reaped'], meaning: 'the v1 shim process exited (on every exit, crash or not)', seen: 'containerd 1.0–1.7 (v1 runtime)' },
+  { id: 'shim-dead-cleanup', component: 'containerd', msg: ['cleaning up after killed shim', 'cleaning up after shim dead'], meaning: 'containerd found the v1 shim gone and is cleaning up: it force-deletes the task and reports 137 itself', seen: '"killed shim" 1.0–1.2, "shim dead" 1.3–1.7' },
+  { id: 'shim-dead-cleanup-failed', component: 'containerd', msg: ['failed to clean up after killed shim', 'cleaning up after dead shim'], meaning: 'the cleanup after a dead v1 shim failed', seen: 'containerd 1.0–1.7' },
+  // containerd, runtime v2 shim
+  { id: 'shim-disconnected', component: 'containerd', msg: ['shim disconnected'], meaning: 'the connection to the v2 shim closed (also after every normal exit)', seen: 'containerd 1.3+' },
+  { id: 'shim-disconnected-cleanup', component: 'containerd', msg: ['cleaning up after shim disconnected'], meaning: 'containerd cleans up after a lost v2 shim', seen: 'containerd 1.3+ (info from 2.1.1)' },
+  { id: 'dead-shim-cleanup', component: 'containerd', msg: ['cleaning up dead shim'], meaning: 'containerd runs `shim delete` for a dead v2 shim; the exit status it reports comes from that delete', seen: 'containerd 1.2+' },
+  { id: 'shim-disconnected-cleanup-failed', component: 'containerd', msg: ['failed to clean up after shim disconnected'], meaning: 'the cleanup after a lost v2 shim failed', seen: 'containerd 1.4+' },
+  { id: 'shim-cleanup-warnings', component: 'containerd', msg: ['cleanup warnings {text*}'], meaning: 'stderr of `shim delete`', seen: 'containerd 1.2+' },
+  { id: 'ttrpc-closed', component: 'containerd', msg: ['{text*}ttrpc: closed{rest*}'], meaning: 'the shim connection closed mid-call: crash evidence', seen: 'containerd 1.2+' },
+  // containerd task events
+  { id: 'task-exit-published', component: 'containerd', msg: ['event published'], where: { topic: '/tasks/exit' }, meaning: 'containerd published a task exit', seen: 'containerd 1.x debug' },
+  { id: 'task-oom-published', component: 'containerd', msg: ['event published'], where: { topic: '/tasks/oom' }, meaning: 'containerd published a task OOM', seen: 'containerd 1.x debug' },
+  { id: 'task-exit-received', component: 'containerd', msg: ['TaskExit event {payload}', 'Received exit event {payload}', 'received exit event {payload}', 'received container exit event {payload}', 'received sandbox container exit event {payload}', 'TaskExit event in podsandbox handler {payload}'], meaning: 'the CRI plugin received a task exit with its status', seen: 'containerd CRI 1.2–2.2' },
+  { id: 'task-oom-received', component: 'containerd', msg: ['TaskOOM event {payload}'], meaning: 'the CRI plugin received a memcg OOM for the container', seen: 'containerd CRI 1.2+' },
+  { id: 'cri-stop', component: 'containerd', msg: ['StopContainer for {id} with timeout {grace} (s)'], meaning: 'the kubelet asked to stop the container with this grace period', seen: 'containerd CRI' },
+  { id: 'cri-stop-signal', component: 'containerd', msg: ['Stop container {id} with signal {signal}'], meaning: 'the CRI plugin sent the stop signal', seen: 'containerd 1.5+' },
+  { id: 'cri-kill', component: 'containerd', msg: ['Kill container {id}'], meaning: 'the CRI plugin sent SIGKILL after the grace period', seen: 'containerd 1.5+' },
+  { id: 'containerd-start', component: 'containerd', msg: ['starting containerd'], meaning: 'containerd (re)started', seen: 'all' },
+  // dockerd
+  { id: 'docker-kill-signal', component: 'dockerd', msg: ['Sending kill signal {signal} to container {id}'], meaning: 'dockerd sent this signal to the container', seen: 'moby debug, all versions' },
+  { id: 'docker-stop-timeout', component: 'dockerd', msg: ['Container {id} failed to exit within {grace} seconds of signal {signal} - using the force', 'Container failed to exit within {grace} of signal {signal} - using the force', 'Container {id} failed to exit within {grace} seconds of SIGTERM - using the force'], meaning: 'the stop grace period ran out: dockerd sends SIGKILL', seen: '≤1.10 SIGTERM; 1.11–20.10.9 id in text; 20.10.10+ container= field' },
+  { id: 'docker-kill-fallback', component: 'dockerd', msg: ['Container {id} failed to exit within {grace} seconds of kill - trying direct SIGKILL', 'Container failed to exit within {grace} of kill - trying direct SIGKILL'], meaning: 'a kill did not end the container: dockerd signals the process directly', seen: 'all' },
+  { id: 'docker-api-kill', component: 'dockerd', msg: ['Calling POST /{ver}/containers/{id}/kill{query*}', 'Calling POST /containers/{id}/kill{query*}'], meaning: 'a client asked dockerd to kill the container (docker kill)', seen: 'moby debug' },
+  { id: 'docker-api-stop', component: 'dockerd', msg: ['Calling POST /{ver}/containers/{id}/stop{query*}', 'Calling POST /containers/{id}/stop{query*}'], meaning: 'a client asked dockerd to stop the container (docker stop)', seen: 'moby debug' },
+  { id: 'docker-api-exec', component: 'dockerd', msg: ['Calling POST /{ver}/containers/{id}/exec', 'starting exec command {exec} in container {id}'], meaning: 'an exec started in the container', seen: 'moby debug' },
+  { id: 'docker-task-delete-ignored', component: 'dockerd', msg: ['ignoring event'], where: { topic: '/tasks/delete' }, meaning: 'dockerd saw the task deleted', seen: 'all' },
+  { id: 'docker-event-exit', component: 'dockerd', msg: ['event'], where: { topic: '/tasks/exit' }, meaning: 'dockerd received the task exit', seen: 'moby debug' },
+  { id: 'docker-event-oom', component: 'dockerd', msg: ['event'], where: { topic: '/tasks/oom' }, meaning: 'dockerd received the task OOM', seen: 'moby debug' },
+  { id: 'docker-start', component: 'dockerd', msg: ['Starting up', 'Daemon has completed initialization'], meaning: 'dockerd (re)started', seen: 'all' },
+  { id: 'docker-shutdown', component: 'dockerd', msg: ["Processing signal '{signal}'", 'Daemon shutdown complete'], meaning: 'dockerd is stopping', seen: 'all' },
+  { id: 'docker-live-restore', component: 'dockerd', msg: ['Live restore is enabled{rest*}', 'restoring container{rest*}'], meaning: 'dockerd restores running containers', seen: 'all' },
+  // kubelet
+  { id: 'kubelet-kill-grace', component: 'kubelet', msg: ['Killing container with a grace period', 'Killing container with a grace period override', 'Killing container {id} with {grace} second grace period'], meaning: 'the kubelet stops the container with this grace period', seen: 'k8s ≤1.20 text, 1.21+ structured' },
+  { id: 'kubelet-grace-expired', component: 'kubelet', msg: ['Container termination failed with gracePeriod', 'termination failed after {grace}: operation timeout'], meaning: 'the grace period ran out', seen: 'k8s' },
+  { id: 'kubelet-liveness-failed', component: 'kubelet', msg: ['Liveness probe failed{rest*}', 'Container {name} failed liveness probe, will be restarted', 'Liveness probe errored{rest*}', '{rest*} is unhealthy, it will be killed and re-created.'], meaning: 'the liveness probe failed: the kubelet restarts the container', seen: 'k8s' },
+  { id: 'kubelet-eviction', component: 'kubelet', msg: ['Eviction manager: pods ranked for eviction', 'eviction manager: pods ranked for eviction{rest*}', 'Eviction manager: pod is evicted successfully', 'Eviction manager: attempting to reclaim{rest*}'], meaning: 'the kubelet evicts pods to reclaim a node resource', seen: 'k8s' },
+  { id: 'kubelet-preemption', component: 'kubelet', msg: ['Preempting pod to free up resources{rest*}', 'preemption: pod {rest*}'], meaning: 'the pod was preempted for a higher-priority pod', seen: 'k8s' },
+  { id: 'kubelet-node-shutdown', component: 'kubelet', msg: ['Shutdown manager killing pod with gracePeriod', 'Shutdown manager detected new shutdown event{rest*}'], meaning: 'the node is shutting down', seen: 'k8s 1.20+' },
+  { id: 'kubelet-container-finished', component: 'kubelet', msg: ['Generic (PLEG): container finished'], meaning: 'the kubelet saw the container exit', seen: 'k8s 1.2x+' },
+  // CRI-O
+  { id: 'crio-stopped', component: 'cri-o', msg: ['Stopped container {id}: {name}'], meaning: 'CRI-O stopped the container', seen: 'CRI-O' },
+];
+
+export type CompiledWording = Wording & { patterns: RegExp[] };
+
+function compile(template: string): RegExp {
+  let re = '';
+  let i = 0;
+  for (const m of template.matchAll(/\{(\w+)(\*?)\}/g)) {
+    re += escape(template.slice(i, m.index));
+    re += m[2] ? `(?<${m[1]}>.*?)` : `(?<${m[1]}>.+?)`;
+    i = m.index! + m[0].length;
+  }
+  re += escape(template.slice(i));
+  return new RegExp(`^${re}$`, 's');
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export const COMPILED: CompiledWording[] = WORDINGS.map((w) => ({ ...w, patterns: w.msg.map(compile) }));
+
+export type WordingMatch = { wording: CompiledWording; captures: Record<string, string> };
+
+/** The first wording whose template matches the message and whose field conditions hold. */
+export function matchWording(msg: string, fields: Record<string, string>): WordingMatch | undefined {
+  for (const w of COMPILED) {
+    if (w.where && !Object.entries(w.where).every(([k, v]) => fields[k] === v)) continue;
+    for (const p of w.patterns) {
+      const m = p.exec(msg);
+      if (m) return { wording: w, captures: { ...(m.groups ?? {}) } };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,55 @@
+import { DateTime } from 'luxon';
+
+/**
+ * An absolute UTC instant in nanoseconds since the epoch. BigInt because a Number cannot hold
+ * 19 digits exactly, and logfmt times carry nanoseconds that order events within one millisecond.
+ */
+export type Nanos = bigint;
+
+export const NS_PER_MS = 1_000_000n;
+export const NS_PER_S = 1_000_000_000n;
+
+export type TimeResult = { ok: true; ns: Nanos; offsetMinutes: number } | { ok: false; error: string };
+
+// Luxon keeps only milliseconds, so the fraction is split off and kept as digits.
+const ISO_RE = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:[.,](\d{1,12}))?\s?(Z|UTC|[+-]\d\d:?\d\d)?$/;
+
+/**
+ * Parses RFC 3339 / ISO 8601 with up to nanosecond precision (digits past 9 are cut).
+ * A time without a zone is read in `defaultZone` (an IANA name or a fixed offset like "UTC+8").
+ */
+export function parseIsoNanos(text: string, defaultZone = 'UTC'): TimeResult {
+  const m = ISO_RE.exec(text.trim());
+  if (!m) return { ok: false, error: `not an ISO time: ${JSON.stringify(text.slice(0, 64))}` };
+  const [, date, clock, frac, zoneRaw] = m;
+  let zone = defaultZone;
+  if (zoneRaw && zoneRaw !== 'Z' && zoneRaw !== 'UTC') {
+    const z = zoneRaw.includes(':') ? zoneRaw : `${zoneRaw.slice(0, 3)}:${zoneRaw.slice(3)}`;
+    zone = `UTC${z}`;
+  } else if (zoneRaw) zone = 'UTC';
+  const dt = DateTime.fromISO(`${date}T${clock}`, { zone });
+  if (!dt.isValid) return { ok: false, error: `invalid time ${JSON.stringify(text.slice(0, 64))}: ${dt.invalidExplanation ?? dt.invalidReason}` };
+  const frac9 = (frac ?? '').slice(0, 9).padEnd(9, '0');
+  return { ok: true, ns: BigInt(Math.floor(dt.toSeconds())) * NS_PER_S + BigInt(frac9), offsetMinutes: dt.offset };
+}
+
+/** `1582099207.232` (audit) or any decimal seconds string, without going through a float. */
+export function parseEpochSeconds(text: string): Nanos | undefined {
+  const m = /^(\d{1,12})(?:\.(\d{1,9}))?$/.exec(text);
+  if (!m) return undefined;
+  return BigInt(m[1]!) * NS_PER_S + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/** `2020-02-19T08:00:07.232000000Z`: always nine digits, so ES date_nanos keeps them and strings sort as times. */
+export function formatNanos(ns: Nanos): string {
+  const s = ns / NS_PER_S;
+  let frac = ns % NS_PER_S;
+  let sec = s;
+  if (frac < 0n) { frac += NS_PER_S; sec -= 1n; }
+  const dt = DateTime.fromSeconds(Number(sec), { zone: 'UTC' });
+  return `${dt.toFormat("yyyy-LL-dd'T'HH:mm:ss")}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+export function nanosFromMillis(ms: number): Nanos {
+  return BigInt(Math.round(ms)) * NS_PER_MS;
+}

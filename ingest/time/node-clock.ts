@@ -1,0 +1,72 @@
+import type { Nanos } from './instant.ts';
+import { NS_PER_S } from './instant.ts';
+import type { LocalClock } from './syslog-time.ts';
+import { resolveClock } from './syslog-time.ts';
+
+/** How the absolute time of a line was obtained; kept on every event so a reader can judge it. */
+export type TimeBasis =
+  | 'absolute' // the line carried a full instant (epoch, or ISO with zone)
+  | 'learned' // wall clock resolved with the node's offset/year learned from its own zoned lines
+  | 'configured' // wall clock resolved with the offset/year the user configured
+  | 'assumed' // wall clock resolved as UTC in the reference year: nothing better was known
+  | 'relative'; // kernel seconds since boot with no boot time known
+
+export type ClockConfig = { offsetMinutes?: number; year?: number; referenceNs?: Nanos };
+
+const DAY_NS = 86_400n * NS_PER_S;
+
+/**
+ * What one node's clock looks like: the UTC offset its local-time logs are written in, and the
+ * current year. Syslog prefixes carry neither; dockerd/containerd lines inside them do (time="…+08:00"),
+ * so the node's own zoned lines teach us how to read its unzoned ones.
+ */
+export class NodeClock {
+  private offsetMinutes: number | undefined;
+  private lastNs: Nanos | undefined;
+
+  constructor(private readonly config: ClockConfig = {}) {
+    this.offsetMinutes = config.offsetMinutes;
+  }
+
+  /** A zoned instant seen in this node's logs. */
+  learn(ns: Nanos, offsetMinutes: number): void {
+    if (this.config.offsetMinutes === undefined) this.offsetMinutes = offsetMinutes;
+    this.lastNs = ns;
+  }
+
+  /** The latest absolute instant seen on this node: the year reference for the next unzoned line. */
+  observe(ns: Nanos): void {
+    this.lastNs = ns;
+  }
+
+  resolve(c: LocalClock): { ns: Nanos; basis: TimeBasis; yearInferred: boolean } | undefined {
+    const basis: TimeBasis = this.config.offsetMinutes !== undefined ? 'configured' : this.offsetMinutes !== undefined ? 'learned' : 'assumed';
+    const offset = this.offsetMinutes ?? 0;
+    if (this.config.year !== undefined) {
+      const ns = resolveClock(c, this.config.year, offset);
+      return ns === undefined ? undefined : { ns, basis, yearInferred: false };
+    }
+    const fromNeighbours = this.lastNs !== undefined;
+    const refNs = this.lastNs ?? this.config.referenceNs ?? BigInt(Date.now()) * 1_000_000n;
+    const refYear = new Date(Number(refNs / 1_000_000n)).getUTCFullYear();
+    let best: Nanos | undefined;
+    for (const year of [refYear - 1, refYear, refYear + 1]) {
+      const ns = resolveClock(c, year, offset);
+      if (ns === undefined) continue;
+      if (fromNeighbours) {
+        // Streaming through a node's log: the line belongs to the year that puts it nearest its neighbours.
+        if (best === undefined || abs(ns - refNs) < abs(best - refNs)) best = ns;
+      } else if (ns - refNs <= DAY_NS) {
+        // Only a read time to go by: the latest year that does not put the line in the future.
+        best = ns;
+      }
+    }
+    if (best === undefined) return undefined;
+    this.observe(best);
+    return { ns: best, basis, yearInferred: true };
+  }
+}
+
+function abs(n: bigint): bigint {
+  return n < 0n ? -n : n;
+}
