@@ -12,7 +12,7 @@ import { kernelOom } from './blocks/kernel-oom.ts';
 import { Counters, deadLetter } from './dead-letter.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import type { Format } from './detect.ts';
-import { STRICT_FORMATS, sniffFormat } from './detect.ts';
+import { STRICT_FORMATS, isGlogAudit, sniffFormat } from './detect.ts';
 import { JournalExportFramer, journalEntry, parseJournalJson } from './envelope/journal.ts';
 import { parseKmsg, stripKernelStamp } from './envelope/kmsg.ts';
 import type { Envelope, EnvelopeResult } from './envelope/message.ts';
@@ -159,7 +159,7 @@ export class Decoder {
         return parseKmsg(text);
       case 'audit':
         if (text.startsWith('time->') || text === '----') return { ok: true, env: { text, meta: { framing: 'ausearch' } } };
-        return text.startsWith('type=') || text.startsWith('node=') ? { ok: true, env: { text, app: 'audit' } } : { ok: false, reason: 'not-audit', message: 'line does not start with type= or node=' };
+        return text.startsWith('type=') || text.startsWith('node=') || isGlogAudit(text) ? { ok: true, env: { text, app: 'audit' } } : { ok: false, reason: 'not-audit', message: 'line does not start with type= or node=' };
       case 'docker-events':
         return text.startsWith('{') ? { ok: true, env: { text, app: 'docker-events' } } : { ok: false, reason: 'not-docker-event', message: 'not a JSON object' };
       case 'ctr-events':

@@ -18,8 +18,14 @@ export function sniffFormat(line: string): Format {
   }
   if (line.startsWith('__CURSOR=') || line.startsWith('__REALTIME_TIMESTAMP=')) return 'journal-export';
   if (line.startsWith('type=') || line.startsWith('node=') || line.startsWith('time->') || line === '----') return 'audit';
+  if (isGlogAudit(line)) return 'audit';
   if (looksCtrEvent(line)) return 'ctr-events';
   if (parseKmsg(line).ok) return 'kmsg';
   if (parseSyslog(line).ok) return 'syslog';
   return 'raw';
+}
+
+/** osquery's glog lines that carry a netlink audit payload (`…] 1300, audit(…): …`). */
+export function isGlogAudit(line: string): boolean {
+  return /^[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] \d{3,4}, audit\(/.test(line);
 }

@@ -88,8 +88,18 @@ function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue:
       scanPairs(inner, out, warnings, false);
       i = end < 0 ? n : end + 1;
     } else if (c === '{') {
-      const end = s.indexOf('}', i + 1);
-      const stop = end < 0 ? n : end + 1;
+      // SADDR={ fam=local path=/tmp/.{FD2…} }: braces nest inside paths.
+      let depth = 0;
+      let end = -1;
+      for (let j = i; j < n; j++) {
+        if (s[j] === '{') depth++;
+        else if (s[j] === '}' && --depth === 0 && (j + 1 >= n || isSpace(s[j + 1]))) {
+          end = j;
+          break;
+        }
+      }
+      if (end < 0) end = s.lastIndexOf('}');
+      const stop = end < i ? n : end + 1;
       out.push({ key, value: s.slice(i, stop), form: 'braced' });
       i = stop;
     } else {

@@ -20,11 +20,17 @@ export type ReassemblerOptions = {
   maxInFlight: number;
   /** Log-time seconds after which an open event is complete (laurel: 5 s, auditbeat: 2 s). */
   timeoutSeconds: number;
+  /**
+   * An event also needs this many later records of the same node before the timeout lets it go:
+   * a writer that buffers may put a record after ones stamped seconds later (go-libaudit's
+   * out_of_order fixture), but never far after them in the stream.
+   */
+  settleRecords?: number;
 };
 
 export type ReassemblerStats = { events: number; records: number; duplicateRecords: number; lostSerials: number; lateRecords: number };
 
-type Open<P> = AuditEvent<P> & { lastSeenAt: Nanos; recordKeys: Set<string> };
+type Open<P> = AuditEvent<P> & { lastSeenAt: Nanos; lastSeenRecord: number; recordKeys: Set<string> };
 
 const HALF = 0x80000000;
 /** Serial order that survives the 2^32 wrap: 0 comes after 4294967295. */
@@ -40,7 +46,7 @@ function serialBefore(a: number, b: number): boolean {
  * the end of input. Events leave in serial order per node, which makes lost serials countable.
  */
 export class AuditReassembler<P = unknown> {
-  private readonly nodes = new Map<string, { open: Open<P>[]; lastEmitted?: number; lastEmittedNs?: Nanos; clock: Nanos }>();
+  private readonly nodes = new Map<string, { open: Open<P>[]; lastEmitted?: number; lastEmittedNs?: Nanos; clock: Nanos; records: number }>();
   readonly stats: ReassemblerStats = { events: 0, records: 0, duplicateRecords: 0, lostSerials: 0, lateRecords: 0 };
 
   constructor(
@@ -53,11 +59,12 @@ export class AuditReassembler<P = unknown> {
     const nodeKey = r.node ?? '';
     let node = this.nodes.get(nodeKey);
     if (!node) {
-      node = { open: [], clock: r.ns };
+      node = { open: [], clock: r.ns, records: 0 };
       this.nodes.set(nodeKey, node);
     }
     // The clock is the time of the latest record, not the largest: clocks jump backwards (clock_settime).
     node.clock = r.ns;
+    node.records++;
     let ev = node.open.find((e) => e.serial === r.serial && e.epoch === r.epoch);
     if (!ev) {
       if (node.lastEmitted !== undefined && !serialBefore(node.lastEmitted, r.serial)) {
@@ -69,10 +76,11 @@ export class AuditReassembler<P = unknown> {
           this.stats.lateRecords++;
         }
       }
-      ev = { node: nodeKey, epoch: r.epoch, ns: r.ns, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ns, recordKeys: new Set() };
+      ev = { node: nodeKey, epoch: r.epoch, ns: r.ns, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ns, lastSeenRecord: node.records, recordKeys: new Set() };
       insertBySerial(node.open, ev);
     }
     ev.lastSeenAt = r.ns;
+    ev.lastSeenRecord = node.records;
     if (r.type === 'EOE') {
       ev.closedByEoe = true;
     } else {
@@ -94,7 +102,9 @@ export class AuditReassembler<P = unknown> {
   /** For followers: let go of events older than the timeout by this wall/log clock. */
   expire(nowNs: Nanos): void {
     for (const [k, n] of this.nodes) {
+      // No more records are coming for now: time alone decides.
       n.clock = nowNs > n.clock ? nowNs : n.clock;
+      n.records += this.opts.settleRecords ?? 8;
       this.release(k, false);
     }
   }
@@ -109,7 +119,8 @@ export class AuditReassembler<P = unknown> {
     const node = this.nodes.get(nodeKey);
     if (!node) return;
     const timeout = BigInt(this.opts.timeoutSeconds) * NS_PER_S;
-    const done = (e: Open<P>) => e.closedByEoe || abs(node.clock - e.lastSeenAt) > timeout;
+    const settle = this.opts.settleRecords ?? 8;
+    const done = (e: Open<P>) => e.closedByEoe || (abs(node.clock - e.lastSeenAt) > timeout && node.records - e.lastSeenRecord >= settle);
     // Head-of-line: only the lowest open serial may leave, so events leave in order.
     while (node.open.length > 0) {
       const head = node.open[0]!;
@@ -127,7 +138,7 @@ export class AuditReassembler<P = unknown> {
       }
       if (head.records.length === 0) continue; // a lone EOE
       this.stats.events++;
-      const { lastSeenAt: _a, recordKeys: _b, ...event } = head;
+      const { lastSeenAt: _a, lastSeenRecord: _c, recordKeys: _b, ...event } = head;
       this.emit(event);
     }
   }

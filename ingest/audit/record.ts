@@ -25,6 +25,7 @@ export type AuditParseError = {
 
 export type AuditParse = { ok: true; record: AuditRecord } | { ok: false; error: AuditParseError };
 
+const GLOG = /^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\] (.*)$/s;
 const STAMP = /audit\((\d{1,12}(?:\.\d{1,9})?):(\d{1,10})\):?/;
 
 /**
@@ -63,8 +64,13 @@ export function parseAuditRecord(line: string, given?: { type?: string; epoch?: 
     const sp = s.indexOf(' ');
     type = s.slice(0, sp);
     rest = s.slice(sp + 1);
-  } else if (/^I\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\] /.test(s)) {
-    return err('foreign-framing', 'glog-framed netlink payload (osquery): not an audit log line');
+  } else if (GLOG.test(s)) {
+    // osquery logs netlink payloads behind a glog prefix with the numeric type: `…] 1300, audit(…): body`.
+    const g = GLOG.exec(s)!;
+    const num = /^(\d{3,4}), /.exec(g[1]!);
+    if (!num) return err('foreign-framing', 'glog-framed line without an audit payload');
+    type = recordTypeName(Number(num[1]));
+    rest = g[1]!.slice(num[0].length);
   } else {
     return err('not-audit', 'no type= field');
   }

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { parseAuditRecord } from './audit/record.ts';
+import { Decoder } from './decoder.ts';
+import type { Format } from './detect.ts';
+import { FORMATS } from './detect.ts';
+import { NormalizedEvent } from './event.ts';
+import { readLines } from './sources/lines.ts';
+import { FIXTURES, sharedPath } from '../test/helpers/paths.ts';
+
+/** Real lines to mutate: the seed, the shared audit corpus. */
+const realLines = [
+  ...readFileSync(join(FIXTURES, 'seed-004', 'messages'), 'utf8').split('\n'),
+  ...readFileSync(join(FIXTURES, 'seed-004', 'ausearch.txt'), 'utf8').split('\n'),
+  ...['kill-signals.log', 'malformed.log', 'enriched.log', 'proctitle-hex.log'].flatMap((f) => readFileSync(sharedPath('corpus', 'audit', f), 'utf8').split('\n')),
+].filter((l) => l && !l.startsWith('#'));
+
+const mutation = fc.tuple(fc.constantFrom(...realLines), fc.nat(), fc.nat(), fc.string({ unit: 'binary', maxLength: 12 })).map(([line, a, b, ins]) => {
+  const i = a % (line.length + 1);
+  const j = Math.min(line.length, i + (b % 16));
+  return line.slice(0, i) + ins + line.slice(j);
+});
+
+function decodeAll(lines: string[], format?: Format) {
+  let events = 0;
+  let dead = 0;
+  const d = new Decoder(
+    (e) => {
+      NormalizedEvent.parse(e);
+      events++;
+    },
+    () => dead++,
+  );
+  const ref = format ? { id: 'fuzz', format } : { id: 'fuzz' };
+  lines.forEach((l, i) => d.pushLine(ref, l, i * 100, i + 1));
+  d.endInput(ref);
+  d.end();
+  return { events, dead, lines: d.counters.get('lines') };
+}
+
+describe('bad input never throws out of a decoder', () => {
+  it('mutated real lines, every format, every event schema-valid', () => {
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 30 }), fc.option(fc.constantFrom(...FORMATS), { nil: undefined }), (lines, format) => {
+        const r = decodeAll(lines, format);
+        assert.equal(r.lines, lines.length);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('random text', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 200 }), { maxLength: 20 }), (lines) => {
+        decodeAll(lines);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('parseAuditRecord is total', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => {
+      const r = parseAuditRecord(`type=SYSCALL msg=audit(1.1:1): ${s}`);
+      assert.ok(r.ok || r.error.reason.length > 0);
+    }));
+  });
+
+  it('random bytes through the line reader: every line accounted for', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 4000 }), fc.integer({ min: 8, max: 256 }), async (bytes, max) => {
+        const buf = Buffer.from(bytes);
+        const lines = [];
+        for await (const l of readLines([buf.subarray(0, 1000), buf.subarray(1000)], max)) lines.push(l);
+        const expected = buf.length === 0 ? 0 : buf.toString('latin1').split('\n').length - (buf[buf.length - 1] === 0x0a ? 1 : 0);
+        assert.equal(lines.length, expected);
+        for (const l of lines) if (l.kind === 'oversize') assert.ok(l.length > max);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('bounded memory on hostile input', () => {
+  it('a panic that never ends is cut, reported as cut, and the stream goes on', () => {
+    const lines = ['panic: boom', 'goroutine 1 [running]:', ...Array.from({ length: 10_000 }, (_, i) => (i % 2 ? '/go/src/x.go:1 +0x1' : 'main.f(...)')), 'time="2020-01-01T00:00:00Z" level=info msg="after"'];
+    const events: NormalizedEvent[] = [];
+    const d = new Decoder((e) => events.push(e), () => {});
+    lines.forEach((l, i) => d.pushLine({ id: 'x' }, l, i, i + 1));
+    d.end();
+    const crashes = events.filter((e) => e.exit137.kind === 'go-crash');
+    assert.equal(crashes.length, 1);
+    assert.ok(crashes[0]!.tags.includes('incomplete'));
+    assert.equal(crashes[0]!.event.original.split('\n').length, 4000, 'held at most MAX_BLOCK_LINES');
+    assert.equal(d.counters.get('block_cut_go-crash'), 1);
+    // The lines past the cut are still read, as plain lines: nothing is dropped.
+    assert.equal(events.length, 1 + (lines.length - 4000));
+    assert.equal(events.at(-1)?.message, 'after');
+  });
+
+  it('a gigantic line goes to the dead letters with its head and length', async () => {
+    const big = Buffer.alloc(3 << 20, 0x61);
+    const out = [];
+    for await (const l of readLines([Buffer.from('ok\n'), big, Buffer.from('\nnext\n')], 1 << 20)) out.push(l);
+    assert.deepEqual(out.map((l) => l.kind), ['line', 'oversize', 'line']);
+    assert.equal(out[1]!.kind === 'oversize' && out[1]!.length, 3 << 20);
+    assert.equal(out[2]!.offset, 3 + (3 << 20) + 1);
+  });
+});
