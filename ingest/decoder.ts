@@ -66,6 +66,8 @@ export class Decoder {
   private readonly audit: AuditReassembler<LineCtx>;
   private readonly goBlocks = new BlockAssembler<LineCtx>([goCrash as BlockKind<unknown, unknown>]);
   private readonly kernelBlocks = new BlockAssembler<LineCtx>([kernelOom as BlockKind<unknown, unknown>, hungTask as BlockKind<unknown, unknown>]);
+  /** Lines of no known program (a pasted report, a raw file): any kind of report may start there. */
+  private readonly anyBlocks = new BlockAssembler<LineCtx>([goCrash, kernelOom, hungTask] as BlockKind<unknown, unknown>[]);
   readonly maxLineBytes: number;
 
   constructor(
@@ -139,7 +141,7 @@ export class Decoder {
   /** End of all input: let go of open audit events and reports. */
   end(): void {
     this.audit.flush();
-    for (const b of [...this.goBlocks.flush(), ...this.kernelBlocks.flush()]) this.emitBlock(b);
+    for (const b of [...this.goBlocks.flush(), ...this.kernelBlocks.flush(), ...this.anyBlocks.flush()]) this.emitBlock(b);
   }
 
   /** For followers: time passes even when no line arrives. */
@@ -220,7 +222,7 @@ export class Decoder {
     const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined);
     const ctx: LineCtx = { ...where, env, stamp, host, original };
 
-    const assembler = isKernel ? this.kernelBlocks : this.goBlocks;
+    const assembler = isKernel ? this.kernelBlocks : env.app === undefined ? this.anyBlocks : this.goBlocks;
     const stream = `${host}\0${env.app ?? ''}\0${input.ref.id}`;
     // A logfmt line is never part of a dump: it closes whatever report the stream had open.
     const offered = logrus?.ok ? { taken: false, finished: assembler.close(stream) } : assembler.push(stream, text, ctx);
@@ -413,7 +415,7 @@ export class Decoder {
       const v = oom.victim ?? oom.chosen;
       e.message = `OOM killer (${oom.global ? 'global' : `memcg ${oom.memcg ?? '?'}`}) killed ${v ? `${v.name}[${v.pid ?? '?'}]` : '?'}`;
       if (v?.pid !== undefined) e.process = { pid: v.pid, name: v.name };
-      const ids = containerIdsIn(`${oom.memcg ?? ''} ${oom.task_memcg ?? ''}`);
+      const ids = containerIdsIn(`${oom.memcg ?? ''} ${oom.task_memcg ?? ''} ${oom.cpuset ?? ''}`);
       if (ids[0]) e.container = { id: ids[0] };
       e.event.original = original;
       if (!b.complete) e.tags.push('incomplete');

@@ -130,6 +130,8 @@ const oomReport = z.object({
   /** The task that was allocating: NOT the victim. */
   invoker: z.object({ name: z.string(), pid: z.number().int().optional() }).optional(),
   constraint: z.string().optional(),
+  /** The allocating task's cpuset; on docker nodes of the 3.x era it is the container id. */
+  cpuset: z.string().optional(),
   memcg: z.string().optional(),
   task_memcg: z.string().optional(),
   usage_kb: z.number().optional(),

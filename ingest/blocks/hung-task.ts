@@ -7,11 +7,12 @@ export const STACK_FRAME = /^\s*(?:\[<[0-9a-f]+>\]\s*)?(?:\? )?([A-Za-z_.][\w.]*
 const CONTINUATION = [
   /^\s*(Not tainted|Tainted:)/,
   /^"echo 0 > \/proc\/sys\/kernel\/hung_task_timeout_secs" disables this message\.$/,
-  /^task:.+ state:\S+ stack:\s*\d+ pid:\s*\d+/,
+  /^task:.+ state:\S+ stack:\s*\d+\s+pid:\s*\d+/,
   /^.+\s+D\s+(?:[0-9a-f]+\s+)?\d+\s+\d+\s+\d+\s+0x[0-9a-f]+$/,
   /^Call Trace:$/,
   /^\s*<\/?TASK>$/,
-  /^(RIP|RSP|RAX|RDX|RBP|R10|R13|Code):/,
+  /^(RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d\d|Code|EFLAGS):/,
+  /^\s*Blocked by /,
   /^\s*\[<ffffffffffffffff>\] 0xffffffffffffffff$/,
   /^\s*\? /,
 ];
@@ -25,6 +26,7 @@ export const hungTask: BlockKind<HungTask, State> = {
   init: () => ({}),
   accepts(t) {
     if (HEADER.test(t)) return 'no';
+    if (/^\s*<\/TASK>$/.test(t)) return 'end';
     if (STACK_FRAME.test(t) || CONTINUATION.some((re) => re.test(t))) return 'yes';
     return 'no';
   },

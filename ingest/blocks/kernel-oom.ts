@@ -45,6 +45,11 @@ export const kernelOom: BlockKind<OomReport, State> = {
         r.invoker.pid = Number(m[1]);
         continue;
       }
+      m = /^(.+?) cpuset=(\S+) mems_allowed=/.exec(t);
+      if (m) {
+        r.cpuset = m[2]!;
+        continue;
+      }
       m = /^Task in (\S+) killed as a result of limit of (\S+)$/.exec(t);
       if (m) {
         r.task_memcg = m[1]!;
