@@ -127,6 +127,12 @@ export class Decoder {
   /** A line that is not valid UTF-8. */
   pushInvalidUtf8(ref: InputRef, raw: Buffer, offset: number, lineNo: number): void {
     this.counters.inc('lines');
+    const input = this.input(ref);
+    if (input.format === 'journal-export') {
+      // binary field data in the export format is bytes, not text
+      this.pushExport(input, raw, { input: ref, offset, line: lineNo });
+      return;
+    }
     this.dead('invalid-utf8', 'line is not valid UTF-8', raw, { input: ref, offset, line: lineNo });
   }
 

@@ -58,13 +58,15 @@ export function parseJournalJson(line: string): EnvelopeResult {
  */
 export class JournalExportFramer {
   private fields: Record<string, unknown> = {};
-  private pendingBinary: { key: string; buf: Buffer } | undefined;
+  private pendingBinary: { key: string; buf: Buffer; lines: number } | undefined;
   private started = false;
 
   push(line: Buffer): { entry?: Record<string, unknown>; error?: string } {
     if (this.pendingBinary) {
       const p = this.pendingBinary;
-      p.buf = p.buf.length === 0 ? line : Buffer.concat([p.buf, Buffer.from('\n'), line]);
+      // The line split may have cut the length or the data at a 0x0A byte: put it back.
+      p.buf = p.lines === 0 ? line : Buffer.concat([p.buf, Buffer.from('\n'), line]);
+      p.lines++;
       if (p.buf.length < 8) return {};
       const len = Number(p.buf.readBigUInt64LE(0));
       if (len > 64 * 1024 * 1024) {
@@ -86,7 +88,7 @@ export class JournalExportFramer {
     this.started = true;
     const eq = line.indexOf(0x3d);
     if (eq < 0) {
-      this.pendingBinary = { key: line.toString('latin1'), buf: Buffer.alloc(0) };
+      this.pendingBinary = { key: line.toString('latin1'), buf: Buffer.alloc(0), lines: 0 };
       return {};
     }
     this.fields[line.subarray(0, eq).toString('latin1')] = line.subarray(eq + 1).toString('utf8');

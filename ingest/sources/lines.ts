@@ -15,7 +15,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * Splits a byte stream into lines (LF or CRLF). split2 would do the splitting but gives no byte
  * offsets and drops over-long lines silently (skipOverflow); both matter here.
  */
-export async function* readLines(stream: Readable | AsyncIterable<Buffer>, maxLineBytes: number, startOffset = 0): AsyncGenerator<SourceLine> {
+export async function* readLines(stream: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, maxLineBytes: number, startOffset = 0): AsyncGenerator<SourceLine> {
   let carry: Buffer[] = [];
   let carryLen = 0;
   let offset = startOffset;
