@@ -299,11 +299,10 @@ export class Decoder {
     }
     const rec = p.record;
     if (rec.node === undefined && host !== UNKNOWN_HOST && env.host) rec.node = env.host;
-    for (const w of rec.warnings) this.counters.inc(`audit_warning_${w.split(' ')[0]}`);
     const clock = this.clock(rec.node ?? host);
     clock.observe(rec.ns);
     const stamp: Stamp = { ns: rec.ns, basis: 'absolute' };
-    this.audit.push(rec, { ...where, env, stamp, host: rec.node ?? host, original });
+    this.audit.push(rec, { input: where.input, offset: where.offset, line: where.line, env, stamp, host: rec.node ?? host, original });
   }
 
   // ---- events ----
@@ -326,6 +325,7 @@ export class Decoder {
     if (a.target) e.exit137.target = a.target;
     if (a.relatedIds.length) e.exit137.related_ids = a.relatedIds;
     if (a.auditd.proctitle_truncated) e.tags.push('truncated');
+    for (const w of a.auditd.warnings ?? []) this.counters.inc(`audit_warning_${w.split(' ')[0]}`);
     if (!ev.records.some((r) => r.type === 'SYSCALL') && a.kind === 'audit' && ev.records.some((r) => r.type === 'EXECVE' || r.type === 'OBJ_PID')) {
       e.tags.push('partial');
       this.counters.inc('audit_partial_events');

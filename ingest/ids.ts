@@ -6,6 +6,7 @@
 const FULL_ID = /(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/g;
 
 export function containerIdsIn(text: string): string[] {
+  if (text.length < 64) return [];
   const out = new Set<string>();
   for (const m of text.matchAll(FULL_ID)) out.add(m[0]);
   return [...out];

@@ -59,14 +59,34 @@ function argInt32(hex: string | undefined): number | undefined {
 }
 
 export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
-  const byType = (t: string) => ev.records.filter((r) => r.type === t);
-  const sys = byType('SYSCALL')[0];
-  const objPids = byType('OBJ_PID');
-  const proctitle = byType('PROCTITLE')[0];
-  const execve = byType('EXECVE');
-  const cwd = byType('CWD')[0];
-  const abend = byType('ANOM_ABEND')[0];
-  const warnings = ev.records.flatMap((r) => r.warnings);
+  let sys: AuditRecord | undefined;
+  let proctitle: AuditRecord | undefined;
+  let cwd: AuditRecord | undefined;
+  let abend: AuditRecord | undefined;
+  const objPids: AuditRecord[] = [];
+  const execve: AuditRecord[] = [];
+  for (const r of ev.records) {
+    switch (r.type) {
+      case 'SYSCALL':
+        sys ??= r;
+        break;
+      case 'OBJ_PID':
+        objPids.push(r);
+        break;
+      case 'PROCTITLE':
+        proctitle ??= r;
+        break;
+      case 'EXECVE':
+        execve.push(r);
+        break;
+      case 'CWD':
+        cwd ??= r;
+        break;
+      case 'ANOM_ABEND':
+        abend ??= r;
+        break;
+    }
+  }
 
   const auditd: AuditInterpretation['auditd'] = {
     serial: ev.serial,
@@ -193,6 +213,8 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   }
   if (argv) auditd.proctitle_truncated = truncated;
   if (en && Object.keys(en).length) auditd.enriched = en;
+  // Only the records we read have been tokenized; their warnings are the ones that matter.
+  const warnings = [sys, proctitle, cwd, abend, ...objPids, ...execve].flatMap((r) => (r ? r.warnings : []));
   if (warnings.length) auditd.warnings = warnings;
 
   const relatedIds = new Set<string>();

@@ -65,7 +65,14 @@ export class AuditReassembler<P = unknown> {
     // The clock is the time of the latest record, not the largest: clocks jump backwards (clock_settime).
     node.clock = r.ns;
     node.records++;
-    let ev = node.open.find((e) => e.serial === r.serial && e.epoch === r.epoch);
+    let ev: Open<P> | undefined;
+    for (let i = node.open.length - 1; i >= 0; i--) {
+      const e = node.open[i]!;
+      if (e.serial === r.serial && e.epoch === r.epoch) {
+        ev = e;
+        break;
+      }
+    }
     if (!ev) {
       if (node.lastEmitted !== undefined && !serialBefore(node.lastEmitted, r.serial)) {
         if (node.lastEmittedNs !== undefined && r.ns - node.lastEmittedNs > BigInt(this.opts.timeoutSeconds) * NS_PER_S) {
@@ -84,7 +91,7 @@ export class AuditReassembler<P = unknown> {
     if (r.type === 'EOE') {
       ev.closedByEoe = true;
     } else {
-      const key = `${r.type}\0${r.fields.map((f) => `${f.key}=${f.value}`).join('\0')}`;
+      const key = `${r.type}\0${r.body}`;
       if (ev.recordKeys.has(key)) this.stats.duplicateRecords++;
       else {
         ev.recordKeys.add(key);

@@ -1,6 +1,7 @@
 import type { Nanos } from '../time/instant.ts';
 import { parseEpochSeconds } from '../time/instant.ts';
 import type { AuditField } from './fields.ts';
+import type { Tokenized } from './fields.ts';
 import { tokenizeBody } from './fields.ts';
 import { recordTypeName } from './tables.ts';
 
@@ -11,9 +12,11 @@ export type AuditRecord = {
   epoch: string;
   ns: Nanos;
   serial: number;
-  fields: AuditField[];
-  enriched?: Record<string, string>;
-  warnings: string[];
+  /** The key=value text after the stamp; tokenized on first use of `fields`. */
+  body: string;
+  readonly fields: AuditField[];
+  readonly enriched?: Record<string, string>;
+  readonly warnings: string[];
   /** The line as read, envelope included. */
   raw: string;
 };
@@ -90,11 +93,44 @@ export function parseAuditRecord(line: string, given?: { type?: string; epoch?: 
   const ns = parseEpochSeconds(epoch);
   if (ns === undefined) return err('malformed-header', `bad epoch ${epoch}`);
   if (serial > 0xffffffff) return err('malformed-header', `serial ${serial} exceeds 32 bits`);
-  const { fields, enriched, warnings } = tokenizeBody(rest);
-  const record: AuditRecord = { type, epoch, ns, serial, fields, warnings, raw };
+  const record = new LazyRecord(type, epoch, ns, serial, rest, raw);
   if (node !== undefined) record.node = node;
-  if (enriched !== undefined) record.enriched = enriched;
   return { ok: true, record };
+}
+
+/**
+ * Most records are only grouped, never read field by field (PATH, SOCKADDR, auditctl's own
+ * events): tokenizing waits until an interpretation asks for the fields.
+ */
+class LazyRecord implements AuditRecord {
+  node?: string;
+  private tokens: Tokenized | undefined;
+
+  constructor(
+    readonly type: string,
+    readonly epoch: string,
+    readonly ns: Nanos,
+    readonly serial: number,
+    readonly body: string,
+    readonly raw: string,
+  ) {}
+
+  private get tokenized(): Tokenized {
+    this.tokens ??= tokenizeBody(this.body);
+    return this.tokens;
+  }
+
+  get fields(): AuditField[] {
+    return this.tokenized.fields;
+  }
+
+  get enriched(): Record<string, string> | undefined {
+    return this.tokenized.enriched;
+  }
+
+  get warnings(): string[] {
+    return this.tokenized.warnings;
+  }
 }
 
 function err(reason: AuditParseError['reason'], message: string): AuditParse {

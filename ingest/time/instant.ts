@@ -35,19 +35,34 @@ export function parseIsoNanos(text: string, defaultZone = 'UTC'): TimeResult {
 
 /** `1582099207.232` (audit) or any decimal seconds string, without going through a float. */
 export function parseEpochSeconds(text: string): Nanos | undefined {
-  const m = /^(\d{1,12})(?:\.(\d{1,9}))?$/.exec(text);
-  if (!m) return undefined;
-  return BigInt(m[1]!) * NS_PER_S + BigInt((m[2] ?? '').padEnd(9, '0'));
+  const dot = text.indexOf('.');
+  const whole = dot < 0 ? text : text.slice(0, dot);
+  const frac = dot < 0 ? '' : text.slice(dot + 1);
+  if (whole.length === 0 || whole.length > 12 || frac.length > 9 || !isDigits(whole) || !isDigits(frac)) return undefined;
+  // Audit stamps have milliseconds: epoch-ms fits a Number exactly, so one BigInt conversion.
+  if (frac.length <= 3) return BigInt(Number(whole) * 1000 + Number(frac.padEnd(3, '0'))) * NS_PER_MS;
+  return BigInt(whole) * NS_PER_S + BigInt(frac.padEnd(9, '0'));
+}
+
+function isDigits(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** `2020-02-19T08:00:07.232000000Z`: always nine digits, so ES date_nanos keeps them and strings sort as times. */
 export function formatNanos(ns: Nanos): string {
-  const s = ns / NS_PER_S;
+  let sec = ns / NS_PER_S;
   let frac = ns % NS_PER_S;
-  let sec = s;
-  if (frac < 0n) { frac += NS_PER_S; sec -= 1n; }
-  const dt = DateTime.fromSeconds(Number(sec), { zone: 'UTC' });
-  return `${dt.toFormat("yyyy-LL-dd'T'HH:mm:ss")}.${frac.toString().padStart(9, '0')}Z`;
+  if (frac < 0n) {
+    frac += NS_PER_S;
+    sec -= 1n;
+  }
+  // Date renders the second exactly (hot path: luxon's formatter costs microseconds per event).
+  const iso = new Date(Number(sec) * 1000).toISOString();
+  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
 }
 
 export function nanosFromMillis(ms: number): Nanos {

@@ -1,0 +1,65 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeAuditLog, makeJournal } from './make-data.ts';
+
+/**
+ * `npm run bench`: exit137's decoder beside ausearch on the same input in the same run, each
+ * pinned to one core. Sizes: BENCH_AUDIT_MB (default 256), BENCH_JOURNAL_MB (default 64).
+ */
+const dir = mkdtempSync(join(tmpdir(), 'exit137-bench-'));
+const auditMb = Number(process.env.BENCH_AUDIT_MB ?? 256);
+const journalMb = Number(process.env.BENCH_JOURNAL_MB ?? 64);
+
+type Run = { seconds: number; maxRssMb: number; lines?: number; events?: number };
+
+/** Runs a command on core 0 under GNU time, returns wall seconds and peak RSS. */
+function timed(cmd: string[]): Run {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'taskset', '-c', '0', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+  const last = r.stderr.trim().split('\n').at(-1)!.split(' ');
+  const out: Run = { seconds: Number(last[0]), maxRssMb: Number(last[1]) / 1024 };
+  if (r.stdout.startsWith('{')) Object.assign(out, JSON.parse(r.stdout.trim().split('\n').at(-1)!));
+  return out;
+}
+
+function ausearch(args: string[], file: string): Run {
+  // ausearch writes its result to stdout; send it nowhere so only parsing is timed.
+  return timed(['sh', '-c', `ausearch ${args.join(' ')} -if '${file}' > /dev/null 2>&1; true`]);
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const rows: string[][] = [];
+function row(what: string, r: Run, lines: number, bytes: number) {
+  rows.push([what, fmt(r.seconds, 2), fmt(lines / r.seconds), fmt(bytes / 1e6 / r.seconds, 1), fmt(r.maxRssMb, 0)]);
+}
+
+try {
+  process.stderr.write(`bench: writing ${auditMb} MB of audit log and ${journalMb} MB of journal JSON in ${dir}\n`);
+  const audit = join(dir, 'audit.log');
+  const a = await makeAuditLog(audit, auditMb * 1e6);
+  const journal = join(dir, 'journal.json');
+  const j = await makeJournal(journal, journalMb * 1e6);
+  const tsx = ['node', '--import', 'tsx', join(import.meta.dirname, 'decode-only.ts')];
+
+  const ours = timed([...tsx, audit]);
+  row('exit137 decode + reassembly (audit)', ours, a.lines, a.bytes);
+  row('ausearch --raw (audit)', ausearch(['--raw'], audit), a.lines, a.bytes);
+  row('ausearch -i (audit)', ausearch(['-i'], audit), a.lines, a.bytes);
+  const jr = timed([...tsx, journal]);
+  row('exit137 decode (journald JSON)', jr, j.lines, j.bytes);
+
+  const header = ['input, one core', 'seconds', 'lines/s', 'MB/s', 'peak RSS MB'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`audit: ${fmt(a.lines)} lines, ${fmt(statSync(audit).size / 1e6, 0)} MB; journal: ${fmt(j.lines)} lines, ${fmt(statSync(journal).size / 1e6, 0)} MB`);
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  const iRate = a.lines / Number(rows[2]![1]!.replace(/,/g, ''));
+  const rawRate = a.lines / Number(rows[1]![1]!.replace(/,/g, ''));
+  const ourRate = a.lines / ours.seconds;
+  console.log(`exit137 / ausearch -i: ${(ourRate / iRate).toFixed(2)}x   exit137 / ausearch --raw: ${(ourRate / rawRate).toFixed(2)}x   exit137 events: ${fmt(ours.events ?? 0)}`);
+  void execFileSync;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
