@@ -22,6 +22,23 @@ export function parseIsoNanos(text: string, defaultZone = 'UTC'): TimeResult {
   const m = ISO_RE.exec(text.trim());
   if (!m) return { ok: false, error: `not an ISO time: ${JSON.stringify(text.slice(0, 64))}` };
   const [, date, clock, frac, zoneRaw] = m;
+  const frac9 = (frac ?? '').slice(0, 9).padEnd(9, '0');
+  if (zoneRaw || /^UTC([+-]\d\d?(:\d\d)?)?$/.test(defaultZone)) {
+    // A fixed offset: plain arithmetic (hot path; luxon is for named zones only).
+    const offsetMinutes = zoneRaw ? fixedOffset(zoneRaw) : fixedOffset(defaultZone.slice(3) || 'Z');
+    const y = Number(date!.slice(0, 4));
+    const mo = Number(date!.slice(5, 7));
+    const d = Number(date!.slice(8, 10));
+    const h = Number(clock!.slice(0, 2));
+    const mi = Number(clock!.slice(3, 5));
+    const sec = Number(clock!.slice(6, 8));
+    const ms = Date.UTC(y, mo - 1, d, h, mi, sec);
+    const back = new Date(ms);
+    if (Number.isNaN(ms) || back.getUTCDate() !== d || back.getUTCMonth() !== mo - 1 || h > 23 || mi > 59 || sec > 60) {
+      return { ok: false, error: `invalid time ${JSON.stringify(text.slice(0, 64))}` };
+    }
+    return { ok: true, ns: BigInt(ms / 1000 - offsetMinutes * 60) * NS_PER_S + BigInt(frac9), offsetMinutes };
+  }
   let zone = defaultZone;
   if (zoneRaw && zoneRaw !== 'Z' && zoneRaw !== 'UTC') {
     const z = zoneRaw.includes(':') ? zoneRaw : `${zoneRaw.slice(0, 3)}:${zoneRaw.slice(3)}`;
@@ -29,8 +46,15 @@ export function parseIsoNanos(text: string, defaultZone = 'UTC'): TimeResult {
   } else if (zoneRaw) zone = 'UTC';
   const dt = DateTime.fromISO(`${date}T${clock}`, { zone });
   if (!dt.isValid) return { ok: false, error: `invalid time ${JSON.stringify(text.slice(0, 64))}: ${dt.invalidExplanation ?? dt.invalidReason}` };
-  const frac9 = (frac ?? '').slice(0, 9).padEnd(9, '0');
   return { ok: true, ns: BigInt(Math.floor(dt.toSeconds())) * NS_PER_S + BigInt(frac9), offsetMinutes: dt.offset };
+}
+
+/** `Z`, `UTC`, `+08:00`, `-0700`, `+8` → minutes east of UTC. */
+function fixedOffset(z: string): number {
+  if (z === 'Z' || z === 'UTC' || z === '') return 0;
+  const m = /^([+-])(\d\d?):?(\d\d)?$/.exec(z);
+  if (!m) return 0;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
 }
 
 /** `1582099207.232` (audit) or any decimal seconds string, without going through a float. */
