@@ -1,7 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
+import { Decoder } from '../ingest/decoder.ts';
 import { NormalizedEvent } from '../ingest/event.ts';
+import { commandInto, followInto } from '../ingest/follow-run.ts';
+import { containerdEvents, dockerEvents, journalFollower } from '../ingest/sources/commands.ts';
 import { decodeInputs } from '../ingest/run.ts';
 import { expandInputs } from '../ingest/sources/files.ts';
 import type { IngestCliOptions } from './options.ts';
@@ -12,17 +15,19 @@ export function decodeCommand(program: Command): void {
   const cmd = program
     .command('decode')
     .description('print every normalized event as NDJSON, one per line; undecodable lines go to stderr (or --dead-letter) with their reason')
-    .argument('<inputs...>', 'files (.gz too), directories, or - for stdin');
+    .argument('[inputs...]', 'files (.gz too), directories, or - for stdin');
   for (const o of ingestOptions()) cmd.addOption(o);
   cmd.option('--no-validate', 'skip checking each event against the schema');
-  cmd.action(async (paths: string[], o: IngestCliOptions & { validate: boolean }) => {
-    const inputs = await expandInputs(paths, o);
+  cmd.option('--follow', 'keep reading the files as they grow, across rotation (Ctrl-C to stop)');
+  cmd.option('--position-file <file>', 'with --follow on one file: resume from and save the position here');
+  cmd.option('--journal', 'also follow the journal (journalctl -f -o json)');
+  cmd.option('--docker-events [host]', 'also follow docker events (optionally of the daemon at this host/socket)');
+  cmd.option('--ctr-events [address]', 'also follow containerd events (optionally of the containerd at this socket)');
+  cmd.action(async (paths: string[], o: IngestCliOptions & { validate: boolean; follow?: boolean; positionFile?: string; journal?: boolean; dockerEvents?: string | true; ctrEvents?: string | true }) => {
     const dl = o.deadLetter ? createWriteStream(o.deadLetter) : undefined;
     let invalid = 0;
-    const decoder = await decodeInputs(
-      inputs,
-      {
-        event: (e) => {
+    const sinks = {
+        event: (e: NormalizedEvent) => {
           if (o.validate) {
             const r = NormalizedEvent.safeParse(e);
             if (!r.success) {
@@ -36,9 +41,24 @@ export function decodeCommand(program: Command): void {
           if (dl) dl.write(`${JSON.stringify(d)}\n`);
           else process.stderr.write(`exit137: ${d.input}:${d.line ?? '?'}: ${d.reason}: ${d.message}\n`);
         },
-      },
-      decoderOptions(o),
-    );
+      };
+    let decoder: Decoder;
+    if (o.follow || o.journal || o.dockerEvents || o.ctrEvents) {
+      if (o.positionFile && paths.length !== 1) throw new Error('--position-file follows exactly one file');
+      decoder = new Decoder(sinks.event, sinks.deadLetter, decoderOptions(o));
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      process.once('SIGTERM', () => ac.abort());
+      const runs: Promise<void>[] = paths.filter((p) => p !== '-').map((p) => followInto(decoder, p, { id: p, path: p, ...(o.format ? { format: o.format } : {}) }, o.positionFile, ac.signal));
+      if (o.journal) runs.push(commandInto(decoder, journalFollower(), ac.signal));
+      if (o.dockerEvents) runs.push(commandInto(decoder, dockerEvents(o.dockerEvents === true ? undefined : o.dockerEvents), ac.signal));
+      if (o.ctrEvents) runs.push(commandInto(decoder, containerdEvents(o.ctrEvents === true ? undefined : o.ctrEvents), ac.signal));
+      const results = await Promise.allSettled(runs);
+      decoder.end();
+      for (const r of results) if (r.status === 'rejected' && !ac.signal.aborted) throw r.reason;
+    } else {
+      decoder = await decodeInputs(await expandInputs(paths, o), sinks, decoderOptions(o));
+    }
     dl?.end();
     process.stderr.write(`exit137: ${JSON.stringify({ ...decoder.counters.values, ...prefixed('audit_', decoder.reassemblerStats) })}\n`);
     if (invalid > 0) process.exitCode = 1;

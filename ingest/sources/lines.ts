@@ -12,64 +12,85 @@ export type SourceLine =
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Splits a byte stream into lines (LF or CRLF). split2 would do the splitting but gives no byte
- * offsets and drops over-long lines silently (skipOverflow); both matter here.
+ * Splits bytes into lines (LF or CRLF), keeping byte offsets. split2 would do the splitting but
+ * gives no byte offsets and drops over-long lines silently (skipOverflow); both matter here.
  */
-export async function* readLines(stream: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, maxLineBytes: number, startOffset = 0): AsyncGenerator<SourceLine> {
-  let carry: Buffer[] = [];
-  let carryLen = 0;
-  let offset = startOffset;
-  let lineNo = 0;
-  let oversize: { head: Buffer; length: number; offset: number } | undefined;
+export class LineSplitter {
+  private carry: Buffer[] = [];
+  private carryLen = 0;
+  private oversize: { head: Buffer; length: number; offset: number } | undefined;
+  private lineNo = 0;
+  /** Where the line in progress starts: everything before it has been handed out. */
+  lineStart: number;
 
-  const finishLine = (parts: Buffer[], len: number, lineStart: number): SourceLine => {
-    lineNo++;
-    let buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, len);
-    if (buf.length > 0 && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
-    try {
-      return { kind: 'line', text: decoder.decode(buf), offset: lineStart, lineNo };
-    } catch {
-      return { kind: 'invalid-utf8', raw: Buffer.from(buf), offset: lineStart, lineNo };
-    }
-  };
+  constructor(
+    private readonly maxLineBytes: number,
+    /** Byte offset of the next byte pushed. */
+    public offset = 0,
+  ) {
+    this.lineStart = offset;
+  }
 
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  push(chunk: Buffer, out: SourceLine[]): void {
     let start = 0;
     while (start < chunk.length) {
       const nl = chunk.indexOf(0x0a, start);
       const end = nl < 0 ? chunk.length : nl;
       const piece = chunk.subarray(start, end);
-      if (oversize) {
-        oversize.length += piece.length;
-      } else if (carryLen + piece.length > maxLineBytes) {
-        const head = Buffer.concat([...carry, piece]).subarray(0, Math.min(4096, maxLineBytes));
-        oversize = { head: Buffer.from(head), length: carryLen + piece.length, offset: offset - carryLen };
-        carry = [];
-        carryLen = 0;
+      if (this.oversize) {
+        this.oversize.length += piece.length;
+      } else if (this.carryLen + piece.length > this.maxLineBytes) {
+        const head = Buffer.concat([...this.carry, piece]).subarray(0, Math.min(4096, this.maxLineBytes));
+        this.oversize = { head: Buffer.from(head), length: this.carryLen + piece.length, offset: this.lineStart };
+        this.carry = [];
+        this.carryLen = 0;
       } else if (piece.length > 0) {
-        // Copy: the chunk's memory is reused by the stream.
-        carry.push(nl < 0 ? Buffer.from(piece) : piece);
-        carryLen += piece.length;
+        // Copy what outlives this call: the chunk's memory may be reused by the stream.
+        this.carry.push(nl < 0 ? Buffer.from(piece) : piece);
+        this.carryLen += piece.length;
       }
-      offset += piece.length;
+      this.offset += piece.length;
       if (nl < 0) break;
-      offset += 1;
-      if (oversize) {
-        lineNo++;
-        yield { kind: 'oversize', head: oversize.head, length: oversize.length, offset: oversize.offset, lineNo };
-        oversize = undefined;
-      } else {
-        yield finishLine(carry, carryLen, offset - 1 - carryLen);
-        carry = [];
-        carryLen = 0;
-      }
+      this.offset += 1;
+      out.push(this.takeLine());
+      this.lineStart = this.offset;
       start = nl + 1;
     }
   }
-  if (oversize) {
-    lineNo++;
-    yield { kind: 'oversize', head: oversize.head, length: oversize.length, offset: oversize.offset, lineNo };
-  } else if (carryLen > 0) {
-    yield finishLine(carry, carryLen, offset - carryLen);
+
+  /** End of input: a last line without a newline. */
+  end(out: SourceLine[]): void {
+    if (this.oversize || this.carryLen > 0) out.push(this.takeLine());
   }
+
+  private takeLine(): SourceLine {
+    this.lineNo++;
+    if (this.oversize) {
+      const o = this.oversize;
+      this.oversize = undefined;
+      return { kind: 'oversize', head: o.head, length: o.length, offset: o.offset, lineNo: this.lineNo };
+    }
+    let buf = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryLen);
+    const lineStart = this.lineStart;
+    this.carry = [];
+    this.carryLen = 0;
+    if (buf.length > 0 && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
+    try {
+      return { kind: 'line', text: decoder.decode(buf), offset: lineStart, lineNo: this.lineNo };
+    } catch {
+      return { kind: 'invalid-utf8', raw: Buffer.from(buf), offset: lineStart, lineNo: this.lineNo };
+    }
+  }
+}
+
+export async function* readLines(stream: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, maxLineBytes: number, startOffset = 0): AsyncGenerator<SourceLine> {
+  const splitter = new LineSplitter(maxLineBytes, startOffset);
+  const out: SourceLine[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    splitter.push(chunk, out);
+    for (const l of out) yield l;
+    out.length = 0;
+  }
+  splitter.end(out);
+  for (const l of out) yield l;
 }
