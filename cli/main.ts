@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { analyzeCommand } from './analyze.ts';
 import { decodeCommand } from './decode.ts';
 
 const program = new Command();
@@ -7,6 +8,7 @@ program
   .description('Explains why a container died with exit code 137, or hung while dying, from the node’s own records.')
   .version('0.1.0')
   .showHelpAfterError();
+analyzeCommand(program);
 decodeCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -1,0 +1,96 @@
+import { createWriteStream } from 'node:fs';
+import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { analyzeInputs } from '../correlate/analyze.ts';
+import { Attribution } from '../correlate/verdict.ts';
+import type { DeadLetter } from '../ingest/dead-letter.ts';
+import { expandInputs } from '../ingest/sources/files.ts';
+import type { IngestCliOptions } from './options.ts';
+import { decoderOptions, ingestOptions } from './options.ts';
+import { writeLine } from './output.ts';
+
+type AnalyzeOptions = IngestCliOptions & { json?: boolean; all?: boolean };
+
+export function analyzeCommand(program: Command): void {
+  const cmd = program
+    .command('analyze', { isDefault: true })
+    .description('read node records and say, for each container death, what killed it, why, how sure, and what to do')
+    .argument('<inputs...>', 'files (.gz too), directories, or - for stdin; formats are detected per input')
+    .option('--json', 'print one verdict per line as NDJSON instead of a table')
+    .option('--all', 'also list deaths whose cause is unknown in the table (always in --json)');
+  for (const o of ingestOptions()) cmd.addOption(o);
+  cmd.action(async (paths: string[], o: AnalyzeOptions) => {
+    const r = await run(paths, o);
+    if (o.json) {
+      for (const v of r.verdicts) writeLine(process.stdout, JSON.stringify(Attribution.parse(v)));
+    } else {
+      printTable(r.verdicts.filter((v) => o.all || v.cause !== 'unknown'), r.verdicts.length);
+    }
+    process.stderr.write(`exit137: ${r.verdicts.length} deaths, ${r.evidenceEvents} evidence events from ${r.decoder.counters.get('lines')} lines; ${r.deadLetters} undecodable\n`);
+  });
+
+  program
+    .command('explain')
+    .description('print one container’s timeline: every piece of evidence and why it counts')
+    .argument('<container-id-prefix>', 'at least 4 characters of the container id')
+    .argument('<inputs...>', 'files, directories, or -')
+    .addOption(ingestOptions()[0]!)
+    .option('--host <name>', 'host name for inputs that do not name one')
+    .action(async (prefix: string, paths: string[], o: AnalyzeOptions) => {
+      if (prefix.length < 4) throw new Error('give at least 4 characters of the container id');
+      const r = await run(paths, o);
+      const mine = r.verdicts.filter((v) => v.container.id.startsWith(prefix) || prefix.startsWith(v.container.id));
+      if (mine.length === 0) {
+        process.stderr.write(`exit137: no death of a container ${prefix}… in the input\n`);
+        process.exitCode = 1;
+        return;
+      }
+      for (const v of mine) printExplanation(v);
+    });
+}
+
+async function run(paths: string[], o: AnalyzeOptions) {
+  const inputs = await expandInputs(paths, o);
+  const dl = o.deadLetter ? createWriteStream(o.deadLetter) : undefined;
+  const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
+  const bar = process.stderr.isTTY && total > 50e6 ? new cliProgress.SingleBar({ format: 'reading {bar} {percentage}% {value}/{total} MB', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  bar?.start(Math.round(total / 1e6), 0);
+  const sinks: Parameters<typeof analyzeInputs>[2] = {
+    deadLetter: (d: DeadLetter) => {
+      if (dl) dl.write(`${JSON.stringify(d)}\n`);
+      else process.stderr.write(`exit137: ${d.input}:${d.line ?? '?'}: ${d.reason}: ${d.message}\n`);
+    },
+  };
+  if (bar) sinks.progress = (b) => bar.update(Math.round(b / 1e6));
+  const r = await analyzeInputs(inputs, decoderOptions(o), sinks);
+  bar?.stop();
+  dl?.end();
+  return r;
+}
+
+function printTable(verdicts: Attribution[], all: number): void {
+  if (verdicts.length === 0) {
+    process.stdout.write(all ? `no attributed deaths (${all} with unknown cause: --all lists them)\n` : 'no container deaths found in the input\n');
+    return;
+  }
+  const t = new Table({ head: ['died (UTC)', 'host', 'container', 'exit', 'cause', 'conf.', 'what happened'], colWidths: [21, 14, 15, 6, 16, 6, 70], wordWrap: true, style: process.stdout.isTTY ? {} : { head: [], border: [] } });
+  for (const v of verdicts) {
+    t.push([v.died_at.slice(0, 23).replace('T', ' '), v.host, v.container.name ?? v.container.id.slice(0, 12), v.exit_code ?? '—', v.sub_cause ? `${v.cause}\n(${v.sub_cause})` : v.cause, v.confidence.toFixed(2), v.headline]);
+  }
+  process.stdout.write(`${t.toString()}\n`);
+}
+
+function printExplanation(v: Attribution): void {
+  const out: string[] = [];
+  out.push(`container ${v.container.id}${v.container.id_is_prefix ? '… (only a prefix is known)' : ''}${v.container.name ? ` (${v.container.name})` : ''} on ${v.host}`);
+  out.push(`died ${v.died_at}, exit ${v.exit_code ?? 'unknown'} (${v.exit_origin})`);
+  out.push(`cause: ${v.cause}${v.sub_cause ? ` / ${v.sub_cause}` : ''}, confidence ${v.confidence.toFixed(2)} — ${v.confidence_reason}`);
+  out.push('', v.headline, '', v.explanation, '', `remedy: ${v.remedy}`);
+  for (const b of v.known_bugs) out.push(`known bug: ${b.title} (${b.affected}); fixed in ${b.fixed_in}; ${b.refs.join(', ')}`);
+  out.push('', 'evidence, in time order:');
+  for (const e of v.evidence) out.push(`  ${e.ts}  ${e.source.padEnd(10)} ${e.summary.split('\n')[0]!.slice(0, 160)}${e.role ? `\n  ${''.padEnd(30)} ↳ ${e.role}` : ''}`);
+  if (v.alternatives.length) out.push('', 'also considered:', ...v.alternatives.map((a) => `  ${a.cause} (${a.confidence.toFixed(2)}): ${a.reason}`));
+  if (v.missing.length) out.push('', 'missing:', ...v.missing.map((m) => `  - ${m}`));
+  process.stdout.write(`${out.join('\n')}\n\n`);
+}

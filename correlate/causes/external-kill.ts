@@ -1,0 +1,50 @@
+import type { CauseModule, Ev, Finding } from '../context.ts';
+import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf } from '../context.ts';
+
+/** A SIGKILL from a process that is not the runtime, or a kill asked of the engine (docker kill). */
+export const externalKill: CauseModule = {
+  cause: 'external-kill',
+  assess(ctx) {
+    const near = (e: Ev) => e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + 2n * S;
+    const outsider = ctx.evidence.find((e) => near(e) && killsContainer(e, ctx) && !isRuntimeProcess(e.process?.executable, e.process?.name));
+    if (outsider) {
+      const s = senderOf(outsider);
+      const viaInit = [outsider.exit137.target?.process, ...(outsider.exit137.target?.others ?? [])].some((t) => t?.pid !== undefined && ctx.initPids.has(t.pid));
+      return {
+        cause: 'external-kill',
+        subCause: s.login_user ? 'logged-in-user' : 'process',
+        confidence: viaInit ? 0.95 : 0.8,
+        confidenceReason: viaInit ? 'an audited SIGKILL to the container’s init from a non-runtime process' : 'an audited SIGKILL naming the container from a non-runtime process',
+        headline: `SIGKILL from ${describeSender(s)}${s.login_user ? ` — a logged-in user (login uid ${s.auid})` : ''}`,
+        explanation: s.login_user
+          ? 'A person logged in to the node (the audit login uid is set) killed the container’s process directly, outside the container runtime.'
+          : 'A process on the node that is not the container runtime sent SIGKILL to the container’s process.',
+        remedy: s.login_user ? `Ask who had login uid ${s.auid} on the node and why; restrict root shells on nodes.` : `Find why ${s.executable ?? s.name ?? 'that process'} kills container processes (a watchdog, a cleanup script, an agent) and stop it.`,
+        evidence: [{ event: outsider, role: 'the kernel saw this process send SIGKILL' }],
+        killer: s,
+        signal: 'SIGKILL',
+        exitOrigin: 'signal',
+      } satisfies Finding;
+    }
+    const api = ctx.evidence.find((e) => e.ns >= ctx.deathNs - 30n * S && e.ns <= ctx.deathNs + S && mentions(e, ctx.containerId) && (e.exit137.message_id === 'docker-api-kill' || (e.event.action === 'container-kill' && e.exit137.signal?.number === 9)));
+    const stopped = ctx.evidence.some((e) => mentions(e, ctx.containerId) && ['docker-api-stop', 'docker-stop-timeout'].includes(e.exit137.message_id ?? ''));
+    if (!api || stopped) return undefined;
+    const runtimeKill = ctx.evidence.find((e) => near(e) && killsContainer(e, ctx));
+    const evidence: Finding['evidence'] = [{ event: api, role: 'a client asked the engine to kill the container' }];
+    if (runtimeKill) evidence.push({ event: runtimeKill, role: 'the runtime delivered the SIGKILL' });
+    const f: Finding = {
+      cause: 'external-kill',
+      subCause: 'docker-kill',
+      confidence: api.exit137.message_id === 'docker-api-kill' ? 0.9 : 0.8,
+      confidenceReason: 'dockerd received a kill request for this container (docker kill / API), with no stop before it',
+      headline: 'killed on request through the docker API (docker kill)',
+      explanation: 'Someone or something called the docker API to kill this container (docker kill sends SIGKILL by default); the engine carried it out.',
+      remedy: 'Find the API client: dockerd’s debug log shows the call; audit the docker socket (who can reach /var/run/docker.sock).',
+      evidence,
+      signal: 'SIGKILL',
+      exitOrigin: 'signal',
+    };
+    if (runtimeKill) f.killer = senderOf(runtimeKill);
+    return f;
+  },
+};

@@ -1,0 +1,45 @@
+import type { CauseModule, Ev, Finding } from '../context.ts';
+import { S, killsContainer, mentions, senderOf } from '../context.ts';
+
+const TIMEOUT_LINES = new Set(['docker-stop-timeout', 'kubelet-grace-expired', 'cri-kill']);
+const STOP_REQUESTS = new Set(['docker-api-stop', 'kubelet-kill-grace', 'cri-stop', 'cri-stop-signal']);
+
+/** SIGTERM, then SIGKILL after the grace period (docker stop, kubelet): the app did not exit on SIGTERM. */
+export const stopTimeout: CauseModule = {
+  cause: 'stop-timeout',
+  assess(ctx) {
+    const window = (e: Ev) => e.ns >= ctx.deathNs - 900n * S && e.ns <= ctx.deathNs + 2n * S;
+    const mine = ctx.evidence.filter((e) => window(e) && mentions(e, ctx.containerId));
+    const timeout = mine.find((e) => TIMEOUT_LINES.has(e.exit137.message_id ?? ''));
+    const request = mine.find((e) => STOP_REQUESTS.has(e.exit137.message_id ?? ''));
+    // docker events: kill(15) then kill(9) for the same container
+    const term = mine.find((e) => (e.event.action === 'container-kill' && e.exit137.signal?.number === 15) || (e.exit137.message_id === 'docker-kill-signal' && e.exit137.signal?.number === 15));
+    const kill = mine.find((e) => (e.event.action === 'container-kill' && e.exit137.signal?.number === 9) || (e.exit137.message_id === 'docker-kill-signal' && e.exit137.signal?.number === 9));
+    const escalated = term && kill && kill.ns > term.ns;
+    if (!timeout && !escalated) return undefined;
+    const grace = timeout?.exit137.grace_seconds ?? request?.exit137.grace_seconds ?? (escalated ? Number((kill.ns - term.ns) / 1_000_000n) / 1000 : undefined);
+    const auditKill = ctx.evidence.find((e) => killsContainer(e, ctx) && e.ns >= (term?.ns ?? timeout!.ns) - S);
+    const evidence: Finding['evidence'] = [];
+    if (request) evidence.push({ event: request, role: 'the stop request and its grace period' });
+    if (term) evidence.push({ event: term, role: 'SIGTERM sent' });
+    if (timeout) evidence.push({ event: timeout, role: 'the grace period ran out' });
+    if (kill) evidence.push({ event: kill, role: 'SIGKILL sent' });
+    if (auditKill) evidence.push({ event: auditKill, role: 'the kernel saw the SIGKILL' });
+    const f: Finding = {
+      cause: 'stop-timeout',
+      subCause: timeout?.exit137.source === 'kubelet' || request?.exit137.source === 'kubelet' ? 'kubelet' : 'docker-stop',
+      confidence: timeout ? 0.9 : 0.8,
+      confidenceReason: timeout ? 'the runtime logged that the grace period ran out' : 'SIGTERM then SIGKILL to the same container',
+      headline: `stopped: no exit within ${grace !== undefined ? `${grace} s` : 'the grace period'} of SIGTERM, then SIGKILL`,
+      explanation:
+        'The container was asked to stop. It got SIGTERM and did not exit within the grace period, so it was SIGKILLed: the application ignores or mishandles SIGTERM (or is not PID 1’s child that receives it), or its shutdown takes longer than the grace period.',
+      remedy: 'Handle SIGTERM in the application (or run it under an init such as tini / --init so the signal reaches it), make shutdown faster, or raise the grace period (docker stop -t, terminationGracePeriodSeconds).',
+      evidence,
+      exitOrigin: 'signal',
+      signal: 'SIGKILL',
+    };
+    if (grace !== undefined) f.graceSeconds = grace;
+    if (auditKill) f.killer = senderOf(auditKill);
+    return f;
+  },
+};

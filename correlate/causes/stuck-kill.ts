@@ -1,0 +1,51 @@
+import type { CauseModule, Ev, Finding } from '../context.ts';
+import { S, killsContainer, mentions, senderOf } from '../context.ts';
+
+/** How long a SIGKILLed container may take to be reaped before we call the kill stuck. */
+export const STUCK_AFTER_S = 30n;
+
+/** Kernel stacks that explain an unkillable task: data, one entry per signature. */
+export const STACK_SIGNATURES: { id: string; frames: string[]; meaning: string; remedy: string }[] = [
+  {
+    id: 'fuse-request',
+    frames: ['request_wait_answer', 'fuse_flush'],
+    meaning: 'a task of the container waits for a FUSE daemon to answer a flush while it exits (closing its files)',
+    remedy: 'Abort the FUSE connection (echo 1 > /sys/fs/fuse/connections/<N>/abort) and fix or restart the FUSE daemon.',
+  },
+  {
+    id: 'pid-ns-teardown',
+    frames: ['zap_pid_ns_processes'],
+    meaning: 'the container’s init is exiting and waits for the other processes of its pid namespace to die first',
+    remedy: 'Find the process of the namespace that cannot die (its /proc/<pid>/stack) and release what it waits on.',
+  },
+];
+
+/** A SIGKILL was sent but no exit followed: the container hangs while dying. */
+export const stuckKill: CauseModule = {
+  cause: 'stuck-kill',
+  assess(ctx) {
+    const kill = ctx.evidence.find((e) => killsContainer(e, ctx) || (mentions(e, ctx.containerId) && e.exit137.message_id === 'docker-api-kill'));
+    if (!kill) return undefined;
+    const exited = ctx.evidence.some((e) => e.ns >= kill.ns && mentions(e, ctx.containerId) && e.exit137.exit !== undefined);
+    const last = ctx.evidence.at(-1)!;
+    if (exited || last.ns - kill.ns < STUCK_AFTER_S * S) return undefined;
+    const hung = ctx.evidence.filter((e: Ev) => e.exit137.kind === 'kernel-hung-task' && e.ns >= kill.ns);
+    const sig = hung.map((h) => STACK_SIGNATURES.find((s) => s.frames.every((f) => h.exit137.hung_task!.stack.includes(f)))).find((s) => s !== undefined);
+    const evidence: Finding['evidence'] = [{ event: kill, role: 'SIGKILL sent to the container' }];
+    for (const h of hung.slice(0, 3)) evidence.push({ event: h, role: 'a task blocked in the kernel after the kill' });
+    const f: Finding = {
+      cause: 'stuck-kill',
+      confidence: sig ? 0.9 : 0.6,
+      confidenceReason: sig ? `no exit after the SIGKILL, and a hung-task stack shows ${sig.id}` : `no exit within ${STUCK_AFTER_S} s of the SIGKILL`,
+      headline: `SIGKILL sent but the container did not exit${sig ? `: ${sig.meaning}` : ''}`,
+      explanation: 'A process killed with SIGKILL only dies when it leaves the kernel; a task blocked uninterruptibly (state D) inside a system call keeps the container alive and `docker kill` / `docker stop` hang.',
+      remedy: sig?.remedy ?? 'Look at /proc/<pid>/stack of the container’s tasks in state D to see what they wait on.',
+      evidence,
+      exitOrigin: 'none',
+      signal: 'SIGKILL',
+    };
+    if (sig) f.subCause = sig.id;
+    if (kill.exit137.kind === 'audit-signal') f.killer = senderOf(kill);
+    return f;
+  },
+};

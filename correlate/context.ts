@@ -1,0 +1,101 @@
+import type { NormalizedEvent } from '../ingest/event.ts';
+import type { Attribution, Cause, EvidenceItem, KnownBug, Sender } from './verdict.ts';
+
+/** A normalized event with its order key parsed once. */
+export type Ev = NormalizedEvent & { ns: bigint };
+
+export const S = 1_000_000_000n;
+
+/** What one death looks like to the cause modules: the container, the moment, and the evidence around it. */
+export type IncidentContext = {
+  host: string;
+  containerId: string;
+  /** When the container died (or the kill that should have ended it was sent). */
+  deathNs: bigint;
+  exitCode: number | undefined;
+  /** Pids known to be this container's init (host pid namespace). */
+  initPids: Set<number>;
+  /** Everything that concerns this container or its node around the death, in time order. */
+  evidence: Ev[];
+  /** The node's other evidence sources, to tell "no record" from "not recorded here". */
+  sources: { audit: boolean; runtimeLogs: boolean; kernel: boolean; containerEvents: boolean; kubelet: boolean };
+};
+
+export type Finding = {
+  cause: Cause;
+  subCause?: string;
+  confidence: number;
+  confidenceReason: string;
+  headline: string;
+  explanation: string;
+  remedy: string;
+  evidence: { event: Ev; role: string }[];
+  killer?: Sender;
+  signal?: string;
+  graceSeconds?: number;
+  oom?: Attribution['oom'];
+  crash?: Attribution['crash'];
+  knownBugs?: KnownBug[];
+  exitOrigin?: Attribution['exit_origin'];
+};
+
+/** One cause: its evidence rules, explanation and remedy. Returns nothing when it does not apply. */
+export type CauseModule = { cause: Cause; assess(ctx: IncidentContext): Finding | undefined };
+
+export function sameContainer(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || a.length < 12 || b.length < 12) return false;
+  return a.length <= b.length ? b.startsWith(a) : a.startsWith(b);
+}
+
+/** Does this event name the container (its id, an id inside a path or a cut argv)? */
+export function mentions(e: Ev, id: string): boolean {
+  if (sameContainer(e.container?.id, id)) return true;
+  return (e.exit137.related_ids ?? []).some((r) => sameContainer(r, id));
+}
+
+/** Processes of the container runtime itself: their kills are the runtime at work, not an outsider. */
+const RUNTIME_EXES = /(^|\/)(runc|crun|youki|runsc|nvidia-container-runtime|containerd|containerd-shim[\w-]*|dockerd|docker-containerd(-shim)?|kata-runtime|containerd-shim-kata-v2|conmon|crio)$/;
+
+export function isRuntimeProcess(exe: string | undefined, name: string | undefined): boolean {
+  if (exe && RUNTIME_EXES.test(exe)) return true;
+  return name !== undefined && /^(runc|crun|containerd-shim|containerd-shi|nvidia-containe|dockerd|containerd)/.test(name);
+}
+
+export function senderOf(e: Ev): Sender {
+  const s: Sender = {};
+  if (e.process?.pid !== undefined) s.pid = e.process.pid;
+  if (e.process?.parent?.pid !== undefined) s.ppid = e.process.parent.pid;
+  if (e.process?.name) s.name = e.process.name;
+  if (e.process?.executable) s.executable = e.process.executable;
+  if (e.process?.args) s.args = e.process.args;
+  if (e.auditd?.proctitle_truncated) s.args_truncated = true;
+  if (e.user?.id) s.uid = e.user.id;
+  if (e.user?.audit?.id) {
+    s.auid = e.user.audit.id;
+    s.login_user = true;
+  }
+  return s;
+}
+
+export function evidenceItem(e: Ev, role?: string): EvidenceItem {
+  const item: EvidenceItem = { id: e.event.id, ts: e['@timestamp'], source: e.exit137.source, action: e.event.action, summary: (e.message ?? e.event.original).slice(0, 300) };
+  if (role) item.role = role;
+  return item;
+}
+
+export function isKill(e: Ev, sig = 'SIGKILL'): boolean {
+  return e.exit137.kind === 'audit-signal' && e.exit137.signal?.name === sig && e.auditd?.success !== false;
+}
+
+/** A SIGKILL sent to this container: to its init pid, or by a runtime command naming it. */
+export function killsContainer(e: Ev, ctx: IncidentContext, sig = 'SIGKILL'): boolean {
+  if (!isKill(e, sig)) return false;
+  const targets = [e.exit137.target?.process, ...(e.exit137.target?.others ?? [])];
+  if (targets.some((t) => t?.pid !== undefined && ctx.initPids.has(t.pid))) return true;
+  return mentions(e, ctx.containerId);
+}
+
+export function describeSender(s: Sender): string {
+  const argv = s.args?.join(' ');
+  return `${s.executable ?? s.name ?? '?'} (pid ${s.pid ?? '?'}${s.ppid !== undefined ? `, parent ${s.ppid}` : ''}${s.uid !== undefined ? `, uid ${s.uid}` : ''}${s.auid ? `, login uid ${s.auid}` : ''})${argv ? `: ${argv}${s.args_truncated ? ' …(cut at 128 bytes)' : ''}` : ''}`;
+}

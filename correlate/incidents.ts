@@ -1,0 +1,178 @@
+import { UNKNOWN_HOST } from '../ingest/decoder.ts';
+import type { NormalizedEvent } from '../ingest/event.ts';
+import { isContainerId } from '../ingest/ids.ts';
+import type { Ev, IncidentContext } from './context.ts';
+import { S, isKill, isRuntimeProcess, sameContainer } from './context.ts';
+import { STUCK_AFTER_S } from './causes/stuck-kill.ts';
+
+/** Evidence is looked for this long before a death (a stop's grace period, a slow OOM)… */
+const BEFORE_S = 900n;
+/** …and this long after (late lines, a kill that never completes). */
+const AFTER_S = STUCK_AFTER_S + 60n;
+/** Triggers of one container this close together are one death. */
+const SAME_DEATH_S = 60n;
+
+/** Event kinds that can be evidence; plain log lines and kernel chatter are not kept. */
+export function isEvidence(e: NormalizedEvent): boolean {
+  const k = e.exit137.kind;
+  if (k === 'log' || k === 'kernel') return false;
+  if (k === 'runtime-log') return e.exit137.message_id !== undefined;
+  return true;
+}
+
+export type Incident = {
+  host: string;
+  containerId: string;
+  idIsPrefix: boolean;
+  deathNs: bigint;
+  exitCode: number | undefined;
+  trigger: string;
+  context: IncidentContext;
+  name?: string;
+  image?: string;
+  pod?: string;
+  namespace?: string;
+  sandbox?: boolean;
+};
+
+/**
+ * Finds the deaths in one node's evidence and gathers, for each, what concerns it. Deaths open on
+ * an exit with 137, a SIGKILL to a container's init, an OOM kill in a container's memcg, or
+ * containerd's dead-shim cleanup; everything seen of the same container around it is one incident.
+ */
+export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
+  const events = [...hostEvents].sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
+  const fullIds = new Set<string>();
+  for (const e of events) {
+    if (e.container?.id && isContainerId(e.container.id)) fullIds.add(e.container.id);
+    for (const r of e.exit137.related_ids ?? []) if (isContainerId(r)) fullIds.add(r);
+  }
+  const canonical = (id: string): string => {
+    if (fullIds.has(id)) return id;
+    const matches = [...fullIds].filter((f) => f.startsWith(id));
+    return matches.length === 1 ? matches[0]! : id;
+  };
+  const idsOf = (e: Ev): string[] => {
+    const out: string[] = [];
+    if (e.container?.id) out.push(canonical(e.container.id));
+    for (const r of e.exit137.related_ids ?? []) if (r.length >= 12) out.push(canonical(r));
+    return out;
+  };
+
+  // Which pid is which container's init: from exit events, and from runtime commands that name the container.
+  const initPids = new Map<string, Set<number>>();
+  const addInit = (id: string, pid: number) => {
+    let s = initPids.get(id);
+    if (!s) initPids.set(id, (s = new Set()));
+    s.add(pid);
+  };
+  for (const e of events) {
+    const id = e.container?.id ? canonical(e.container.id) : undefined;
+    if (id && e.exit137.exit?.pid !== undefined && !e.exit137.exit.exec_id) addInit(id, e.exit137.exit.pid);
+    if (isKill(e) && isRuntimeProcess(e.process?.executable, e.process?.name)) {
+      const named = idsOf(e)[0];
+      const t = e.exit137.target?.process.pid;
+      if (named && t !== undefined) addInit(named, t);
+    }
+  }
+  const containerOfPid = (pid: number | undefined): string | undefined => {
+    if (pid === undefined) return undefined;
+    for (const [id, pids] of initPids) if (pids.has(pid)) return id;
+    return undefined;
+  };
+
+  type Trigger = { id: string; ns: bigint; exit?: number; what: string };
+  const triggers: Trigger[] = [];
+  for (const e of events) {
+    const ids = idsOf(e);
+    const code = e.exit137.exit?.code;
+    if (code === 137 && ids[0] && !e.exit137.exit?.exec_id) triggers.push({ id: ids[0], ns: e.ns, exit: code, what: 'exit 137' });
+    else if (isKill(e)) {
+      const id = containerOfPid(e.exit137.target?.process.pid) ?? ids[0];
+      if (id) triggers.push({ id, ns: e.ns, what: 'SIGKILL to the container' });
+    } else if (e.exit137.kind === 'kernel-oom' && (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid))) {
+      triggers.push({ id: (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid))!, ns: e.ns, what: 'OOM kill' });
+    } else if (e.exit137.message_id === 'shim-dead-cleanup' && ids[0]) {
+      triggers.push({ id: ids[0], ns: e.ns, what: 'shim death' });
+    }
+  }
+
+  // One death = one incident: group a container's triggers that are close in time.
+  const groups: Trigger[][] = [];
+  for (const t of triggers) {
+    const g = groups.find((x) => sameContainer(x[0]!.id, t.id) && t.ns - x[x.length - 1]!.ns <= SAME_DEATH_S * S);
+    if (g) g.push(t);
+    else groups.push([t]);
+  }
+
+  const sources = {
+    audit: events.some((e) => e.exit137.source === 'auditd'),
+    runtimeLogs: hostEvents.some((e) => e.exit137.source === 'dockerd' || e.exit137.source === 'containerd'),
+    kernel: events.some((e) => e.exit137.source === 'kernel'),
+    containerEvents: events.some((e) => e.exit137.kind === 'container-event'),
+    kubelet: events.some((e) => e.exit137.source === 'kubelet'),
+  };
+
+  return groups.map((g) => {
+    const id = g.map((t) => t.id).sort((a, b) => b.length - a.length)[0]!;
+    const exitT = g.find((t) => t.exit !== undefined);
+    const deathNs = exitT?.ns ?? g[0]!.ns;
+    const lo = lowerBound(events, deathNs - BEFORE_S * S);
+    const hi = lowerBound(events, deathNs + AFTER_S * S + 1n);
+    const evidence = events.slice(lo, hi);
+    const pids = initPids.get(id) ?? new Set<number>();
+    const firstExit = evidence.find((e) => e.exit137.exit !== undefined && !e.exit137.exit.exec_id && idsOf(e).some((x) => sameContainer(x, id)));
+    const inc: Incident = {
+      host,
+      containerId: id,
+      idIsPrefix: !isContainerId(id),
+      deathNs,
+      exitCode: firstExit?.exit137.exit?.code ?? exitT?.exit,
+      trigger: g.map((t) => t.what).filter((w, i, a) => a.indexOf(w) === i).join(', '),
+      context: { host, containerId: id, deathNs, exitCode: firstExit?.exit137.exit?.code ?? exitT?.exit, initPids: pids, evidence, sources },
+    };
+    for (const e of evidence) {
+      if (!idsOf(e).some((x) => sameContainer(x, id))) continue;
+      if (e.container?.name && !inc.name) inc.name = e.container.name;
+      if (e.container?.image?.name && !inc.image) inc.image = e.container.image.name;
+      const f = e.exit137.fields ?? {};
+      if (!inc.pod && (f['io.kubernetes.pod.name'] ?? e.orchestrator?.resource?.name)) inc.pod = f['io.kubernetes.pod.name'] ?? e.orchestrator?.resource?.name;
+      if (!inc.namespace && f['io.kubernetes.pod.namespace']) inc.namespace = f['io.kubernetes.pod.namespace'];
+      if (f['io.kubernetes.docker.type']) inc.sandbox = f['io.kubernetes.docker.type'] === 'podsandbox';
+    }
+    return inc;
+  });
+}
+
+function lowerBound(events: Ev[], ns: bigint): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (events[mid]!.ns < ns) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Groups evidence by node. Lines that named no node (audit.log without node=, a daemon's own log
+ * file read without --host) belong to the only node the input names, when it names exactly one.
+ */
+export function byHost(events: NormalizedEvent[]): Map<string, Ev[]> {
+  const out = new Map<string, Ev[]>();
+  for (const e of events) {
+    const ev = e as Ev;
+    ev.ns = BigInt(e.exit137.ts_ns);
+    const list = out.get(e.host.name) ?? [];
+    list.push(ev);
+    out.set(e.host.name, list);
+  }
+  const unknown = out.get(UNKNOWN_HOST);
+  const named = [...out.keys()].filter((h) => h !== UNKNOWN_HOST);
+  if (unknown && named.length === 1) {
+    out.get(named[0]!)!.push(...unknown);
+    out.delete(UNKNOWN_HOST);
+  }
+  return out;
+}
