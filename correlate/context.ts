@@ -1,8 +1,9 @@
 import type { NormalizedEvent } from '../ingest/event.ts';
+import { isHexId } from '../ingest/ids.ts';
 import type { Attribution, Cause, EvidenceItem, KnownBug, Sender } from './verdict.ts';
 
-/** A normalized event with its order key parsed once. */
-export type Ev = NormalizedEvent & { ns: bigint };
+/** A normalized event with its order key parsed once, and its container id when only a name was logged. */
+export type Ev = NormalizedEvent & { ns: bigint; container?: NormalizedEvent['container'] & { alias?: string } };
 
 export const S = 1_000_000_000n;
 
@@ -42,14 +43,17 @@ export type Finding = {
 /** One cause: its evidence rules, explanation and remedy. Returns nothing when it does not apply. */
 export type CauseModule = { cause: Cause; assess(ctx: IncidentContext): Finding | undefined };
 
+/** Hex ids match by prefix (the CLI shows 12 characters, proctitles are cut); names only exactly. */
 export function sameContainer(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b || a.length < 12 || b.length < 12) return false;
+  if (!a || !b) return false;
+  if (a === b) return true;
+  if (!isHexId(a) || !isHexId(b)) return false;
   return a.length <= b.length ? b.startsWith(a) : a.startsWith(b);
 }
 
 /** Does this event name the container (its id, an id inside a path or a cut argv)? */
 export function mentions(e: Ev, id: string): boolean {
-  if (sameContainer(e.container?.id, id)) return true;
+  if (sameContainer(e.container?.id ?? e.container?.alias, id)) return true;
   return (e.exit137.related_ids ?? []).some((r) => sameContainer(r, id));
 }
 

@@ -47,6 +47,15 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     if (e.container?.id && isContainerId(e.container.id)) fullIds.add(e.container.id);
     for (const r of e.exit137.related_ids ?? []) if (isContainerId(r)) fullIds.add(r);
   }
+  // docker API calls name containers by name: map names to ids from lines that carry both.
+  const byName = new Map<string, string>();
+  for (const e of events) if (e.container?.name && e.container.id) byName.set(e.container.name.replace(/^\//, ''), e.container.id);
+  for (const e of events) {
+    if (e.container && !e.container.id && e.container.name) {
+      const id = byName.get(e.container.name.replace(/^\//, ''));
+      if (id) e.container.alias = id;
+    }
+  }
   const canonical = (id: string): string => {
     if (fullIds.has(id)) return id;
     const matches = [...fullIds].filter((f) => f.startsWith(id));
@@ -54,7 +63,8 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
   };
   const idsOf = (e: Ev): string[] => {
     const out: string[] = [];
-    if (e.container?.id) out.push(canonical(e.container.id));
+    const own = e.container?.id ?? e.container?.alias;
+    if (own) out.push(canonical(own));
     for (const r of e.exit137.related_ids ?? []) if (r.length >= 12) out.push(canonical(r));
     return out;
   };

@@ -19,7 +19,7 @@ import type { Envelope, EnvelopeResult } from './envelope/message.ts';
 import { parseSyslog } from './envelope/syslog.ts';
 import type { GoCrash, HungTask, NormalizedEvent, OomReport, Source } from './event.ts';
 import { ECS_VERSION } from './event.ts';
-import { containerIdsIn } from './ids.ts';
+import { containerIdsIn, isContainerRef, isHexId } from './ids.ts';
 import { parseCtrEvent, parseDockerEvent } from './runtime/events.ts';
 import type { ContainerEventLine } from './runtime/events.ts';
 import { parseKlogJson, parseKlogText } from './runtime/klog.ts';
@@ -345,8 +345,11 @@ export class Decoder {
       const c = match.captures;
       const f = l.fields;
       const payload = c.payload ? parseTaskPayload(c.payload, match.wording.id.startsWith('task-exit') ? '/tasks/exit' : undefined) : undefined;
-      const id = cleanId(c.id ?? f.container ?? f.containerID ?? f.container_id ?? f.id ?? payload?.containerId);
-      if (id) e.container = { id };
+      const raw = c.id ?? f.container ?? f.containerID ?? f.container_id ?? f.id ?? payload?.containerId;
+      const id = cleanId(raw);
+      // The docker API takes a name or an id in its path: only a hex one is an id.
+      if (id && c.id !== undefined && match.wording.component === 'dockerd' && !isHexId(id)) e.container = { name: id };
+      else if (id) e.container = { id };
       if (f.pod) e.orchestrator = { resource: { type: 'pod', name: f.pod } };
       if (f.containerName) e.container = { ...(e.container ?? {}), name: f.containerName };
       const code = payload?.exitStatus ?? num(f.exitCode);
@@ -510,11 +513,11 @@ function sourceOf(component: string | undefined, app: string | undefined): Sourc
   return 'syslog';
 }
 
-/** `containerd://<id>`, `docker://<id>`, `"<id>"`: the id itself. */
+/** `containerd://<id>`, `docker://<id>`, `"<id>"`: the id itself (containerd ids need not be hex: `ctr run … lab-1`). */
 function cleanId(v: string | undefined): string | undefined {
   if (!v) return undefined;
   const s = v.replace(/^"|"$/g, '').replace(/^[a-z-]+:\/\//, '');
-  return /^[0-9a-f]{12,64}$/.test(s) ? s : undefined;
+  return isContainerRef(s) ? s : undefined;
 }
 
 function num(v: string | undefined): number | undefined {

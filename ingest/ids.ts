@@ -21,3 +21,12 @@ export function trailingIdPrefix(lastArg: string): string | undefined {
 export function isContainerId(s: string): boolean {
   return /^[0-9a-f]{64}$/.test(s);
 }
+
+/** containerd's rule for ids (`ctr run … lab-1`, CRI's 64-hex): any such name can be a container id. */
+export function isContainerRef(s: string): boolean {
+  return /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/.test(s) && s.length <= 128;
+}
+
+export function isHexId(s: string): boolean {
+  return /^[0-9a-f]{12,64}$/.test(s);
+}

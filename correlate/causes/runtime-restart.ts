@@ -1,5 +1,5 @@
 import type { CauseModule } from '../context.ts';
-import { S } from '../context.ts';
+import { S, mentions } from '../context.ts';
 
 /** dockerd or containerd restarted around the death, without live-restore keeping containers up. */
 export const runtimeRestart: CauseModule = {
@@ -7,6 +7,8 @@ export const runtimeRestart: CauseModule = {
   assess(ctx) {
     const start = ctx.evidence.find((e) => ['containerd-start', 'docker-start'].includes(e.exit137.message_id ?? '') && e.ns >= ctx.deathNs - 60n * S && e.ns <= ctx.deathNs + 10n * S);
     if (!start) return undefined;
+    // Only a restart matters: the container must have been there before the engine (re)started.
+    if (!ctx.evidence.some((e) => e.ns < start.ns && mentions(e, ctx.containerId))) return undefined;
     if (ctx.evidence.some((e) => e.exit137.message_id === 'docker-live-restore')) return undefined;
     return {
       cause: 'runtime-restart',

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { checkLabBundle } from '../test/helpers/lab.ts';
+import { FIXTURES } from '../test/helpers/paths.ts';
+
+describe('verdicts on the captured lab run (real containerd 1.6 / dockerd 20.10 / kernel 6.18 records)', async () => {
+  const { verdicts, truth } = await checkLabBundle(join(FIXTURES, 'lab', 'containers'));
+  const of = (scenario: string) => verdicts.find((v) => v.container.id === truth.find((t) => t.scenario === scenario)!.container)!;
+
+  it('the killed v2 shim: the shim’s killer named, the 137 from runc’s cleanup', () => {
+    const v = of('shim-v2-killed');
+    assert.match(v.headline, /containerd-shim was killed by/);
+    assert.equal(v.killer, undefined, 'the container’s killer is runc’s cleanup, not the shell that killed the shim');
+  });
+
+  it('the crashed v1 shim: the SIGSEGV dump’s own frame is the crash site', () => {
+    const v = of('shim-v1-crashed');
+    assert.equal(v.crash?.top_frame, 'main.handleSignals');
+    assert.match(v.crash!.headline, /^SIGSEGV: segmentation violation/);
+  });
+
+  it('stop timeout: the 2 s grace period is reported', () => {
+    assert.equal(of('stop-timeout').grace_seconds, 2);
+  });
+
+  it('memcg OOM: limit and victim from the kernel report', () => {
+    const v = of('memcg-oom');
+    assert.equal(v.oom?.limit_kb, 32768);
+    assert.match(v.oom?.victim ?? '', /^sh\[\d+\]$/);
+    assert.equal(v.oom?.wrong_victim, false);
+    assert.equal(v.exit_origin, 'oom');
+  });
+
+  it('kill by a logged-in user names the login uid and the command', () => {
+    const v = of('logged-in-kill');
+    assert.equal(v.killer?.auid, '1000');
+    assert.equal(v.killer?.login_user, true);
+    assert.ok(v.killer?.args?.join(' ').includes('kill -9'));
+  });
+});

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeInputs } from '../../correlate/analyze.ts';
+import type { Attribution } from '../../correlate/verdict.ts';
+import { expandInputs } from '../../ingest/sources/files.ts';
+
+export type Truth = { scenario: string; container: string; cause: string; sub_cause: string };
+
+/** Runs `analyze` over a lab bundle and checks every scenario's verdict against what the lab did. */
+export async function checkLabBundle(dir: string): Promise<{ verdicts: Attribution[]; truth: Truth[] }> {
+  const truth = readFileSync(join(dir, 'truth.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Truth);
+  const files = ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(dir, f));
+  const dead: string[] = [];
+  const { verdicts } = await analyzeInputs(await expandInputs(files), {}, { deadLetter: (d) => dead.push(`${d.reason}: ${d.preview}`) });
+  assert.deepEqual(dead, [], 'every captured line decodes');
+  for (const t of truth) {
+    const mine = verdicts.filter((v) => v.container.id === t.container);
+    if (t.cause === 'none') {
+      assert.deepEqual(mine.map((v) => `${v.cause}: ${v.headline}`), [], `${t.scenario}: a decoy must not produce a verdict`);
+      continue;
+    }
+    assert.equal(mine.length, 1, `${t.scenario}: one death = one verdict (got ${mine.length})`);
+    const v = mine[0]!;
+    assert.equal(v.cause, t.cause, `${t.scenario}: ${v.headline}`);
+    assert.equal(v.sub_cause, t.sub_cause, `${t.scenario}: sub-cause`);
+    assert.equal(v.exit_code, 137, `${t.scenario}: exit code`);
+    assert.ok(v.evidence.length >= 2, `${t.scenario}: evidence chain`);
+  }
+  assert.equal(verdicts.length, truth.filter((t) => t.cause !== 'none').length, 'no verdict for anything the lab did not do');
+  return { verdicts, truth };
+}

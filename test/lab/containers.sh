@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The container lab: a private auditd, containerd and dockerd (own directories and sockets),
+# the exit137 rule pack loaded by key, and one death caused on purpose per scenario.
+# Captures every stream exit137 reads into OUTDIR, with truth.json saying what each death was.
+# Usage: containers.sh OUTDIR        (root; Debian packages auditd containerd runc docker.io busybox-static)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(realpath -m "${1:?usage: containers.sh OUTDIR}")
+mkdir -p "$out"
+lab=$(mktemp -d /tmp/exit137-lab.XXXXXX)
+keys=(exit137_kill exit137_term exit137_abort exit137_segv exit137_quit)
+pids=()
+truth=()
+
+die() { echo "lab: $*" >&2; exit 1; }
+for c in auditd auditctl containerd runc dockerd docker ctr busybox; do command -v "$c" >/dev/null || die "missing $c (apt-get install auditd containerd runc docker.io busybox-static)"; done
+[ "$(id -u)" = 0 ] || die "needs root"
+[ -d /sys/fs/cgroup/memory ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || die "no memory cgroup on this machine"
+
+was_enabled=$(auditctl -s | awk '/^enabled/{print $2}')
+cleanup() {
+  set +e
+  for k in "${keys[@]}"; do auditctl -D -k "$k" >/dev/null 2>&1; done
+  auditctl -e "${was_enabled:-0}" >/dev/null 2>&1
+  [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" rm -f $(docker -H "unix://$lab/docker.sock" ps -aq 2>/dev/null) >/dev/null 2>&1
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 1
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  pkill -9 -f "$lab" 2>/dev/null
+  umount -R "$lab"/docker-exec 2>/dev/null; umount -R "$lab"/docker 2>/dev/null; umount -R "$lab"/containerd 2>/dev/null
+  rm -rf "$lab" 2>/dev/null
+}
+trap cleanup EXIT
+
+# --- auditd writing to the lab's own log, with the project's rule pack ---
+mkdir -p "$lab/audit"
+sed -e "s|^log_file.*|log_file = $lab/audit/audit.log|" -e "s|^log_format.*|log_format = ${AUDIT_FORMAT:-ENRICHED}|" \
+    -e "s|^flush.*|flush = INCREMENTAL_ASYNC|" /etc/audit/auditd.conf > "$lab/audit/auditd.conf"
+chmod 0640 "$lab/audit/auditd.conf"
+auditd -n -c "$lab/audit" & pids+=($!)
+for _ in $(seq 50); do [ -s "$lab/audit/audit.log" ] && break; sleep 0.1; done
+auditctl -e 1 >/dev/null
+auditctl -R "$here/../../rules/exit137-signals.rules" >/dev/null
+
+# --- containerd (v1 shims with debug so their crash dumps reach the log) ---
+mkdir -p "$lab/containerd"
+cat > "$lab/containerd.toml" <<EOF
+version = 2
+root = "$lab/containerd/root"
+state = "$lab/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$lab/containerd.sock"
+[ttrpc]
+  address = "$lab/containerd.sock.ttrpc"
+[debug]
+  level = "debug"
+[plugins."io.containerd.runtime.v1.linux"]
+  shim_debug = true
+EOF
+containerd --config "$lab/containerd.toml" > "$out/containerd.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do [ -S "$lab/containerd.sock" ] && break; sleep 0.1; done
+ctr=(ctr --address "$lab/containerd.sock")
+"${ctr[@]}" events > "$out/ctr-events.txt" 2>&1 & pids+=($!)
+
+# --- dockerd on that containerd, its own socket, no networking ---
+dockerd --data-root "$lab/docker" --exec-root "$lab/docker-exec" --host "unix://$lab/docker.sock" --pidfile "$lab/docker.pid" \
+  --containerd "$lab/containerd.sock" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --debug > "$out/dockerd.log" 2>&1 & pids+=($!)
+for _ in $(seq 150); do [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" info >/dev/null 2>&1 && break; sleep 0.2; done
+docker=(docker -H "unix://$lab/docker.sock")
+"${docker[@]}" events --format '{{json .}}' > "$out/docker-events.json" 2>&1 & pids+=($!)
+
+# --- a busybox image and rootfs from the Debian package ---
+mkdir -p "$lab/rootfs/bin" "$lab/rootfs/proc" "$lab/rootfs/dev" "$lab/rootfs/sys" "$lab/rootfs/tmp"
+cp "$(command -v busybox)" "$lab/rootfs/bin/busybox"
+for t in sh sleep kill cat true; do ln -sf busybox "$lab/rootfs/bin/$t"; done
+tar -C "$lab/rootfs" -c . | "${docker[@]}" import - busybox:lab >/dev/null
+
+mark="exit137-lab-$$"
+echo "$mark" > /dev/kmsg
+record() { truth+=("{\"scenario\":\"$1\",\"container\":\"$2\",\"cause\":\"$3\",\"sub_cause\":\"$4\"}"); }
+cid() { "${docker[@]}" inspect -f '{{.Id}}' "$1"; }
+cpid() { "${docker[@]}" inspect -f '{{.State.Pid}}' "$1"; }
+
+# 1. v2 shim killed with SIGKILL
+"${ctr[@]}" run -d --runtime io.containerd.runc.v2 --rootfs "$lab/rootfs" lab-shim-v2 /bin/sh -c 'sleep 1000' >/dev/null
+sleep 1
+kill -9 "$(pgrep -f 'containerd-shim-runc-v2 .*-id lab-shim-v2')"
+sleep 3
+record shim-v2-killed lab-shim-v2 shim-death shim-killed
+
+# 2. v1 shim crashed (SIGSEGV: the Go runtime dumps and dies)
+"${ctr[@]}" run -d --runtime io.containerd.runtime.v1.linux --rootfs "$lab/rootfs" lab-shim-v1 /bin/sh -c 'sleep 1000' >/dev/null
+sleep 1
+kill -SEGV "$(pgrep -f 'containerd-shim .*lab-shim-v1')"
+sleep 3
+record shim-v1-crashed lab-shim-v1 shim-death shim-crashed
+
+# 3. docker stop -t 2 of a process that ignores SIGTERM
+"${docker[@]}" run -d --network none --name stop-timeout busybox:lab sh -c "trap '' TERM; while true; do sleep 1; done" >/dev/null
+sleep 1
+id=$(cid stop-timeout)
+"${docker[@]}" stop -t 2 stop-timeout >/dev/null
+record stop-timeout "$id" stop-timeout docker-stop
+
+# 4. memory cgroup OOM
+"${docker[@]}" run -d --network none -m 32m --memory-swap 32m --name oom busybox:lab sh -c 'x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done' >/dev/null
+id=$(cid oom)
+"${docker[@]}" wait oom >/dev/null || true
+record memcg-oom "$id" oom-kill memcg-oom
+
+# 5. kill -9 of the init by a logged-in user (login uid set in the killing shell)
+"${docker[@]}" run -d --network none --name user-kill busybox:lab sleep 1000 >/dev/null
+sleep 1
+id=$(cid user-kill); p=$(cpid user-kill)
+sh -c "echo 1000 > /proc/self/loginuid; kill -9 $p"
+sleep 1
+record logged-in-kill "$id" external-kill logged-in-user
+
+# 6. docker kill (SIGKILL by default)
+"${docker[@]}" run -d --network none --name docker-kill busybox:lab sleep 1000 >/dev/null
+sleep 1
+id=$(cid docker-kill)
+"${docker[@]}" kill docker-kill >/dev/null
+sleep 1
+record docker-kill "$id" external-kill docker-kill
+
+# 7. decoys: a well-behaved stop (exit 0, then the benign shim lines), and SIGKILL of a host process
+"${docker[@]}" run -d --network none --name good-stop busybox:lab sh -c 'trap "exit 0" TERM; while true; do sleep 1; done' >/dev/null
+sleep 1
+id=$(cid good-stop)
+"${docker[@]}" stop -t 10 good-stop >/dev/null
+record decoy-normal-stop "$id" none none
+sleep 1000 & hp=$!; kill -9 "$hp"; wait "$hp" 2>/dev/null || true
+record decoy-host-kill "host-pid-$hp" none none
+
+sleep 2
+dmesg --time-format iso | sed -n "/$mark/,\$p" | tail -n +2 > "$out/dmesg.txt"
+for k in "${keys[@]}"; do auditctl -D -k "$k" >/dev/null 2>&1; done
+sleep 0.5
+cp "$lab/audit/audit.log" "$out/audit.log"
+printf '%s\n' "${truth[@]}" > "$out/truth.ndjson"
+echo "lab: captured $(wc -l < "$out/audit.log") audit, $(wc -l < "$out/containerd.log") containerd, $(wc -l < "$out/dockerd.log") dockerd lines; $(wc -l < "$out/truth.ndjson") scenarios"

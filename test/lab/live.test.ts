@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { decodeFiles } from '../helpers/decode.ts';
+import { checkLabBundle } from '../helpers/lab.ts';
+import { REPO } from '../helpers/paths.ts';
+
+/**
+ * The truth machine: starts a private auditd, containerd and dockerd, causes every death on
+ * purpose, and checks exit137's verdicts against what was done. A machine that cannot run the lab
+ * (no root, no audit, no memory cgroup) fails here with the reason; it never passes silently.
+ */
+describe('live lab: real runtimes, real deaths, right verdicts', { timeout: 600_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'exit137-live-lab-'));
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  it('every scenario attributed right, decoys left alone', async () => {
+    try {
+      execFileSync('bash', [join(REPO, 'test', 'lab', 'containers.sh'), out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 400_000 });
+    } catch (e) {
+      const err = e as { stderr?: Buffer; message: string };
+      assert.fail(`the lab could not run on this machine: ${err.stderr?.toString().trim() || err.message}`);
+    }
+    await checkLabBundle(out);
+  });
+
+  it('captures audit records of the runtime’s own cleanup kill through the rule pack', async () => {
+    const { events } = await decodeFiles([join(out, 'audit.log')]);
+    const kills = events.filter((e) => e.exit137.kind === 'audit-signal' && e.auditd?.key?.includes('exit137_kill'));
+    assert.ok(kills.some((e) => e.process?.executable === '/usr/sbin/runc' && e.process.args?.includes('delete')), 'runc delete --force SIGKILL recorded');
+  });
+});
+
+describe('kernel reports reproduced live (memcg OOM, FUSE stuck kill)', { timeout: 180_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'exit137-live-kernel-'));
+  after(() => rmSync(out, { recursive: true, force: true }));
+  it('the OOM and the hung task come out as one event each', async () => {
+    try {
+      execFileSync('bash', [join(REPO, 'test', 'lab', 'capture-kernel.sh'), out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    } catch (e) {
+      const err = e as { stderr?: Buffer; message: string };
+      assert.fail(`the kernel lab could not run: ${err.stderr?.toString().trim() || err.message}`);
+    }
+    const { events } = await decodeFiles([join(out, 'dmesg-iso.txt')]);
+    const oom = events.filter((e) => e.exit137.kind === 'kernel-oom');
+    const hung = events.filter((e) => e.exit137.kind === 'kernel-hung-task');
+    assert.equal(oom.length, 1);
+    assert.equal(oom[0]!.exit137.oom?.memcg, '/exit137-lab-oom');
+    assert.ok(hung.some((h) => h.exit137.hung_task!.stack.includes('fuse_flush')), 'a task stuck in fuse_flush');
+  });
+});
