@@ -56,10 +56,20 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
       if (id) e.container.alias = id;
     }
   }
+  const sortedIds = [...fullIds].sort();
+  const canonicalCache = new Map<string, string>();
   const canonical = (id: string): string => {
     if (fullIds.has(id)) return id;
-    const matches = [...fullIds].filter((f) => f.startsWith(id));
-    return matches.length === 1 ? matches[0]! : id;
+    let c = canonicalCache.get(id);
+    if (c === undefined) {
+      // the full ids that start with this prefix sit together in sorted order
+      let i = lowerBoundStr(sortedIds, id);
+      const first = sortedIds[i];
+      const unique = first?.startsWith(id) && !sortedIds[++i]?.startsWith(id);
+      c = unique ? first! : id;
+      canonicalCache.set(id, c);
+    }
+    return c;
   };
   const idsOf = (e: Ev): string[] => {
     const out: string[] = [];
@@ -71,24 +81,33 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
 
   // Which pid is which container's init: from exit events, and from runtime commands that name the container.
   const initPids = new Map<string, Set<number>>();
-  const addInit = (id: string, pid: number) => {
+  // Pids are reused: a pid names a container only near the time it was seen as that container's.
+  const pidSeen = new Map<number, { id: string; ns: bigint }[]>();
+  const addInit = (id: string, pid: number, ns: bigint) => {
     let s = initPids.get(id);
     if (!s) initPids.set(id, (s = new Set()));
     s.add(pid);
+    const seen = pidSeen.get(pid) ?? [];
+    seen.push({ id, ns });
+    pidSeen.set(pid, seen);
   };
   for (const e of events) {
     const id = e.container?.id ? canonical(e.container.id) : undefined;
-    if (id && e.exit137.exit?.pid !== undefined && !e.exit137.exit.exec_id) addInit(id, e.exit137.exit.pid);
+    if (id && e.exit137.exit?.pid !== undefined && !e.exit137.exit.exec_id) addInit(id, e.exit137.exit.pid, e.ns);
     if (isKill(e) && isRuntimeProcess(e.process?.executable, e.process?.name)) {
       const named = idsOf(e)[0];
       const t = e.exit137.target?.process.pid;
-      if (named && t !== undefined) addInit(named, t);
+      if (named && t !== undefined) addInit(named, t, e.ns);
     }
   }
-  const containerOfPid = (pid: number | undefined): string | undefined => {
+  const containerOfPid = (pid: number | undefined, ns: bigint): string | undefined => {
     if (pid === undefined) return undefined;
-    for (const [id, pids] of initPids) if (pids.has(pid)) return id;
-    return undefined;
+    let best: { id: string; d: bigint } | undefined;
+    for (const s of pidSeen.get(pid) ?? []) {
+      const d = s.ns > ns ? s.ns - ns : ns - s.ns;
+      if (d <= BEFORE_S * S && (!best || d < best.d)) best = { id: s.id, d };
+    }
+    return best?.id;
   };
 
   type Trigger = { id: string; ns: bigint; exit?: number; what: string };
@@ -98,10 +117,10 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     const code = e.exit137.exit?.code;
     if (code === 137 && ids[0] && !e.exit137.exit?.exec_id) triggers.push({ id: ids[0], ns: e.ns, exit: code, what: 'exit 137' });
     else if (isKill(e)) {
-      const id = containerOfPid(e.exit137.target?.process.pid) ?? ids[0];
+      const id = containerOfPid(e.exit137.target?.process.pid, e.ns) ?? ids[0];
       if (id) triggers.push({ id, ns: e.ns, what: 'SIGKILL to the container' });
-    } else if (e.exit137.kind === 'kernel-oom' && (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid))) {
-      triggers.push({ id: (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid))!, ns: e.ns, what: 'OOM kill' });
+    } else if (e.exit137.kind === 'kernel-oom' && (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))) {
+      triggers.push({ id: (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))!, ns: e.ns, what: 'OOM kill' });
     } else if (e.exit137.message_id === 'shim-dead-cleanup' && ids[0]) {
       triggers.push({ id: ids[0], ns: e.ns, what: 'shim death' });
     }
@@ -109,10 +128,17 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
 
   // One death = one incident: group a container's triggers that are close in time.
   const groups: Trigger[][] = [];
+  const open = new Map<string, Trigger[]>();
   for (const t of triggers) {
-    const g = groups.find((x) => sameContainer(x[0]!.id, t.id) && t.ns - x[x.length - 1]!.ns <= SAME_DEATH_S * S);
-    if (g) g.push(t);
-    else groups.push([t]);
+    // triggers come in time order, so only a container's latest group can take this one
+    let g = open.get(t.id);
+    if (!g && !isContainerId(t.id)) for (const [id, x] of open) if (sameContainer(id, t.id)) g = x;
+    if (g && t.ns - g[g.length - 1]!.ns <= SAME_DEATH_S * S) g.push(t);
+    else {
+      g = [t];
+      groups.push(g);
+      open.set(t.id, g);
+    }
   }
 
   const sources = {
@@ -152,6 +178,17 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     }
     return inc;
   });
+}
+
+function lowerBoundStr(a: string[], s: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function lowerBound(events: Ev[], ns: bigint): number {
