@@ -9,6 +9,10 @@ import { STUCK_AFTER_S } from './causes/stuck-kill.ts';
 const BEFORE_S = 900n;
 /** …and this long after (late lines, a kill that never completes). */
 const AFTER_S = STUCK_AFTER_S + 60n;
+/** Node-wide evidence (a shim's dump, a kill by pid, an engine restart) counts only this close before a death. */
+const NODE_BEFORE_S = 120n;
+const NODE_WIDE_KINDS = new Set(['audit-signal', 'go-crash', 'kernel-oom', 'kernel-hung-task']);
+const NODE_WIDE_MESSAGES = new Set(['containerd-start', 'docker-start', 'docker-shutdown', 'docker-live-restore', 'kubelet-node-shutdown']);
 /** Triggers of one container this close together are one death. */
 const SAME_DEATH_S = 60n;
 
@@ -17,6 +21,10 @@ export function isEvidence(e: NormalizedEvent): boolean {
   const k = e.exit137.kind;
   if (k === 'log' || k === 'kernel') return false;
   if (k === 'runtime-log') return e.exit137.message_id !== undefined;
+  // create/start/attach events say nothing about a death (the die event carries name and image)
+  if (k === 'container-event') return e.event.type.includes('end');
+  // other audit events (execve, config changes) are not evidence of a death
+  if (k === 'audit') return e.event.action === 'crashed-program';
   return true;
 }
 
@@ -141,6 +149,18 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     }
   }
 
+  // Evidence per container, and node-wide evidence (kills, dumps, kernel reports, engine restarts).
+  const byContainer = new Map<string, Ev[]>();
+  const nodeWide: Ev[] = [];
+  for (const e of events) {
+    for (const id of new Set(idsOf(e))) {
+      const list = byContainer.get(id) ?? [];
+      list.push(e);
+      byContainer.set(id, list);
+    }
+    if (NODE_WIDE_KINDS.has(e.exit137.kind) || NODE_WIDE_MESSAGES.has(e.exit137.message_id ?? '')) nodeWide.push(e);
+  }
+
   const sources = {
     audit: events.some((e) => e.exit137.source === 'auditd'),
     runtimeLogs: hostEvents.some((e) => e.exit137.source === 'dockerd' || e.exit137.source === 'containerd'),
@@ -153,9 +173,11 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     const id = g.map((t) => t.id).sort((a, b) => b.length - a.length)[0]!;
     const exitT = g.find((t) => t.exit !== undefined);
     const deathNs = exitT?.ns ?? g[0]!.ns;
-    const lo = lowerBound(events, deathNs - BEFORE_S * S);
-    const hi = lowerBound(events, deathNs + AFTER_S * S + 1n);
-    const evidence = events.slice(lo, hi);
+    const own = byContainer.get(id) ?? [];
+    const evidence = mergeByTime(
+      own.slice(lowerBound(own, deathNs - BEFORE_S * S), lowerBound(own, deathNs + AFTER_S * S + 1n)),
+      nodeWide.slice(lowerBound(nodeWide, deathNs - NODE_BEFORE_S * S), lowerBound(nodeWide, deathNs + AFTER_S * S + 1n)),
+    );
     const pids = initPids.get(id) ?? new Set<number>();
     const firstExit = evidence.find((e) => e.exit137.exit !== undefined && !e.exit137.exit.exec_id && idsOf(e).some((x) => sameContainer(x, id)));
     const inc: Incident = {
@@ -178,6 +200,21 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     }
     return inc;
   });
+}
+
+function mergeByTime(a: Ev[], b: Ev[]): Ev[] {
+  const out: Ev[] = [];
+  const seen = new Set<Ev>();
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]!.ns <= b[j]!.ns) ? a[i++]! : b[j++]!;
+    if (!seen.has(next)) {
+      seen.add(next);
+      out.push(next);
+    }
+  }
+  return out;
 }
 
 function lowerBoundStr(a: string[], s: string): number {

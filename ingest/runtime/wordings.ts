@@ -82,14 +82,48 @@ export const COMPILED: CompiledWording[] = WORDINGS.map((w) => ({ ...w, patterns
 
 export type WordingMatch = { wording: CompiledWording; captures: Record<string, string> };
 
-/** The first wording whose template matches the message and whose field conditions hold. */
+type Candidate = { wording: CompiledWording; pattern: RegExp; order: number };
+
+/** The literal first word of a template, or '' when it starts with a placeholder. */
+function firstWord(template: string): string {
+  const m = /^([^\s{]+)(?:\s|$)/.exec(template);
+  return m ? m[1]! : '';
+}
+
+// Most lines of a daemon's log match no wording: an index by first word keeps that cheap.
+const BY_FIRST_WORD = new Map<string, Candidate[]>();
+const ANY_FIRST_WORD: Candidate[] = [];
+let order = 0;
+for (const w of COMPILED) {
+  w.msg.forEach((t, i) => {
+    const c = { wording: w, pattern: w.patterns[i]!, order: order++ };
+    const word = firstWord(t);
+    if (word === '') ANY_FIRST_WORD.push(c);
+    else {
+      const list = BY_FIRST_WORD.get(word) ?? [];
+      list.push(c);
+      BY_FIRST_WORD.set(word, list);
+    }
+  });
+}
+
+/** The first wording (in table order) whose template matches the message and whose field conditions hold. */
 export function matchWording(msg: string, fields: Record<string, string>): WordingMatch | undefined {
-  for (const w of COMPILED) {
-    if (w.where && !Object.entries(w.where).every(([k, v]) => fields[k] === v)) continue;
-    for (const p of w.patterns) {
-      const m = p.exec(msg);
-      if (m) return { wording: w, captures: { ...(m.groups ?? {}) } };
+  const sp = msg.indexOf(' ');
+  const word = sp < 0 ? msg : msg.slice(0, sp);
+  const candidates = BY_FIRST_WORD.get(word);
+  let best: { c: Candidate; m: RegExpExecArray } | undefined;
+  for (const list of [candidates, ANY_FIRST_WORD]) {
+    if (!list) continue;
+    for (const c of list) {
+      if (best && c.order > best.c.order) break;
+      if (c.wording.where && !Object.entries(c.wording.where).every(([k, v]) => fields[k] === v)) continue;
+      const m = c.pattern.exec(msg);
+      if (m) {
+        best = { c, m };
+        break;
+      }
     }
   }
-  return undefined;
+  return best ? { wording: best.c.wording, captures: { ...(best.m.groups ?? {}) } } : undefined;
 }

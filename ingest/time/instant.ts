@@ -84,10 +84,17 @@ export function formatNanos(ns: Nanos): string {
     frac += NS_PER_S;
     sec -= 1n;
   }
-  // Date renders the second exactly (hot path: luxon's formatter costs microseconds per event).
-  const iso = new Date(Number(sec) * 1000).toISOString();
-  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+  // Date renders the second exactly (hot path: luxon's formatter costs microseconds per event);
+  // consecutive events mostly share their second, so the last one is remembered.
+  if (sec !== lastSec) {
+    lastSec = sec;
+    lastSecText = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
+  }
+  return `${lastSecText}.${frac.toString().padStart(9, '0')}Z`;
 }
+
+let lastSec = -1n;
+let lastSecText = '';
 
 export function nanosFromMillis(ms: number): Nanos {
   return BigInt(Math.round(ms)) * NS_PER_MS;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAuditLog, makeJournal } from './make-data.ts';
+import { makeLabHistory } from './make-lab-data.ts';
 
 /**
  * `npm run bench`: exit137's decoder beside ausearch on the same input in the same run, each
@@ -11,6 +12,8 @@ import { makeAuditLog, makeJournal } from './make-data.ts';
 const dir = mkdtempSync(join(tmpdir(), 'exit137-bench-'));
 const auditMb = Number(process.env.BENCH_AUDIT_MB ?? 256);
 const journalMb = Number(process.env.BENCH_JOURNAL_MB ?? 64);
+// 1,700 copies of the lab run hold 10,200 deaths in about 1.4 million events.
+const replicas = Number(process.env.BENCH_REPLICAS ?? 1700);
 
 type Run = { seconds: number; maxRssMb: number; lines?: number; events?: number };
 
@@ -60,6 +63,25 @@ try {
   const ourRate = a.lines / ours.seconds;
   console.log(`exit137 / ausearch -i: ${(ourRate / iRate).toFixed(2)}x   exit137 / ausearch --raw: ${(ourRate / rawRate).toFixed(2)}x   exit137 events: ${fmt(ours.events ?? 0)}`);
   void execFileSync;
+
+  // ingest + correlate in one process (exit137 analyze) beside decoding alone, on a node history
+  // made of the real lab run repeated: the ratio is what correlation costs.
+  const hist = join(dir, 'history');
+  const h = await makeLabHistory(hist, replicas);
+  const decodeOnly = timed([...tsx, hist]);
+  const analyze = timed(['node', '--import', 'tsx', join(import.meta.dirname, 'analyze-only.ts'), hist]) as Run & { deaths?: number; byCause?: Record<string, number>; kept?: number };
+  const expected = Object.values(h.deaths).reduce((a, b) => a + b, 0);
+  const right = Object.entries(h.deaths).every(([c, n]) => analyze.byCause?.[c] === n);
+  const crow = (what: string, r: Run) => [what, fmt(r.seconds, 2), fmt((r.events ?? 0) / r.seconds), fmt(h.lines / r.seconds), fmt(r.maxRssMb, 0)];
+  const cheader = ['node history, one core', 'seconds', 'events/s', 'lines/s', 'peak RSS MB'];
+  const crows = [crow('exit137 decode (ingest only)', decodeOnly), crow('exit137 analyze (ingest + correlate)', analyze)];
+  const cw = cheader.map((x, i) => Math.max(x.length, ...crows.map((r) => r[i]!.length)));
+  const cline = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(cw[i]!) : c.padStart(cw[i]!))).join('  ');
+  console.log('');
+  console.log(`history: ${replicas} copies of the lab run, ${fmt(h.lines)} lines, ${fmt(h.bytes / 1e6, 0)} MB, ${fmt(analyze.events ?? 0)} events, ${fmt(expected)} deaths (${fmt(analyze.kept ?? 0)} events kept as evidence)`);
+  console.log(cline(cheader));
+  for (const r of crows) console.log(cline(r));
+  console.log(`verdicts: ${fmt(analyze.deaths ?? 0)} deaths found, causes ${right ? 'all as caused' : `WRONG: ${JSON.stringify(analyze.byCause)} vs ${JSON.stringify(h.deaths)}`}; analyze / decode time: ${(analyze.seconds / decodeOnly.seconds).toFixed(2)}x`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
