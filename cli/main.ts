@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { analyzeCommand } from './analyze.ts';
 import { decodeCommand } from './decode.ts';
+import { selftestCommand } from './selftest.ts';
 
 const program = new Command();
 program
@@ -10,6 +11,7 @@ program
   .showHelpAfterError();
 analyzeCommand(program);
 decodeCommand(program);
+selftestCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`exit137: ${(e as Error).message}\n`);

@@ -38,4 +38,12 @@ describe('verdicts on the captured lab run (real containerd 1.6 / dockerd 20.10 
     assert.equal(v.killer?.login_user, true);
     assert.ok(v.killer?.args?.join(' ').includes('kill -9'));
   });
+
+  it('the FUSE-stuck docker kill (seed 003 reproduced): how long it hung and on what', () => {
+    const v = of('stuck-kill');
+    assert.equal(v.sub_cause, 'fuse-request');
+    assert.match(v.headline, /took \d+ s to exit/);
+    assert.ok(v.evidence.some((e) => e.action === 'hung-task'), 'the hung-task stack is in the evidence');
+    assert.match(v.remedy, /\/sys\/fs\/fuse\/connections/);
+  });
 });

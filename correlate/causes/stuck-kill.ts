@@ -26,22 +26,27 @@ export const stuckKill: CauseModule = {
   assess(ctx) {
     const kill = ctx.evidence.find((e) => killsContainer(e, ctx) || (mentions(e, ctx.containerId) && e.exit137.message_id === 'docker-api-kill'));
     if (!kill) return undefined;
-    const exited = ctx.evidence.some((e) => e.ns >= kill.ns && mentions(e, ctx.containerId) && e.exit137.exit !== undefined);
+    const exit = ctx.evidence.find((e) => e.ns >= kill.ns && mentions(e, ctx.containerId) && e.exit137.exit !== undefined);
     const last = ctx.evidence.at(-1)!;
-    if (exited || last.ns - kill.ns < STUCK_AFTER_S * S) return undefined;
-    const hung = ctx.evidence.filter((e: Ev) => e.exit137.kind === 'kernel-hung-task' && e.ns >= kill.ns);
+    // Stuck = no exit within the threshold: either none at all (still hanging when the input ends) or a late one.
+    const waited = (exit ?? last).ns - kill.ns;
+    if (waited < STUCK_AFTER_S * S) return undefined;
+    const hung = ctx.evidence.filter((e: Ev) => e.exit137.kind === 'kernel-hung-task' && e.ns >= kill.ns && (!exit || e.ns <= exit.ns));
     const sig = hung.map((h) => STACK_SIGNATURES.find((s) => s.frames.every((f) => h.exit137.hung_task!.stack.includes(f)))).find((s) => s !== undefined);
+    const seconds = Number(waited / S);
     const evidence: Finding['evidence'] = [{ event: kill, role: 'SIGKILL sent to the container' }];
     for (const h of hung.slice(0, 3)) evidence.push({ event: h, role: 'a task blocked in the kernel after the kill' });
+    if (exit) evidence.push({ event: exit, role: 'the exit, once the block was released' });
     const f: Finding = {
       cause: 'stuck-kill',
-      confidence: sig ? 0.9 : 0.6,
-      confidenceReason: sig ? `no exit after the SIGKILL, and a hung-task stack shows ${sig.id}` : `no exit within ${STUCK_AFTER_S} s of the SIGKILL`,
-      headline: `SIGKILL sent but the container did not exit${sig ? `: ${sig.meaning}` : ''}`,
+      // Above a plain kill's verdict: that the kill hung is what the operator is fighting.
+      confidence: sig ? 0.96 : 0.6,
+      confidenceReason: sig ? `no exit for ${seconds} s after the SIGKILL, and a hung-task stack shows ${sig.id}` : `no exit within ${STUCK_AFTER_S} s of the SIGKILL`,
+      headline: `SIGKILL sent but the container ${exit ? `took ${seconds} s to exit` : 'did not exit'}${sig ? `: ${sig.meaning}` : ''}`,
       explanation: 'A process killed with SIGKILL only dies when it leaves the kernel; a task blocked uninterruptibly (state D) inside a system call keeps the container alive and `docker kill` / `docker stop` hang.',
       remedy: sig?.remedy ?? 'Look at /proc/<pid>/stack of the container’s tasks in state D to see what they wait on.',
       evidence,
-      exitOrigin: 'none',
+      exitOrigin: exit ? 'signal' : 'none',
       signal: 'SIGKILL',
     };
     if (sig) f.subCause = sig.id;

@@ -1,32 +1,17 @@
 #!/usr/bin/env bash
 # Captures real kernel audit records of every signal path, in auditd's RAW and ENRICHED formats,
-# with a private auditd writing to its own directory. Rules are added and removed by key.
+# with a private auditd writing to its own directory and the project's rule pack (by key).
 # Usage: capture-audit.sh OUTDIR   (needs root and a kernel with audit)
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 out=$(realpath -m "${1:?usage: capture-audit.sh OUTDIR}")
-key=exit137_lab_capture
 work=$(mktemp -d /tmp/exit137-audit.XXXXXX)
 mkdir -p "$out"
-was_enabled=$(auditctl -s | awk '/^enabled/{print $2}')
-apid=""
 cleanup() {
-  auditctl -D -k "$key" >/dev/null 2>&1 || true
-  [ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null || true
-  auditctl -e "${was_enabled:-0}" >/dev/null 2>&1 || true
+  audit_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-rules() {
-  for arch in b64 b32; do
-    for sig in 9 15; do
-      auditctl -a always,exit -F arch=$arch -S kill,tkill,rt_sigqueueinfo -F a1=$sig -k "$key"
-      auditctl -a always,exit -F arch=$arch -S tgkill,rt_tgsigqueueinfo -F a2=$sig -k "$key"
-      # auditd 3.0.9's syscall table predates pidfd_send_signal: name it by number (424 on every arch)
-      auditctl -a always,exit -F arch=$arch -S 424 -F a1=$sig -k "$key"
-    done
-  done
-}
 
 signal_every_path() {
   # kill(2) SIGKILL from /bin/kill, as a person would
@@ -53,20 +38,12 @@ PY
 
 capture() {
   local format=$1
-  local dir="$work/$format"
-  mkdir -p "$dir"
-  sed -e "s|^log_file.*|log_file = $dir/audit.log|" -e "s|^log_format.*|log_format = $format|" \
-      -e "s|^flush.*|flush = INCREMENTAL_ASYNC|" -e "s|^write_logs.*|write_logs = yes|" /etc/audit/auditd.conf > "$dir/auditd.conf"
-  chmod 0640 "$dir/auditd.conf"
-  auditd -n -c "$dir" & apid=$!
-  for _ in $(seq 50); do [ -s "$dir/audit.log" ] && break; sleep 0.1; done
-  auditctl -e 1 >/dev/null
-  rules >/dev/null
+  audit_start "$work/$format" "$format"
+  audit_rules_load
   signal_every_path
   sleep 0.5
-  auditctl -D -k "$key" >/dev/null
-  kill "$apid"; wait "$apid" 2>/dev/null || true; apid=""
-  cp "$dir/audit.log" "$out/audit-$(echo "$format" | tr A-Z a-z).log"
+  audit_stop
+  cp "$work/$format/audit.log" "$out/audit-$(echo "$format" | tr A-Z a-z).log"
 }
 
 capture RAW

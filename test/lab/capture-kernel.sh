@@ -9,6 +9,7 @@ mkdir -p "$out"
 work=$(mktemp -d /tmp/exit137-kernel.XXXXXX)
 cg=/sys/fs/cgroup/memory/exit137-lab-oom
 old_hung=$(cat /proc/sys/kernel/hung_task_timeout_secs)
+old_warn=$(cat /proc/sys/kernel/hung_task_warnings)
 fusepid=""; stuck=""
 cleanup() {
   [ -n "$fusepid" ] && kill -CONT "$fusepid" 2>/dev/null || true
@@ -16,6 +17,7 @@ cleanup() {
   umount -l "$work/mnt" 2>/dev/null || true
   [ -n "$stuck" ] && kill -9 "$stuck" 2>/dev/null || true
   echo "$old_hung" > /proc/sys/kernel/hung_task_timeout_secs
+  echo "$old_warn" > /proc/sys/kernel/hung_task_warnings
   rmdir "$cg" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -35,6 +37,8 @@ mkdir -p "$work/src" "$work/mnt"; echo data > "$work/src/file"
 bindfs "$work/src" "$work/mnt"
 fusepid=$(pgrep -n -f "bindfs $work/src")
 echo 5 > /proc/sys/kernel/hung_task_timeout_secs
+# the kernel reports only hung_task_warnings hung tasks per boot (default 10): allow ours
+echo -1 > /proc/sys/kernel/hung_task_warnings
 unshare --pid --fork sh -c "exec 3>>$work/mnt/file; exec sleep 1000" &
 sleep 0.5
 stuck=$(pgrep -n -f "sleep 1000")

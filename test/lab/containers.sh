@@ -5,10 +5,10 @@
 # Usage: containers.sh OUTDIR        (root; Debian packages auditd containerd runc docker.io busybox-static)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 out=$(realpath -m "${1:?usage: containers.sh OUTDIR}")
 mkdir -p "$out"
 lab=$(mktemp -d /tmp/exit137-lab.XXXXXX)
-keys=(exit137_kill exit137_term exit137_abort exit137_segv exit137_quit)
 pids=()
 truth=()
 
@@ -17,11 +17,9 @@ for c in auditd auditctl containerd runc dockerd docker ctr busybox; do command 
 [ "$(id -u)" = 0 ] || die "needs root"
 [ -d /sys/fs/cgroup/memory ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || die "no memory cgroup on this machine"
 
-was_enabled=$(auditctl -s | awk '/^enabled/{print $2}')
 cleanup() {
   set +e
-  for k in "${keys[@]}"; do auditctl -D -k "$k" >/dev/null 2>&1; done
-  auditctl -e "${was_enabled:-0}" >/dev/null 2>&1
+  audit_stop
   [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" rm -f $(docker -H "unix://$lab/docker.sock" ps -aq 2>/dev/null) >/dev/null 2>&1
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   sleep 1
@@ -33,14 +31,8 @@ cleanup() {
 trap cleanup EXIT
 
 # --- auditd writing to the lab's own log, with the project's rule pack ---
-mkdir -p "$lab/audit"
-sed -e "s|^log_file.*|log_file = $lab/audit/audit.log|" -e "s|^log_format.*|log_format = ${AUDIT_FORMAT:-ENRICHED}|" \
-    -e "s|^flush.*|flush = INCREMENTAL_ASYNC|" /etc/audit/auditd.conf > "$lab/audit/auditd.conf"
-chmod 0640 "$lab/audit/auditd.conf"
-auditd -n -c "$lab/audit" & pids+=($!)
-for _ in $(seq 50); do [ -s "$lab/audit/audit.log" ] && break; sleep 0.1; done
-auditctl -e 1 >/dev/null
-auditctl -R "$here/../../rules/exit137-signals.rules" >/dev/null
+audit_start "$lab/audit" "${AUDIT_FORMAT:-ENRICHED}"
+audit_rules_load
 
 # --- containerd (v1 shims with debug so their crash dumps reach the log) ---
 mkdir -p "$lab/containerd"
@@ -134,9 +126,33 @@ record decoy-normal-stop "$id" none none
 sleep 1000 & hp=$!; kill -9 "$hp"; wait "$hp" 2>/dev/null || true
 record decoy-host-kill "host-pid-$hp" none none
 
+# 8. a stuck kill (seed 003): the init holds a file on a FUSE mount whose daemon is stopped
+if command -v bindfs >/dev/null; then
+  mkdir -p "$lab/fuse-src" "$lab/fuse-mnt"; echo data > "$lab/fuse-src/file"
+  bindfs "$lab/fuse-src" "$lab/fuse-mnt"
+  fusepid=$(pgrep -n -f "bindfs $lab/fuse-src")
+  old_hung=$(cat /proc/sys/kernel/hung_task_timeout_secs)
+  old_warn=$(cat /proc/sys/kernel/hung_task_warnings)
+  echo 5 > /proc/sys/kernel/hung_task_timeout_secs
+  # the kernel reports only hung_task_warnings hung tasks per boot (default 10): allow ours
+  echo -1 > /proc/sys/kernel/hung_task_warnings
+  "${docker[@]}" run -d --network none --name stuck -v "$lab/fuse-mnt:/mnt" busybox:lab sh -c 'exec 3>>/mnt/file; exec sleep 1000' >/dev/null
+  sleep 1
+  id=$(cid stuck)
+  kill -STOP "$fusepid"
+  timeout 3 "${docker[@]}" kill stuck >/dev/null 2>&1 || true
+  sleep 40   # past the stuck-kill threshold, with hung-task reports every 5 s
+  kill -CONT "$fusepid"
+  echo "$old_hung" > /proc/sys/kernel/hung_task_timeout_secs
+  echo "$old_warn" > /proc/sys/kernel/hung_task_warnings
+  sleep 2
+  umount -l "$lab/fuse-mnt" 2>/dev/null || true
+  record stuck-kill "$id" stuck-kill fuse-request
+fi
+
 sleep 2
 dmesg --time-format iso | sed -n "/$mark/,\$p" | tail -n +2 > "$out/dmesg.txt"
-for k in "${keys[@]}"; do auditctl -D -k "$k" >/dev/null 2>&1; done
+audit_rules_remove
 sleep 0.5
 cp "$lab/audit/audit.log" "$out/audit.log"
 printf '%s\n' "${truth[@]}" > "$out/truth.ndjson"

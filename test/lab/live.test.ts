@@ -52,3 +52,40 @@ describe('kernel reports reproduced live (memcg OOM, FUSE stuck kill)', { timeou
     assert.ok(hung.some((h) => h.exit137.hung_task!.stack.includes('fuse_flush')), 'a task stuck in fuse_flush');
   });
 });
+
+describe('the rule pack on the real auditctl', { timeout: 180_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'exit137-live-rules-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const lab = (script: string, ...args: string[]) => execFileSync('bash', [join(REPO, 'test', 'lab', script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+
+  it('loads whole (auditctl -l lists every rule) and is removed by key afterwards', () => {
+    const listed = lab('with-auditd.sh', join(dir, 'a'), '--', 'auditctl', '-l');
+    const inFile = execFileSync('grep', ['-c', '^-a', join(REPO, 'rules', 'exit137-signals.rules')], { encoding: 'utf8' }).trim();
+    assert.equal(listed.trim().split('\n').filter((l) => l.includes('key=exit137_')).length, Number(inFile));
+    assert.match(listed, /-S pidfd_send_signal -F a1=0x9 -F key=exit137_kill/);
+    assert.match(listed, /-S tgkill,rt_tgsigqueueinfo -F a2=0x9 -F key=exit137_kill/);
+    assert.doesNotMatch(execFileSync('auditctl', ['-l'], { encoding: 'utf8' }), /exit137_/);
+  });
+
+  it('every signal path (kill, tkill, tgkill, pidfd_send_signal, rt_sigqueueinfo) arrives with its key', async () => {
+    lab('capture-audit.sh', join(dir, 'cap'));
+    for (const f of ['audit-raw.log', 'audit-enriched.log']) {
+      const { events } = await decodeFiles([join(dir, 'cap', f)]);
+      const got = events.filter((e) => e.exit137.kind === 'audit-signal').map((e) => `${e.auditd?.syscall}:${e.exit137.signal?.name}:${e.auditd?.key?.join()}`);
+      assert.deepEqual(got.sort(), ['kill:SIGKILL:exit137_kill', 'kill:SIGTERM:exit137_term', 'pidfd_send_signal:SIGKILL:exit137_kill', 'rt_sigqueueinfo:SIGKILL:exit137_kill', 'tgkill:SIGKILL:exit137_kill', 'tkill:SIGTERM:exit137_term'], f);
+    }
+  });
+
+  it('exit137 selftest passes with the pack loaded, and says what is wrong without it', () => {
+    const ok = lab('with-auditd.sh', join(dir, 's1'), '--', 'node', join(REPO, 'bin', 'exit137.js'), 'selftest', '--audit-log', join(dir, 's1', 'audit.log'));
+    assert.match(ok, /^ok {3}attribution: SIGKILL from .*node/m);
+    assert.match(ok, /selftest passed/);
+    try {
+      lab('with-auditd.sh', join(dir, 's2'), '--no-rules', '--', 'node', join(REPO, 'bin', 'exit137.js'), 'selftest', '--audit-log', join(dir, 's2', 'audit.log'));
+      assert.fail('selftest must fail without the rule pack');
+    } catch (e) {
+      const out = (e as { stdout?: string }).stdout ?? '';
+      assert.match(out, /FAIL rule pack: .*auditctl -R rules\/exit137-signals.rules/);
+    }
+  });
+});
