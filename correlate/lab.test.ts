@@ -4,6 +4,13 @@ import { describe, it } from 'node:test';
 import { checkLabBundle } from '../test/helpers/lab.ts';
 import { FIXTURES } from '../test/helpers/paths.ts';
 
+describe('verdicts on the lab run’s daemon logs read through rsyslog (+08:00 prefixes, #011 escapes)', async () => {
+  it('every scenario comes out the same', async () => {
+    const { verdicts } = await checkLabBundle(join(FIXTURES, 'lab', 'containers'), 'syslog');
+    assert.ok(verdicts.every((v) => v.host !== 'unknown'), 'the syslog host names the node for the audit and event files too');
+  });
+});
+
 describe('verdicts on the captured lab run (real containerd 1.6 / dockerd 20.10 / kernel 6.18 records)', async () => {
   const { verdicts, truth } = await checkLabBundle(join(FIXTURES, 'lab', 'containers'));
   const of = (scenario: string) => verdicts.find((v) => v.container.id === truth.find((t) => t.scenario === scenario)!.container)!;

@@ -30,6 +30,8 @@ import type { Nanos } from './time/instant.ts';
 import { formatNanos } from './time/instant.ts';
 import type { ClockConfig, TimeBasis } from './time/node-clock.ts';
 import { NodeClock } from './time/node-clock.ts';
+import type { LocalClock } from './time/syslog-time.ts';
+import { resolveClock } from './time/syslog-time.ts';
 
 /** The host name used when neither the input nor its lines name one. */
 export const UNKNOWN_HOST = 'unknown';
@@ -223,7 +225,12 @@ export class Decoder {
     // A single-line decode first: a logfmt line carries a zoned time that teaches the node's clock
     // before the envelope's wall-clock time is resolved.
     const logrus = text.startsWith('time=') || text.startsWith('level=') ? parseLogfmtLine(text) : /^[A-Z]{4}\[/.test(text) ? parseLogrusTty(text) : undefined;
-    if (logrus?.ok && logrus.line.ns !== undefined && logrus.line.offsetMinutes !== undefined) clock.learn(logrus.line.ns, logrus.line.offsetMinutes);
+    if (logrus?.ok && logrus.line.ns !== undefined && env.time?.kind === 'wall') {
+      // The prefix's wall clock and the line's own instant are the same moment: their difference
+      // is the zone the syslog daemon writes in (not the zone of time=, which may well be Z).
+      const offset = wallOffsetMinutes(env.time.clock, logrus.line.ns);
+      if (offset !== undefined) clock.learn(logrus.line.ns, offset);
+    }
     const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined);
     const ctx: LineCtx = { input: where.input, offset: where.offset, line: where.line, env, stamp, host, original };
 
@@ -520,6 +527,19 @@ function cyrb53(str: string, seed: number): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Minutes east of UTC that a wall clock shows for an instant, to the nearest quarter hour. */
+function wallOffsetMinutes(wall: LocalClock, ns: Nanos): number | undefined {
+  const year = new Date(Number(ns / 1_000_000n)).getUTCFullYear();
+  let best: number | undefined;
+  for (const y of [year - 1, year, year + 1]) {
+    const asUtc = resolveClock(wall, y, 0);
+    if (asUtc === undefined) continue;
+    const minutes = Math.round(Number((asUtc - ns) / 1_000_000_000n) / 900) * 15;
+    if (Math.abs(minutes) <= 14 * 60 && (best === undefined || Math.abs(minutes) < Math.abs(best))) best = minutes;
+  }
+  return best;
 }
 
 function streamKey(host: string, app: string | undefined, input: string): string {

@@ -16,10 +16,16 @@ const UNIX = /^(\d{9,11}\.\d{1,9})\s+(\S+)\s+(.*)$/;
 /** Splits `ident[pid]: message` (ident may be absent on continuation lines of some shippers). */
 function tag(rest: string): { app?: string; pid?: string; text: string } {
   const m = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/s.exec(rest);
-  if (!m) return { text: rest };
-  const out: { app?: string; pid?: string; text: string } = { app: m[1]!, text: m[3]! };
+  if (!m) return { text: unescapeControl(rest) };
+  const out: { app?: string; pid?: string; text: string } = { app: m[1]!, text: unescapeControl(m[3]!) };
   if (m[2]) out.pid = m[2];
   return out;
+}
+
+/** rsyslog writes control characters as `#ooo` (octal): a tab-indented Go frame arrives as `#011/go/src/…`. */
+function unescapeControl(text: string): string {
+  if (!text.includes('#0') && !text.includes('#177')) return text;
+  return text.replace(/#(0[0-3][0-7]|177)/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 export function parseSyslog(line: string): EnvelopeResult {

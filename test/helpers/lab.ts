@@ -7,10 +7,14 @@ import { expandInputs } from '../../ingest/sources/files.ts';
 
 export type Truth = { scenario: string; container: string; cause: string; sub_cause: string };
 
+/** The daemons' logs as they wrote them, or the same lines as the syslog daemon (+08:00) wrote them. */
+export type LogRendering = 'raw' | 'syslog';
+
 /** Runs `analyze` over a lab bundle and checks every scenario's verdict against what the lab did. */
-export async function checkLabBundle(dir: string): Promise<{ verdicts: Attribution[]; truth: Truth[] }> {
+export async function checkLabBundle(dir: string, rendering: LogRendering = 'raw'): Promise<{ verdicts: Attribution[]; truth: Truth[] }> {
   const truth = readFileSync(join(dir, 'truth.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Truth);
-  const files = ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(dir, f));
+  const logs = rendering === 'raw' ? ['containerd.log', 'dockerd.log'] : ['messages'];
+  const files = ['audit.log', ...logs, 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(dir, f));
   const dead: string[] = [];
   const { verdicts } = await analyzeInputs(await expandInputs(files), {}, { deadLetter: (d) => dead.push(`${d.reason}: ${d.preview}`) });
   assert.deepEqual(dead, [], 'every captured line decodes');

@@ -13,7 +13,7 @@ pids=()
 truth=()
 
 die() { echo "lab: $*" >&2; exit 1; }
-for c in auditd auditctl containerd runc dockerd docker ctr busybox; do command -v "$c" >/dev/null || die "missing $c (apt-get install auditd containerd runc docker.io busybox-static)"; done
+for c in auditd auditctl containerd runc dockerd docker ctr busybox rsyslogd logger; do command -v "$c" >/dev/null || die "missing $c (apt-get install auditd containerd runc docker.io busybox-static rsyslog)"; done
 [ "$(id -u)" = 0 ] || die "needs root"
 [ -d /sys/fs/cgroup/memory ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || die "no memory cgroup on this machine"
 
@@ -34,6 +34,19 @@ trap cleanup EXIT
 audit_start "$lab/audit" "${AUDIT_FORMAT:-ENRICHED}"
 audit_rules_load
 
+# --- a syslog daemon in another zone (+08:00), so /var/log/messages-style prefixes are real ---
+cat > "$lab/rsyslog.conf" <<EOF
+global(workDirectory="$lab")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="$lab/log.sock" CreatePath="on")
+*.* action(type="omfile" file="$out/messages" template="RSYSLOG_TraditionalFileFormat")
+EOF
+TZ=Asia/Shanghai rsyslogd -n -f "$lab/rsyslog.conf" -i "$lab/rsyslog.pid" & pids+=($!)
+for _ in $(seq 50); do [ -S "$lab/log.sock" ] && break; sleep 0.1; done
+[ -S "$lab/log.sock" ] || die "rsyslogd did not start"
+# each daemon's output goes to its own file as written, and line by line to syslog under its name
+to_logs() { tee "$out/$1.log" | logger --socket-errors=off -u "$lab/log.sock" -t "$1" -p daemon.info; }
+
 # --- containerd (v1 shims with debug so their crash dumps reach the log) ---
 mkdir -p "$lab/containerd"
 cat > "$lab/containerd.toml" <<EOF
@@ -50,14 +63,14 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.runtime.v1.linux"]
   shim_debug = true
 EOF
-containerd --config "$lab/containerd.toml" > "$out/containerd.log" 2>&1 & pids+=($!)
+containerd --config "$lab/containerd.toml" > >(to_logs containerd) 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -S "$lab/containerd.sock" ] && break; sleep 0.1; done
 ctr=(ctr --address "$lab/containerd.sock")
 "${ctr[@]}" events > "$out/ctr-events.txt" 2>&1 & pids+=($!)
 
 # --- dockerd on that containerd, its own socket, no networking ---
 dockerd --data-root "$lab/docker" --exec-root "$lab/docker-exec" --host "unix://$lab/docker.sock" --pidfile "$lab/docker.pid" \
-  --containerd "$lab/containerd.sock" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --debug > "$out/dockerd.log" 2>&1 & pids+=($!)
+  --containerd "$lab/containerd.sock" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --debug > >(to_logs dockerd) 2>&1 & pids+=($!)
 for _ in $(seq 150); do [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" info >/dev/null 2>&1 && break; sleep 0.2; done
 docker=(docker -H "unix://$lab/docker.sock")
 "${docker[@]}" events --format '{{json .}}' > "$out/docker-events.json" 2>&1 & pids+=($!)
@@ -150,7 +163,7 @@ if command -v bindfs >/dev/null; then
   record stuck-kill "$id" stuck-kill fuse-request
 fi
 
-sleep 2
+sleep 3   # let logger and rsyslogd write the last lines
 dmesg --time-format iso | sed -n "/$mark/,\$p" | tail -n +2 > "$out/dmesg.txt"
 audit_rules_remove
 sleep 0.5

@@ -25,6 +25,7 @@ describe('live lab: real runtimes, real deaths, right verdicts', { timeout: 600_
       assert.fail(`the lab could not run on this machine: ${err.stderr?.toString().trim() || err.message}`);
     }
     await checkLabBundle(out);
+    await checkLabBundle(out, 'syslog');
   });
 
   it('captures audit records of the runtime’s own cleanup kill through the rule pack', async () => {
