@@ -71,7 +71,7 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     let c = canonicalCache.get(id);
     if (c === undefined) {
       // the full ids that start with this prefix sit together in sorted order
-      let i = lowerBoundStr(sortedIds, id);
+      let i = lowerBoundBy(sortedIds, id, (x) => x);
       const first = sortedIds[i];
       const unique = first?.startsWith(id) && !sortedIds[++i]?.startsWith(id);
       c = unique ? first! : id;
@@ -217,27 +217,19 @@ function mergeByTime(a: Ev[], b: Ev[]): Ev[] {
   return out;
 }
 
-function lowerBoundStr(a: string[], s: string): number {
+/** First index whose value is not below `target` in an array sorted by that value. */
+function lowerBoundBy<T, K>(items: T[], target: K, value: (x: T) => K): number {
   let lo = 0;
-  let hi = a.length;
+  let hi = items.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid]! < s) lo = mid + 1;
+    if (value(items[mid]!) < target) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-function lowerBound(events: Ev[], ns: bigint): number {
-  let lo = 0;
-  let hi = events.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (events[mid]!.ns < ns) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const lowerBound = (events: Ev[], ns: bigint) => lowerBoundBy(events, ns, (e) => e.ns);
 
 /**
  * Groups evidence by node. Lines that named no node (audit.log without node=, a daemon's own log

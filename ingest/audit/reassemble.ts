@@ -91,7 +91,7 @@ export class AuditReassembler<P = unknown> {
     if (r.type === 'EOE') {
       ev.closedByEoe = true;
     } else {
-      const key = `${r.type}\0${r.body}`;
+      const key = r.body; // the same body twice is the same record, however it was framed
       if (ev.recordKeys.has(key)) this.stats.duplicateRecords++;
       else {
         ev.recordKeys.add(key);

@@ -8,6 +8,18 @@ import { decodeFiles } from '../helpers/decode.ts';
 import { checkLabBundle } from '../helpers/lab.ts';
 import { REPO } from '../helpers/paths.ts';
 
+/** Runs a lab script; a machine that cannot run it fails the test with the script's own reason. */
+function runLab(script: string, args: string[], timeout: number): string {
+  try {
+    return execFileSync('bash', [join(REPO, 'test', 'lab', script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout });
+  } catch (e) {
+    const err = e as { stderr?: string; stdout?: string; message: string };
+    const why = new Error(`${script} failed on this machine: ${err.stderr?.trim() || err.message}`);
+    Object.assign(why, { stdout: err.stdout });
+    throw why;
+  }
+}
+
 /**
  * The truth machine: starts a private auditd, containerd and dockerd, causes every death on
  * purpose, and checks exit137's verdicts against what was done. A machine that cannot run the lab
@@ -18,12 +30,7 @@ describe('live lab: real runtimes, real deaths, right verdicts', { timeout: 600_
   after(() => rmSync(out, { recursive: true, force: true }));
 
   it('every scenario attributed right, decoys left alone', async () => {
-    try {
-      execFileSync('bash', [join(REPO, 'test', 'lab', 'containers.sh'), out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 400_000 });
-    } catch (e) {
-      const err = e as { stderr?: Buffer; message: string };
-      assert.fail(`the lab could not run on this machine: ${err.stderr?.toString().trim() || err.message}`);
-    }
+    runLab('containers.sh', [out], 400_000);
     await checkLabBundle(out);
     await checkLabBundle(out, 'syslog');
   });
@@ -39,12 +46,7 @@ describe('kernel reports reproduced live (memcg OOM, FUSE stuck kill)', { timeou
   const out = mkdtempSync(join(tmpdir(), 'exit137-live-kernel-'));
   after(() => rmSync(out, { recursive: true, force: true }));
   it('the OOM and the hung task come out as one event each', async () => {
-    try {
-      execFileSync('bash', [join(REPO, 'test', 'lab', 'capture-kernel.sh'), out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    } catch (e) {
-      const err = e as { stderr?: Buffer; message: string };
-      assert.fail(`the kernel lab could not run: ${err.stderr?.toString().trim() || err.message}`);
-    }
+    runLab('capture-kernel.sh', [out], 120_000);
     const { events } = await decodeFiles([join(out, 'dmesg-iso.txt')]);
     const oom = events.filter((e) => e.exit137.kind === 'kernel-oom');
     const hung = events.filter((e) => e.exit137.kind === 'kernel-hung-task');
@@ -57,7 +59,7 @@ describe('kernel reports reproduced live (memcg OOM, FUSE stuck kill)', { timeou
 describe('the rule pack on the real auditctl', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'exit137-live-rules-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const lab = (script: string, ...args: string[]) => execFileSync('bash', [join(REPO, 'test', 'lab', script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  const lab = (script: string, ...args: string[]) => runLab(script, args, 120_000);
 
   it('loads whole (auditctl -l lists every rule) and is removed by key afterwards', () => {
     const listed = lab('with-auditd.sh', join(dir, 'a'), '--', 'auditctl', '-l');
