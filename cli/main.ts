@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { analyzeCommand } from './analyze.ts';
 import { decodeCommand } from './decode.ts';
+import { healthCommands } from './health.ts';
 import { selftestCommand } from './selftest.ts';
 
 const program = new Command();
@@ -12,6 +13,7 @@ program
 analyzeCommand(program);
 decodeCommand(program);
 selftestCommand(program);
+healthCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`exit137: ${(e as Error).message}\n`);

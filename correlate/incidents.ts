@@ -11,7 +11,7 @@ const BEFORE_S = 900n;
 const AFTER_S = STUCK_AFTER_S + 60n;
 /** Node-wide evidence (a shim's dump, a kill by pid, an engine restart) counts only this close before a death. */
 const NODE_BEFORE_S = 120n;
-const NODE_WIDE_KINDS = new Set(['audit-signal', 'go-crash', 'kernel-oom', 'kernel-hung-task']);
+const NODE_WIDE_KINDS = new Set(['audit-signal', 'go-crash', 'kernel-oom', 'kernel-hung-task', 'task-stack']);
 const NODE_WIDE_MESSAGES = new Set(['containerd-start', 'docker-start', 'docker-shutdown', 'docker-live-restore', 'kubelet-node-shutdown']);
 /** Triggers of one container this close together are one death. */
 const SAME_DEATH_S = 60n;

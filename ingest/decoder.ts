@@ -8,6 +8,7 @@ import type { BlockKind } from './blocks/block.ts';
 import { goCrash } from './blocks/go-crash.ts';
 import { hungTask } from './blocks/hung-task.ts';
 import { kernelOom } from './blocks/kernel-oom.ts';
+import { procStack } from './blocks/proc-stack.ts';
 import { Counters, deadLetter } from './dead-letter.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import type { Format } from './detect.ts';
@@ -16,8 +17,8 @@ import { JournalExportFramer, journalEntry, parseJournalJson } from './envelope/
 import { parseKmsg, stripKernelStamp } from './envelope/kmsg.ts';
 import type { Envelope, EnvelopeResult } from './envelope/message.ts';
 import { parseSyslog } from './envelope/syslog.ts';
-import type { GoCrash, HungTask, NormalizedEvent, OomReport, Source } from './event.ts';
-import { ECS_VERSION } from './event.ts';
+import type { GoCrash, HungTask, OomReport, Source } from './event.ts';
+import { ECS_VERSION, NormalizedEvent } from './event.ts';
 import { containerIdsIn, isContainerRef, isHexId } from './ids.ts';
 import { parseCtrEvent, parseDockerEvent } from './runtime/events.ts';
 import type { ContainerEventLine } from './runtime/events.ts';
@@ -68,7 +69,7 @@ export class Decoder {
   private readonly goBlocks = new BlockAssembler<LineCtx>([goCrash as BlockKind<unknown, unknown>]);
   private readonly kernelBlocks = new BlockAssembler<LineCtx>([kernelOom as BlockKind<unknown, unknown>, hungTask as BlockKind<unknown, unknown>]);
   /** Lines of no known program (a pasted report, a raw file): any kind of report may start there. */
-  private readonly anyBlocks = new BlockAssembler<LineCtx>([goCrash, kernelOom, hungTask] as BlockKind<unknown, unknown>[]);
+  private readonly anyBlocks = new BlockAssembler<LineCtx>([goCrash, kernelOom, hungTask, procStack] as BlockKind<unknown, unknown>[]);
   readonly maxLineBytes: number;
 
   constructor(
@@ -173,6 +174,8 @@ export class Decoder {
         return text.startsWith('{') ? { ok: true, env: { text, app: 'docker-events' } } : { ok: false, reason: 'not-docker-event', message: 'not a JSON object' };
       case 'ctr-events':
         return { ok: true, env: { text, app: 'ctr-events' } };
+      case 'exit137':
+        return text.startsWith('{') ? { ok: true, env: { text, app: 'exit137' } } : { ok: false, reason: 'not-exit137-json', message: 'not a JSON object' };
       case 'journal-export':
       case 'raw':
         return { ok: true, env: { text } };
@@ -207,6 +210,10 @@ export class Decoder {
     // Audit records: in audit.log, on the kernel console, or in journald.
     if (env.app === 'audit' || text.startsWith('type=') || text.startsWith('node=') || text.startsWith('audit: type=')) {
       this.auditRecord(env, text, original, where, host);
+      return;
+    }
+    if (format === 'exit137') {
+      this.ownEvent(text, original, where);
       return;
     }
     if (format === 'docker-events' || (format === 'raw' && text.startsWith('{') && sniffFormat(text) === 'docker-events')) {
@@ -383,6 +390,23 @@ export class Decoder {
     this.emit(e);
   }
 
+  /** An event exit137 wrote itself (decode output, collector samples): checked against the schema, passed on. */
+  private ownEvent(text: string, original: string, where: Where): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      this.dead('bad-json', (e as Error).message, original, where);
+      return;
+    }
+    const r = NormalizedEvent.safeParse(parsed);
+    if (!r.success) {
+      this.dead('schema', `not a valid exit137 event: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, original, where);
+      return;
+    }
+    this.emit(r.data);
+  }
+
   private containerEvent(c: ContainerEventLine, env: Envelope, original: string, where: Where, host: string): void {
     const stamp: Stamp = c.ns !== undefined ? { ns: c.ns, basis: 'absolute' } : { ns: 0n, basis: 'relative' };
     const ctx: LineCtx = { ...where, env, stamp, host, original };
@@ -437,6 +461,14 @@ export class Decoder {
       if (ids[0]) e.container = { id: ids[0] };
       e.event.original = original;
       if (!b.complete) e.tags.push('incomplete');
+      this.emit(e);
+    } else if (b.kind === 'task-stack') {
+      const h = b.result as HungTask;
+      const e = this.base(first, first.host, 'proc', 'task-stack', 'task-stack', id);
+      e.event.category = ['process'];
+      e.exit137.hung_task = h;
+      e.message = `a task's kernel stack: ${h.stack.slice(0, 4).join(' ← ')}`;
+      e.event.original = original;
       this.emit(e);
     } else {
       const h = b.result as HungTask;

@@ -19,6 +19,8 @@ export const EventKind = z.enum([
   'go-crash', // a Go panic or fatal-signal dump, assembled from its lines
   'kernel-oom', // a kernel OOM-killer report, assembled from its lines
   'kernel-hung-task', // a kernel hung-task report with its stack
+  'task-stack', // a blocked task's /proc stack: sampled live, or a pasted `cat /proc/PID/stack`
+  'memcg-sample', // memory cgroups counted: /proc/cgroups against the hierarchy
   'kernel', // any other kernel message
   'log', // any other line we read but did not recognise
 ]);
@@ -35,6 +37,7 @@ export const Source = z.enum([
   'docker-events',
   'containerd-events',
   'syslog',
+  'proc',
 ]);
 export type Source = z.infer<typeof Source>;
 
@@ -155,13 +158,29 @@ export type OomReport = z.infer<typeof oomReport>;
 
 const hungTask = z.object({
   name: z.string(),
+  /** 0 when unknown (a pasted stack without its pid). */
   pid: z.number().int(),
+  /** The container or systemd unit whose cgroup the task is in, when read. */
+  cgroup: z.string().optional(),
   blocked_seconds: z.number().int().optional(),
   state: z.string().optional(),
   stack: z.array(z.string()),
   complete: z.boolean(),
 });
 export type HungTask = z.infer<typeof hungTask>;
+
+const memcgSample = z.object({
+  hierarchy: z.enum(['v1', 'v2']),
+  /** What the kernel counts (v1: the memory line of /proc/cgroups; v2: live + dying descendants). */
+  kernel_cgroups: z.number().int(),
+  /** What exists as directories (v1) or live descendants (v2). */
+  live_cgroups: z.number().int(),
+  /** Removed but not freed: the difference, or v2's nr_dying_descendants. */
+  dying_cgroups: z.number().int(),
+  /** The directory walk stopped at its budget: live_cgroups is a lower bound. */
+  partial: z.boolean().optional(),
+});
+export type MemcgSample = z.infer<typeof memcgSample>;
 
 export const NormalizedEvent = z.object({
   '@timestamp': isoNanos,
@@ -222,6 +241,7 @@ export const NormalizedEvent = z.object({
     crash: goCrash.optional(),
     oom: oomReport.optional(),
     hung_task: hungTask.optional(),
+    memcg: memcgSample.optional(),
     /** Other container ids the line names (exec ids, sandbox ids, ids inside paths). */
     related_ids: z.array(z.string()).optional(),
   }),

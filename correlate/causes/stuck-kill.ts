@@ -1,24 +1,9 @@
 import type { CauseModule, Ev, Finding } from '../context.ts';
 import { S, killsContainer, mentions, senderOf } from '../context.ts';
+import { matchSignature } from '../health/stack-signatures.ts';
 
 /** How long a SIGKILLed container may take to be reaped before we call the kill stuck. */
 export const STUCK_AFTER_S = 30n;
-
-/** Kernel stacks that explain an unkillable task: data, one entry per signature. */
-export const STACK_SIGNATURES: { id: string; frames: string[]; meaning: string; remedy: string }[] = [
-  {
-    id: 'fuse-request',
-    frames: ['request_wait_answer', 'fuse_flush'],
-    meaning: 'a task of the container waits for a FUSE daemon to answer a flush while it exits (closing its files)',
-    remedy: 'Abort the FUSE connection (echo 1 > /sys/fs/fuse/connections/<N>/abort) and fix or restart the FUSE daemon.',
-  },
-  {
-    id: 'pid-ns-teardown',
-    frames: ['zap_pid_ns_processes'],
-    meaning: 'the container’s init is exiting and waits for the other processes of its pid namespace to die first',
-    remedy: 'Find the process of the namespace that cannot die (its /proc/<pid>/stack) and release what it waits on.',
-  },
-];
 
 /** A SIGKILL was sent but no exit followed: the container hangs while dying. */
 export const stuckKill: CauseModule = {
@@ -31,8 +16,8 @@ export const stuckKill: CauseModule = {
     // Stuck = no exit within the threshold: either none at all (still hanging when the input ends) or a late one.
     const waited = (exit ?? last).ns - kill.ns;
     if (waited < STUCK_AFTER_S * S) return undefined;
-    const hung = ctx.evidence.filter((e: Ev) => e.exit137.kind === 'kernel-hung-task' && e.ns >= kill.ns && (!exit || e.ns <= exit.ns));
-    const sig = hung.map((h) => STACK_SIGNATURES.find((s) => s.frames.every((f) => h.exit137.hung_task!.stack.includes(f)))).find((s) => s !== undefined);
+    const hung = ctx.evidence.filter((e: Ev) => (e.exit137.kind === 'kernel-hung-task' || e.exit137.kind === 'task-stack') && e.ns >= kill.ns && (!exit || e.ns <= exit.ns));
+    const sig = hung.map((h) => matchSignature(h.exit137.hung_task!.stack)).find((s) => s !== undefined);
     const seconds = Number(waited / S);
     const evidence: Finding['evidence'] = [{ event: kill, role: 'SIGKILL sent to the container' }];
     for (const h of hung.slice(0, 3)) evidence.push({ event: h, role: 'a task blocked in the kernel after the kill' });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAuditLog, makeJournal } from './make-data.ts';
 import { makeLabHistory } from './make-lab-data.ts';
+import { benchSampler } from './sampler.ts';
 
 /**
  * `npm run bench`: exit137's decoder beside ausearch on the same input in the same run, each
@@ -82,6 +83,15 @@ try {
   console.log(cline(cheader));
   for (const r of crows) console.log(cline(r));
   console.log(`verdicts: ${fmt(analyze.deaths ?? 0)} deaths found, causes ${right ? 'all as caused' : `WRONG: ${JSON.stringify(analyze.byCause)} vs ${JSON.stringify(h.deaths)}`}; analyze / decode time: ${(analyze.seconds / decodeOnly.seconds).toFixed(2)}x`);
+
+  // the live blocked-task sampler on fixture /proc trees: a full round split into budgeted scans
+  console.log('');
+  console.log('blocked-task sampler, fixture /proc (1% of tasks in D), budget 20,000 entries / 250 ms per scan');
+  console.log('tasks      scans  round ms  CPU ms  worst scan ms  reported');
+  for (const n of [10_000, 100_000]) {
+    const r = benchSampler(n);
+    console.log(`${fmt(n).padEnd(9)}  ${String(r.scans).padStart(5)}  ${fmt(r.millis, 0).padStart(8)}  ${fmt(r.cpuMillis, 0).padStart(6)}  ${fmt(r.worstScanMillis, 0).padStart(13)}  ${fmt(r.reported).padStart(8)}`);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

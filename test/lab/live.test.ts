@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { decodeFiles } from '../helpers/decode.ts';
+import { findHealth } from '../../correlate/health/findings.ts';
 import { checkLabBundle } from '../helpers/lab.ts';
 import { REPO } from '../helpers/paths.ts';
 
@@ -90,5 +91,19 @@ describe('the rule pack on the real auditctl', { timeout: 180_000 }, () => {
       const out = (e as { stdout?: string }).stdout ?? '';
       assert.match(out, /FAIL rule pack: .*auditctl -R rules\/exit137-signals.rules/);
     }
+  });
+});
+
+describe('the memory cgroup leak reproduced live (seed 001)', { timeout: 180_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'exit137-live-leak-'));
+  after(() => rmSync(out, { recursive: true, force: true }));
+  it('exit137 collect samples show it and health names it', async () => {
+    runLab('memcg-leak.sh', [out, '60'], 150_000);
+    const { events } = await decodeFiles([join(out, 'samples.ndjson')]);
+    const f = findHealth(events);
+    assert.equal(f.length, 1, 'one memcg-leak finding');
+    assert.equal(f[0]!.finding, 'memcg-leak');
+    assert.ok(f[0]!.memcg!.dying_cgroups >= 50, `dying ${f[0]!.memcg!.dying_cgroups}`);
+    assert.ok((f[0]!.memcg!.growth_per_hour ?? 0) > 0);
   });
 });

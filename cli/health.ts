@@ -1,0 +1,54 @@
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { findHealth } from '../correlate/health/findings.ts';
+import { NodeFinding } from '../correlate/health/finding.ts';
+import { BlockedTaskSampler } from '../ingest/collectors/blocked-tasks.ts';
+import { sampleMemcg } from '../ingest/collectors/memcg.ts';
+import type { NormalizedEvent } from '../ingest/event.ts';
+import { decodeInputs } from '../ingest/run.ts';
+import { expandInputs } from '../ingest/sources/files.ts';
+import type { IngestCliOptions } from './options.ts';
+import { decoderOptions, ingestOptions } from './options.ts';
+import { writeLine } from './output.ts';
+
+export function healthCommands(program: Command): void {
+  const health = program
+    .command('health')
+    .description('node health: stuck kills, cgroup teardown freezes, memory cgroup leaks, OOM kills of the wrong task')
+    .argument('<inputs...>', 'kernel logs, pasted /proc stacks, `exit137 collect` output, …')
+    .option('--json', 'one finding per line as NDJSON');
+  for (const o of ingestOptions()) health.addOption(o);
+  health.action(async (paths: string[], o: IngestCliOptions & { json?: boolean }) => {
+    const events: NormalizedEvent[] = [];
+    await decodeInputs(await expandInputs(paths, o), { event: (e) => events.push(e), deadLetter: (d) => process.stderr.write(`exit137: ${d.input}:${d.line ?? '?'}: ${d.reason}: ${d.message}\n`) }, decoderOptions(o));
+    const findings = findHealth(events);
+    if (o.json) for (const f of findings) writeLine(process.stdout, JSON.stringify(NodeFinding.parse(f)));
+    else if (findings.length === 0) process.stdout.write('no node-health findings\n');
+    else {
+      const t = new Table({ head: ['host', 'finding', 'severity', 'last seen (UTC)', 'what is happening'], colWidths: [14, 24, 10, 21, 80], wordWrap: true, style: process.stdout.isTTY ? {} : { head: [], border: [] } });
+      for (const f of findings) t.push([f.host, f.signature ? `${f.finding}\n(${f.signature})` : f.finding, f.severity, f.last_seen.slice(0, 19).replace('T', ' '), `${f.headline}\n→ ${f.remedy}`]);
+      process.stdout.write(`${t.toString()}\n`);
+    }
+  });
+
+  program
+    .command('collect')
+    .description('sample this node: tasks blocked in state D (stack, cgroup) and memory cgroup counts, as NDJSON events')
+    .option('--once', 'one sample of each, then exit')
+    .option('--interval <seconds>', 'seconds between samples', '30')
+    .option('--threshold <seconds>', 'report a task after this long in state D', '30')
+    .option('--proc-root <dir>', 'where /proc is', '/proc')
+    .option('--cgroup-root <dir>', 'where the cgroup hierarchies are', '/sys/fs/cgroup')
+    .action(async (o: { once?: boolean; interval: string; threshold: string; procRoot: string; cgroupRoot: string }) => {
+      const sampler = new BlockedTaskSampler({ procRoot: o.procRoot, thresholdSeconds: o.once ? 0 : Number(o.threshold) });
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      process.once('SIGTERM', () => ac.abort());
+      do {
+        for (const e of sampler.scan().events) writeLine(process.stdout, JSON.stringify(e));
+        writeLine(process.stdout, JSON.stringify(sampleMemcg({ procRoot: o.procRoot, cgroupRoot: o.cgroupRoot })));
+        if (o.once) break;
+        await new Promise((r) => setTimeout(r, Number(o.interval) * 1000)).catch(() => undefined);
+      } while (!ac.signal.aborted);
+    });
+}

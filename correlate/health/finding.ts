@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { EvidenceItem } from '../verdict.ts';
+
+/** A node-health finding: a node that freezes, leaks or kills the wrong task, with its evidence. */
+export const FINDINGS = ['stuck-kill', 'cgroup-teardown-freeze', 'memcg-leak', 'oom-wrong-victim'] as const;
+
+export const NodeFinding = z.object({
+  finding_id: z.string(),
+  host: z.string(),
+  finding: z.enum(FINDINGS),
+  signature: z.string().optional(),
+  severity: z.enum(['info', 'warning', 'critical']),
+  confidence: z.number().min(0).max(1),
+  first_seen: z.string(),
+  last_seen: z.string(),
+  headline: z.string(),
+  explanation: z.string(),
+  remedy: z.string(),
+  tasks: z.array(z.object({ name: z.string(), pid: z.number().int(), cgroup: z.string().optional(), stack: z.array(z.string()) })).optional(),
+  memcg: z
+    .object({ kernel_cgroups: z.number(), live_cgroups: z.number(), dying_cgroups: z.number(), growth_per_hour: z.number().optional(), samples: z.number().int() })
+    .optional(),
+  oom: z.object({ victim: z.string(), victim_rss_pages: z.number(), largest_task: z.string(), largest_rss_pages: z.number(), tasks: z.number().int() }).optional(),
+  evidence: z.array(EvidenceItem),
+});
+export type NodeFinding = z.infer<typeof NodeFinding>;
