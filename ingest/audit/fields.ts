@@ -45,31 +45,40 @@ export function tokenizeBody(body: string): Tokenized {
   return enriched ? { fields, enriched, warnings } : { fields, warnings };
 }
 
-const isSpace = (c: string | undefined) => c === ' ' || c === '\t';
+const SPACE = 32;
+const TAB = 9;
+const QUOTE = 34;
+const APOS = 39;
+const EQ = 61;
+const LBRACE = 123;
+const RBRACE = 125;
+const isSpaceCode = (c: number) => c === SPACE || c === TAB;
+const UPPER_KEY = /^[A-Z][A-Z0-9_-]*=/;
 
 /**
  * Appends the pairs of `s` to `out`. Returns the rest of the string when a quoted value is directly
  * followed by an upper-case `KEY=` (a lost enrichment separator), so the caller can read it as the tail.
+ * (Hot path: it reads char codes, not one-character strings.)
  */
 function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue: boolean): string | undefined {
   let i = 0;
   const n = s.length;
   while (i < n) {
-    while (i < n && isSpace(s[i])) i++;
+    while (i < n && isSpaceCode(s.charCodeAt(i))) i++;
     if (i >= n) break;
     const eq = findKeyEnd(s, i);
     if (eq < 0) {
       // A word with no `=`: keep going, but say so (laurel: TrailingGarbage).
       let j = i;
-      while (j < n && !isSpace(s[j])) j++;
+      while (j < n && !isSpaceCode(s.charCodeAt(j))) j++;
       warnings.push(`stray word ${JSON.stringify(s.slice(i, Math.min(j, i + 40)))}`);
       i = j;
       continue;
     }
     const key = s.slice(i, eq);
     i = eq + 1;
-    const c = s[i];
-    if (c === '"') {
+    const c = s.charCodeAt(i);
+    if (c === QUOTE) {
       const end = s.indexOf('"', i + 1);
       if (end < 0) {
         warnings.push(`unterminated quote in ${key}`);
@@ -78,8 +87,8 @@ function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue:
       }
       out.push({ key, value: s.slice(i + 1, end), form: 'quoted' });
       i = end + 1;
-      if (detectGlue && i < n && !isSpace(s[i]) && /^[A-Z][A-Z0-9_-]*=/.test(s.slice(i))) return s.slice(i);
-    } else if (c === "'") {
+      if (detectGlue && i < n && !isSpaceCode(s.charCodeAt(i)) && UPPER_KEY.test(s.slice(i, i + 40))) return s.slice(i);
+    } else if (c === APOS) {
       const end = s.indexOf("'", i + 1);
       const inner = end < 0 ? s.slice(i + 1) : s.slice(i + 1, end);
       if (end < 0) warnings.push(`unterminated ' in ${key}`);
@@ -87,13 +96,14 @@ function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue:
       // The nested message carries the real fields of user-space records (op=, exe=, res=).
       scanPairs(inner, out, warnings, false);
       i = end < 0 ? n : end + 1;
-    } else if (c === '{') {
+    } else if (c === LBRACE) {
       // SADDR={ fam=local path=/tmp/.{FD2…} }: braces nest inside paths.
       let depth = 0;
       let end = -1;
       for (let j = i; j < n; j++) {
-        if (s[j] === '{') depth++;
-        else if (s[j] === '}' && --depth === 0 && (j + 1 >= n || isSpace(s[j + 1]))) {
+        const cj = s.charCodeAt(j);
+        if (cj === LBRACE) depth++;
+        else if (cj === RBRACE && --depth === 0 && (j + 1 >= n || isSpaceCode(s.charCodeAt(j + 1)))) {
           end = j;
           break;
         }
@@ -106,14 +116,14 @@ function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue:
       // A bare value ends at white space, unless what follows is not a `key=` (values with spaces:
       // `subj==/usr/sbin/ntpd (enforce)`, `SADDR=unknown family`).
       let j = i;
-      while (j < n && !isSpace(s[j])) j++;
+      while (j < n && !isSpaceCode(s.charCodeAt(j))) j++;
       while (j < n) {
         let k = j;
-        while (k < n && isSpace(s[k])) k++;
+        while (k < n && isSpaceCode(s.charCodeAt(k))) k++;
         if (k >= n) break;
         if (findKeyEnd(s, k) >= 0) break;
         let m = k;
-        while (m < n && !isSpace(s[m])) m++;
+        while (m < n && !isSpaceCode(s.charCodeAt(m))) m++;
         j = m;
       }
       out.push({ key, value: s.slice(i, j), form: 'bare' });
@@ -126,10 +136,11 @@ function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue:
 /** Index of the `=` that ends a key starting at i, or -1 if the word at i is not `key=…`. */
 function findKeyEnd(s: string, i: number): number {
   let j = i;
-  while (j < s.length) {
-    const c = s[j];
-    if (c === '=') return j > i ? j : -1;
-    if (c === ' ' || c === '\t' || c === '"' || c === "'") return -1;
+  const n = s.length;
+  while (j < n) {
+    const c = s.charCodeAt(j);
+    if (c === EQ) return j > i ? j : -1;
+    if (c === SPACE || c === TAB || c === QUOTE || c === APOS) return -1;
     j++;
   }
   return -1;

@@ -30,7 +30,7 @@ export type ReassemblerOptions = {
 
 export type ReassemblerStats = { events: number; records: number; duplicateRecords: number; lostSerials: number; lateRecords: number };
 
-type Open<P> = AuditEvent<P> & { lastSeenAt: Nanos; lastSeenRecord: number; recordKeys: Set<string> };
+type Open<P> = AuditEvent<P> & { lastSeenAt: Nanos; lastSeenRecord: number };
 
 const HALF = 0x80000000;
 /** Serial order that survives the 2^32 wrap: 0 comes after 4294967295. */
@@ -83,7 +83,7 @@ export class AuditReassembler<P = unknown> {
           this.stats.lateRecords++;
         }
       }
-      ev = { node: nodeKey, epoch: r.epoch, ns: r.ns, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ns, lastSeenRecord: node.records, recordKeys: new Set() };
+      ev = { node: nodeKey, epoch: r.epoch, ns: r.ns, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ns, lastSeenRecord: node.records };
       insertBySerial(node.open, ev);
     }
     ev.lastSeenAt = r.ns;
@@ -91,12 +91,9 @@ export class AuditReassembler<P = unknown> {
     if (r.type === 'EOE') {
       ev.closedByEoe = true;
     } else {
-      const key = r.body; // the same body twice is the same record, however it was framed
-      if (ev.recordKeys.has(key)) this.stats.duplicateRecords++;
-      else {
-        ev.recordKeys.add(key);
-        ev.records.push(r);
-      }
+      // the same body twice is the same record, however it was framed (an event has a handful)
+      if (ev.records.some((x) => x.type === r.type && x.body === r.body)) this.stats.duplicateRecords++;
+      else ev.records.push(r);
     }
     this.release(nodeKey, false);
   }
@@ -127,11 +124,11 @@ export class AuditReassembler<P = unknown> {
     if (!node) return;
     const timeout = BigInt(this.opts.timeoutSeconds) * NS_PER_S;
     const settle = this.opts.settleRecords ?? 8;
-    const done = (e: Open<P>) => e.closedByEoe || (abs(node.clock - e.lastSeenAt) > timeout && node.records - e.lastSeenRecord >= settle);
     // Head-of-line: only the lowest open serial may leave, so events leave in order.
     while (node.open.length > 0) {
       const head = node.open[0]!;
-      if (!(all || done(head) || node.open.length > this.opts.maxInFlight)) {
+      const done = head.closedByEoe || (abs(node.clock - head.lastSeenAt) > timeout && node.records - head.lastSeenRecord >= settle);
+      if (!(all || done || node.open.length > this.opts.maxInFlight)) {
         // A closed event behind an open head waits; but an EOE-closed head frees those behind it.
         break;
       }
@@ -145,7 +142,7 @@ export class AuditReassembler<P = unknown> {
       }
       if (head.records.length === 0) continue; // a lone EOE
       this.stats.events++;
-      const { lastSeenAt: _a, lastSeenRecord: _c, recordKeys: _b, ...event } = head;
+      const { lastSeenAt: _a, lastSeenRecord: _c, ...event } = head;
       this.emit(event);
     }
   }
