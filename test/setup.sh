@@ -2,7 +2,8 @@
 # Installs what the tests need on a fresh Debian machine (CI starts from a clean clone):
 # auditd (ausearch, auditctl), the container lab's runtimes (containerd, runc, docker.io),
 # busybox-static for a container rootfs without a registry, bindfs for the FUSE stuck kill,
-# rsyslog for real syslog prefixes, and GNU time for the benchmarks.
+# rsyslog for real syslog prefixes, redis-server for BullMQ (tests start their own on loopback),
+# and GNU time for the benchmarks.
 set -euo pipefail
 need=()
 command -v ausearch >/dev/null || need+=(auditd)
@@ -13,11 +14,12 @@ command -v busybox >/dev/null || need+=(busybox-static)
 command -v bindfs >/dev/null || need+=(bindfs)
 [ -x /usr/bin/time ] || need+=(time)
 command -v rsyslogd >/dev/null || need+=(rsyslog)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "setup: need root to apt-get install ${need[*]}" >&2; exit 1; fi
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 # The Debian packages start system daemons; the lab runs private ones and must not fight them.
-for s in docker containerd auditd rsyslog; do systemctl stop "$s" 2>/dev/null || service "$s" stop 2>/dev/null || true; done
+for s in docker containerd auditd rsyslog redis-server; do systemctl stop "$s" 2>/dev/null || service "$s" stop 2>/dev/null || true; done
 echo "setup: $(ausearch -v 2>&1 | head -1); containerd $(containerd --version | awk '{print $3}'); $(dockerd --version)"
