@@ -80,6 +80,19 @@ describe('the rule pack on the real auditctl', { timeout: 180_000 }, () => {
     }
   });
 
+  it('costs almost nothing on a busy node: SIGURG storms and normal exits are not recorded', () => {
+    const out = lab('rule-cost.sh', '20');
+    const m = /rule pack cost: (\d+) records with exit137 keys in 20 s/.exec(out);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) <= 5, `the pack recorded ${m[1]} records on an idle-but-busy node`);
+  });
+
+  it('the optional runtime-exec rules load and are removed by key', () => {
+    const listed = lab('with-auditd.sh', join(dir, 'x'), '--no-rules', '--', 'sh', '-c', `auditctl -R ${join(REPO, 'rules', 'exit137-runtime-exec.rules')} >/dev/null && auditctl -l; auditctl -D -k exit137_runtime_exec >/dev/null`);
+    assert.equal(listed.split('\n').filter((l) => l.includes('key=exit137_runtime_exec')).length, 6);
+    assert.doesNotMatch(execFileSync('auditctl', ['-l'], { encoding: 'utf8' }), /exit137_/);
+  });
+
   it('exit137 selftest passes with the pack loaded, and says what is wrong without it', () => {
     const ok = lab('with-auditd.sh', join(dir, 's1'), '--', 'node', join(REPO, 'bin', 'exit137.js'), 'selftest', '--audit-log', join(dir, 's1', 'audit.log'));
     assert.match(ok, /^ok {3}attribution: SIGKILL from .*node/m);
