@@ -9,8 +9,11 @@ import { expandInputs } from '../ingest/sources/files.ts';
 import type { IngestCliOptions } from './options.ts';
 import { decoderOptions, ingestOptions } from './options.ts';
 import { writeLine } from './output.ts';
+import type { EsCliOptions } from './elasticsearch.ts';
+import { esClient, esOptions } from './elasticsearch.ts';
+import { installTemplates, writeBatch } from '../sinks/elasticsearch/writer.ts';
 
-type AnalyzeOptions = IngestCliOptions & { json?: boolean; all?: boolean };
+type AnalyzeOptions = IngestCliOptions & EsCliOptions & { json?: boolean; all?: boolean };
 
 export function analyzeCommand(program: Command): void {
   const cmd = program
@@ -20,6 +23,7 @@ export function analyzeCommand(program: Command): void {
     .option('--json', 'print one verdict per line as NDJSON instead of a table')
     .option('--all', 'also list deaths whose cause is unknown in the table (always in --json)');
   for (const o of ingestOptions()) cmd.addOption(o);
+  for (const o of esOptions()) cmd.addOption(o);
   cmd.action(async (paths: string[], o: AnalyzeOptions) => {
     const r = await run(paths, o);
     if (o.json) {
@@ -28,6 +32,15 @@ export function analyzeCommand(program: Command): void {
       printTable(r.verdicts.filter((v) => o.all || v.cause !== 'unknown'), r.verdicts.length);
     }
     process.stderr.write(`exit137: ${r.verdicts.length} deaths, ${r.evidenceEvents} evidence events from ${r.decoder.counters.get('lines')} lines; ${r.deadLetters} undecodable\n`);
+    if (o.es) {
+      // publish the evidence and the verdicts: ids make a re-run a no-op for events and an update for verdicts
+      const client = esClient(o);
+      await installTemplates(client);
+      const w = await writeBatch(client, r.evidence, r.verdicts);
+      process.stderr.write(`exit137: Elasticsearch: ${w.created} created, ${w.updated} updated, ${w.duplicates} already there, ${w.rejected.length} rejected\n`);
+      for (const x of w.rejected) process.stderr.write(`exit137: rejected ${x.id}: ${x.status} ${x.reason}\n`);
+      if (w.rejected.length) process.exitCode = 1;
+    }
   });
 
   program

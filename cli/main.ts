@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { analyzeCommand } from './analyze.ts';
 import { decodeCommand } from './decode.ts';
+import { setupCommand } from './elasticsearch.ts';
 import { healthCommands } from './health.ts';
 import { selftestCommand } from './selftest.ts';
 
@@ -14,6 +15,7 @@ analyzeCommand(program);
 decodeCommand(program);
 selftestCommand(program);
 healthCommands(program);
+setupCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`exit137: ${(e as Error).message}\n`);

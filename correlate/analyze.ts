@@ -7,7 +7,7 @@ import { attribute } from './attribute.ts';
 import { byHost, findIncidents, isEvidence } from './incidents.ts';
 import type { Attribution } from './verdict.ts';
 
-export type AnalyzeResult = { verdicts: Attribution[]; decoder: Decoder; evidenceEvents: number; deadLetters: number };
+export type AnalyzeResult = { verdicts: Attribution[]; decoder: Decoder; evidenceEvents: number; deadLetters: number; evidence: NormalizedEvent[] };
 
 /**
  * The embedded pipeline: ingest and correlate in one process, no services. Only events that can
@@ -28,7 +28,7 @@ export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks
   };
   if (sinks.progress) decodeSinks.progress = sinks.progress;
   const decoder = await decodeInputs(inputs, decodeSinks, opts);
-  return { verdicts: correlate(kept), decoder, evidenceEvents: kept.length, deadLetters };
+  return { verdicts: correlate(kept), decoder, evidenceEvents: kept.length, deadLetters, evidence: kept };
 }
 
 /** Normalized events in, one verdict per death out, in order of death. */

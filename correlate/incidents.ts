@@ -61,7 +61,7 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
   for (const e of events) {
     if (e.container && !e.container.id && e.container.name) {
       const id = byName.get(e.container.name.replace(/^\//, ''));
-      if (id) e.container.alias = id;
+      if (id) e.container = { ...e.container, alias: id };
     }
   }
   const sortedIds = [...fullIds].sort();
@@ -238,8 +238,8 @@ const lowerBound = (events: Ev[], ns: bigint) => lowerBoundBy(events, ns, (e) =>
 export function byHost(events: NormalizedEvent[]): Map<string, Ev[]> {
   const out = new Map<string, Ev[]>();
   for (const e of events) {
-    const ev = e as Ev;
-    ev.ns = BigInt(e.exit137.ts_ns);
+    // a copy: correlation must not change the events the sinks are given
+    const ev: Ev = { ...e, ns: BigInt(e.exit137.ts_ns) };
     const list = out.get(e.host.name) ?? [];
     list.push(ev);
     out.set(e.host.name, list);

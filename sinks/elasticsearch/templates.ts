@@ -1,13 +1,20 @@
 /**
  * Elasticsearch index templates (composable, priority 500, names clear of logs-*-*): normalized
- * events in a data stream, verdicts in a plain index behind an alias, one document per incident.
- * `@timestamp` is date_nanos: the nine fraction digits are the order of the evidence.
+ * events in monthly indices named from each event's own time (`exit137-events-2026.11`), verdicts
+ * in a plain index behind an alias, one document per incident. Monthly indices rather than a data
+ * stream: a deterministic _id deduplicates only within one backing index, so a retry after a
+ * rollover would duplicate (elastic/elasticsearch#44794); an index chosen by the event's own
+ * month makes every replay land on the same document. `@timestamp` is date_nanos: the nine
+ * fraction digits are the order of the evidence.
  */
 const kw = { type: 'keyword', ignore_above: 1024 } as const;
 const text = (extra: object = {}) => ({ type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } }, ...extra });
 const long = { type: 'long' } as const;
 
-export const EVENTS_DATA_STREAM = 'exit137-events-default';
+/** The monthly events index an event belongs to, from its own timestamp. */
+export function eventsIndex(timestamp: string): string {
+  return `exit137-events-${timestamp.slice(0, 4)}.${timestamp.slice(5, 7)}`;
+}
 export const VERDICTS_INDEX = 'exit137-attributions-v1';
 export const VERDICTS_ALIAS = 'exit137-attributions';
 
@@ -16,7 +23,8 @@ const process = {
     pid: long,
     name: kw,
     executable: kw,
-    title: { type: 'wildcard' },
+    // keyword, not wildcard: the wildcard type is an x-pack plugin that not every cluster has
+    title: kw,
     args: kw,
     args_count: long,
     working_directory: kw,
@@ -27,7 +35,6 @@ const process = {
 
 export const EVENTS_TEMPLATE = {
   index_patterns: ['exit137-events-*'],
-  data_stream: {},
   priority: 500,
   template: {
     settings: { number_of_shards: 1, 'index.mapping.total_fields.limit': 2000 },
@@ -69,7 +76,6 @@ export const EVENTS_TEMPLATE = {
         },
       },
     },
-    lifecycle: { data_retention: '30d' },
   },
 };
 

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@elastic/elasticsearch';
+import { analyzeInputs } from '../../correlate/analyze.ts';
+import type { Attribution } from '../../correlate/verdict.ts';
+import type { NormalizedEvent } from '../../ingest/event.ts';
+import { expandInputs } from '../../ingest/sources/files.ts';
+import { startElasticsearch } from '../../test/helpers/elasticsearch.ts';
+import { FIXTURES } from '../../test/helpers/paths.ts';
+import { SEARCHES } from '../kibana/objects.ts';
+import { VERDICTS_ALIAS } from './templates.ts';
+import { installTemplates, writeBatch } from './writer.ts';
+
+/** One real Elasticsearch 8 node for the sink and the Kibana searches. */
+describe('Elasticsearch: the sink and the saved searches on a real 8.19 node', { timeout: 900_000 }, () => {
+  let es: Awaited<ReturnType<typeof startElasticsearch>>;
+  let client: Client;
+  let verdicts: Attribution[];
+  const events: NormalizedEvent[] = [];
+
+  before(async () => {
+    es = await startElasticsearch();
+    client = new Client({ node: es.url });
+    const lab = join(FIXTURES, 'lab', 'containers');
+    const inputs = await expandInputs([...['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(lab, f)), join(FIXTURES, 'seed-004')]);
+    verdicts = (await analyzeInputs(inputs, {}, { deadLetter: () => {}, event: (e) => events.push(e) })).verdicts;
+    await installTemplates(client);
+    await installTemplates(client); // setup is idempotent
+  });
+  after(() => es?.stop());
+
+  it('stores every event and verdict once; a replay changes nothing; a re-attribution replaces its verdict', async () => {
+    const first = await writeBatch(client, events, verdicts, { refresh: true });
+    assert.deepEqual(first.rejected, []);
+    assert.equal(first.created, events.length + verdicts.length);
+    const replay = await writeBatch(client, events, verdicts, { refresh: true });
+    assert.equal(replay.duplicates, events.length, 'events replayed are 409s, counted as stored');
+    assert.equal(replay.updated, verdicts.length);
+    assert.equal((await client.count({ index: 'exit137-events-*' })).count, events.length);
+    const v2 = { ...verdicts[0]!, version: 2, confidence: 0.5 };
+    await writeBatch(client, [], [v2], { refresh: true });
+    assert.equal((await client.count({ index: VERDICTS_ALIAS })).count, verdicts.length);
+    const doc = await client.get<Attribution>({ index: VERDICTS_ALIAS, id: v2.incident_id });
+    assert.equal(doc._source?.version, 2);
+    await writeBatch(client, [], [verdicts[0]!], { refresh: true });
+  });
+
+  it('keeps nanosecond order: events sort by @timestamp exactly as their ts_ns', async () => {
+    const r = await client.search<NormalizedEvent>({ index: 'exit137-events-*', size: 50, sort: [{ '@timestamp': 'asc' }], query: { term: { 'exit137.kind': 'runtime-log' } } });
+    const ns = r.hits.hits.map((h) => BigInt(h._source!.exit137.ts_ns));
+    assert.ok(ns.length > 10);
+    for (let i = 1; i < ns.length; i++) assert.ok(ns[i]! >= ns[i - 1]!, `order at ${i}`);
+  });
+
+  it('hands back what the mapping refuses, with the reason, instead of dropping it', async () => {
+    const bad = { ...verdicts[0]!, incident_id: 'inc-bad', confidence: 'very' as unknown as number };
+    const r = await writeBatch(client, [], [bad], { refresh: true });
+    assert.equal(r.rejected.length, 1);
+    assert.equal(r.rejected[0]!.status, 400);
+    assert.match(r.rejected[0]!.reason, /document_parsing_exception|mapper_parsing_exception/);
+  });
+
+  it('each Kibana search, run as Kibana runs Lucene, returns exactly the expected verdicts', async () => {
+    const names = async (id: string) => {
+      const q = SEARCHES.find((s) => s.id === id)!.query;
+      const r = await client.search<Attribution>({ index: VERDICTS_ALIAS, size: 100, query: { bool: { must: [{ query_string: { query: q, analyze_wildcard: true } }], filter: [], should: [], must_not: [] } } });
+      return r.hits.hits.map((h) => h._source!.container.name ?? h._source!.container.id.slice(0, 12)).sort();
+    };
+    assert.deepEqual(await names('exit137-attributed'), ['docker-kill', 'lab-shim-v1', 'lab-shim-v2', 'oom', 'stop-timeout', 'stuck', 'user-kill']);
+    assert.deepEqual(await names('exit137-shim-crashes'), ['de42a6372c1d', 'lab-shim-v1']);
+    assert.deepEqual(await names('exit137-login-kills'), ['user-kill']);
+    assert.deepEqual(await names('exit137-oom-wrong-victim'), []);
+    assert.deepEqual(await names('exit137-unknown'), []);
+    // the container timeline search, on the events, with the lab's stuck container
+    const stuck = verdicts.find((v) => v.container.name === 'stuck')!.container.id.slice(0, 12);
+    const tl = SEARCHES.find((s) => s.id === 'exit137-container-timeline')!.query.replace(/0123456789ab/g, stuck);
+    const r = await client.search<NormalizedEvent>({ index: 'exit137-events-*', size: 200, query: { bool: { must: [{ query_string: { query: tl, analyze_wildcard: true } }] } } });
+    assert.ok(r.hits.hits.length >= 5, `timeline has ${r.hits.hits.length} events`);
+    assert.ok(r.hits.hits.every((h) => h._source!.container?.id?.startsWith(stuck) || h._source!.exit137.related_ids?.some((x) => x.startsWith(stuck))));
+  });
+});
