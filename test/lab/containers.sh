@@ -47,39 +47,14 @@ for _ in $(seq 50); do [ -S "$lab/log.sock" ] && break; sleep 0.1; done
 # each daemon's output goes to its own file as written, and line by line to syslog under its name
 to_logs() { tee "$out/$1.log" | logger --socket-errors=off -u "$lab/log.sock" -t "$1" -p daemon.info; }
 
-# --- containerd (v1 shims with debug so their crash dumps reach the log) ---
-mkdir -p "$lab/containerd"
-cat > "$lab/containerd.toml" <<EOF
-version = 2
-root = "$lab/containerd/root"
-state = "$lab/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$lab/containerd.sock"
-[ttrpc]
-  address = "$lab/containerd.sock.ttrpc"
-[debug]
-  level = "debug"
-[plugins."io.containerd.runtime.v1.linux"]
-  shim_debug = true
-EOF
-containerd --config "$lab/containerd.toml" > >(to_logs containerd) 2>&1 & pids+=($!)
-for _ in $(seq 100); do [ -S "$lab/containerd.sock" ] && break; sleep 0.1; done
-ctr=(ctr --address "$lab/containerd.sock")
+# --- containerd (v1 shims with debug so their crash dumps reach the log) and dockerd on it ---
+runtimes_start "$lab" to_logs
+pids+=("${LAB_PIDS[@]}")
 "${ctr[@]}" events > "$out/ctr-events.txt" 2>&1 & pids+=($!)
-
-# --- dockerd on that containerd, its own socket, no networking ---
-dockerd --data-root "$lab/docker" --exec-root "$lab/docker-exec" --host "unix://$lab/docker.sock" --pidfile "$lab/docker.pid" \
-  --containerd "$lab/containerd.sock" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --debug > >(to_logs dockerd) 2>&1 & pids+=($!)
-for _ in $(seq 150); do [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" info >/dev/null 2>&1 && break; sleep 0.2; done
-docker=(docker -H "unix://$lab/docker.sock")
 "${docker[@]}" events --format '{{json .}}' > "$out/docker-events.json" 2>&1 & pids+=($!)
 
 # --- a busybox image and rootfs from the Debian package ---
-mkdir -p "$lab/rootfs/bin" "$lab/rootfs/proc" "$lab/rootfs/dev" "$lab/rootfs/sys" "$lab/rootfs/tmp"
-cp "$(command -v busybox)" "$lab/rootfs/bin/busybox"
-for t in sh sleep kill cat true; do ln -sf busybox "$lab/rootfs/bin/$t"; done
-tar -C "$lab/rootfs" -c . | "${docker[@]}" import - busybox:lab >/dev/null
+busybox_image "$lab"
 
 mark="exit137-lab-$$"
 echo "$mark" > /dev/kmsg

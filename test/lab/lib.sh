@@ -27,3 +27,43 @@ audit_stop() {
   _audit_pid=""
   auditctl -e "${_audit_was_enabled:-0}" >/dev/null 2>&1 || true
 }
+
+# A private containerd and dockerd under LAB (own root, state and sockets; no networking).
+# Their output goes to the function named by SINK, called with the daemon's name (default: dropped).
+# Sets LAB_PIDS (append to your own list for teardown), and the ctr/docker command arrays.
+LAB_PIDS=()
+_drop() { cat > /dev/null; }
+runtimes_start() {  # LAB [SINK]
+  local lab=$1 sink=${2:-_drop}
+  mkdir -p "$lab/containerd"
+  cat > "$lab/containerd.toml" <<EOF2
+version = 2
+root = "$lab/containerd/root"
+state = "$lab/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$lab/containerd.sock"
+[ttrpc]
+  address = "$lab/containerd.sock.ttrpc"
+[debug]
+  level = "debug"
+[plugins."io.containerd.runtime.v1.linux"]
+  shim_debug = true
+EOF2
+  containerd --config "$lab/containerd.toml" > >("$sink" containerd) 2>&1 & LAB_PIDS+=($!)
+  for _ in $(seq 100); do [ -S "$lab/containerd.sock" ] && break; sleep 0.1; done
+  ctr=(ctr --address "$lab/containerd.sock")
+  dockerd --data-root "$lab/docker" --exec-root "$lab/docker-exec" --host "unix://$lab/docker.sock" --pidfile "$lab/docker.pid" \
+    --containerd "$lab/containerd.sock" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --debug > >("$sink" dockerd) 2>&1 & LAB_PIDS+=($!)
+  for _ in $(seq 150); do [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" info >/dev/null 2>&1 && break; sleep 0.2; done
+  docker=(docker -H "unix://$lab/docker.sock")
+}
+
+# busybox:lab, imported from a rootfs made of Debian's busybox-static (no registry needed)
+busybox_image() {  # LAB
+  local lab=$1
+  mkdir -p "$lab/rootfs/bin" "$lab/rootfs/proc" "$lab/rootfs/dev" "$lab/rootfs/sys" "$lab/rootfs/tmp"
+  cp "$(command -v busybox)" "$lab/rootfs/bin/busybox"
+  for t in sh sleep kill cat true; do ln -sf busybox "$lab/rootfs/bin/$t"; done
+  tar -C "$lab/rootfs" -c . | "${docker[@]}" import - busybox:lab >/dev/null
+}

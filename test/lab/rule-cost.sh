@@ -18,25 +18,9 @@ cleanup() {
   rm -rf "$lab"
 }
 trap cleanup EXIT
-cat > "$lab/containerd.toml" <<EOF2
-version = 2
-root = "$lab/containerd/root"
-state = "$lab/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$lab/containerd.sock"
-[ttrpc]
-  address = "$lab/containerd.sock.ttrpc"
-EOF2
-containerd --config "$lab/containerd.toml" > /dev/null 2>&1 & pids+=($!)
-for _ in $(seq 100); do [ -S "$lab/containerd.sock" ] && break; sleep 0.1; done
-dockerd --data-root "$lab/docker" --exec-root "$lab/docker-exec" --host "unix://$lab/docker.sock" --pidfile "$lab/docker.pid" \
-  --containerd "$lab/containerd.sock" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs > /dev/null 2>&1 & pids+=($!)
-for _ in $(seq 150); do docker -H "unix://$lab/docker.sock" info >/dev/null 2>&1 && break; sleep 0.2; done
-docker=(docker -H "unix://$lab/docker.sock")
-mkdir -p "$lab/rootfs/bin"; cp "$(command -v busybox)" "$lab/rootfs/bin/busybox"
-for t in sh sleep; do ln -sf busybox "$lab/rootfs/bin/$t"; done
-tar -C "$lab/rootfs" -c . | "${docker[@]}" import - busybox:lab >/dev/null
+runtimes_start "$lab"
+pids+=("${LAB_PIDS[@]}")
+busybox_image "$lab"
 for i in 1 2 3 4 5; do "${docker[@]}" run -d --network none busybox:lab sh -c 'while true; do sleep 0.1; done' >/dev/null; done
 audit_start "$lab/audit" RAW
 audit_rules_load
