@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import type { NormalizedEvent } from '../../ingest/event.ts';
+import { decodeInputs } from '../../ingest/run.ts';
+import { expandInputs } from '../../ingest/sources/files.ts';
+import { FIXTURES } from '../../test/helpers/paths.ts';
+import { startRedis } from '../../test/helpers/redis.ts';
+import { correlate } from '../analyze.ts';
+import type { Attribution } from '../verdict.ts';
+import { EVENTS_QUEUE, FINALIZE_QUEUE, correlateWorkers, eventsQueue } from './workers.ts';
+
+const FILES = ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(FIXTURES, 'lab', 'containers', f));
+const key = (v: Attribution) => `${v.container.id} ${v.cause} ${v.sub_cause ?? ''} ${v.exit_code ?? ''} ${v.died_at}`;
+
+describe('correlate workers on BullMQ and a real Redis give what analyze gives', { timeout: 120_000 }, () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let events: NormalizedEvent[];
+  before(async () => {
+    redis = await startRedis();
+    events = [];
+    await decodeInputs(await expandInputs(FILES), { event: (e) => events.push(e), deadLetter: () => {} });
+  });
+  after(async () => redis.stop());
+
+  for (const workers of [1, 2, 4]) {
+    it(`${workers} worker(s): the same verdicts, one per death, from batches in file order`, async () => {
+      const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
+      const verdicts = new Map<string, Attribution>();
+      const pool = Array.from({ length: workers }, () => correlateWorkers(connection, { settleMs: 1500, onVerdict: async (v) => void verdicts.set(v.incident_id, v) }));
+      const q = eventsQueue(connection);
+      // each run starts clean: a replay of the same events would only re-attribute (version 2)
+      await q.obliterate({ force: true }).catch(() => {});
+      for (let i = 0; i < events.length; i += 300) await q.add('batch', { events: events.slice(i, i + 300) });
+      const fin = new Queue(FINALIZE_QUEUE, { connection });
+      const deadline = Date.now() + 60_000;
+      let idleSince = 0;
+      while (Date.now() < deadline) {
+        const a = await q.getJobCounts('waiting', 'active', 'delayed');
+        const b = await fin.getJobCounts('waiting', 'active', 'delayed');
+        const busy = Object.values(a).concat(Object.values(b)).some((n) => n > 0);
+        if (!busy && verdicts.size > 0) {
+          if (!idleSince) idleSince = Date.now();
+          else if (Date.now() - idleSince > 1000) break;
+        } else idleSince = 0;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await Promise.all(pool.map((p) => p.close()));
+      await q.close();
+      await fin.close();
+      const expected = correlate(events).map(key).sort();
+      assert.deepEqual([...verdicts.values()].map(key).sort(), expected);
+      assert.equal(new Set([...verdicts.values()].map((v) => v.incident_id)).size, expected.length, 'one verdict per death');
+    });
+  }
+});

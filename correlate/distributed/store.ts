@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import type { NormalizedEvent } from '../../ingest/event.ts';
+
+/**
+ * Each node's evidence in Redis, so any correlate worker can finish any incident and a worker
+ * that dies loses nothing: a sorted set per node (score = epoch milliseconds) of event ids, and
+ * the events themselves by id. Writing the same event twice changes nothing.
+ */
+export class RedisEvidenceStore {
+  constructor(private readonly redis: Redis, private readonly prefix = 'exit137:') {}
+
+  async add(events: NormalizedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const m = this.redis.multi();
+    for (const e of events) {
+      const ms = Number(BigInt(e.exit137.ts_ns) / 1_000_000n);
+      m.zadd(`${this.prefix}ev:${e.host.name}`, ms, e.event.id);
+      m.hset(`${this.prefix}evdoc`, e.event.id, JSON.stringify(e));
+    }
+    await m.exec();
+  }
+
+  /** The node's evidence between two instants (inclusive), in nanosecond order. */
+  async window(host: string, fromNs: bigint, toNs: bigint): Promise<NormalizedEvent[]> {
+    const ids = await this.redis.zrangebyscore(`${this.prefix}ev:${host}`, Number(fromNs / 1_000_000n), Number(toNs / 1_000_000n));
+    if (ids.length === 0) return [];
+    const docs = await this.redis.hmget(`${this.prefix}evdoc`, ...ids);
+    const events = docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as NormalizedEvent);
+    return events.sort((a, b) => {
+      const x = BigInt(a.exit137.ts_ns);
+      const y = BigInt(b.exit137.ts_ns);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  }
+
+  /** The next version number of an incident's verdict (1 the first time it is attributed). */
+  async nextVersion(incidentId: string): Promise<number> {
+    return this.redis.hincrby(`${this.prefix}ver`, incidentId, 1);
+  }
+}
