@@ -43,6 +43,11 @@ export type Finding = {
 /** One cause: its evidence rules, explanation and remedy. Returns nothing when it does not apply. */
 export type CauseModule = { cause: Cause; assess(ctx: IncidentContext): Finding | undefined };
 
+/** A finding's evidence from (event, why it counts) pairs, leaving out the events that were not found. */
+export function withRoles(pairs: [Ev | undefined, string][]): Finding['evidence'] {
+  return pairs.filter((p): p is [Ev, string] => p[0] !== undefined).map(([event, role]) => ({ event, role }));
+}
+
 /** Hex ids match by prefix (the CLI shows 12 characters, proctitles are cut); names only exactly. */
 export function sameContainer(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return false;

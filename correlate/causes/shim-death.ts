@@ -1,6 +1,6 @@
 import { shortFrameName } from '../../ingest/blocks/go-crash.ts';
 import type { CauseModule, Ev, Finding, IncidentContext } from '../context.ts';
-import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf } from '../context.ts';
+import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
 import { matchKnownBugs } from '../known-bugs.ts';
 
 /** containerd says the shim is gone before the task exited: v1 wordings always, v2 ones only by order. */
@@ -36,13 +36,14 @@ export const shimDeath: CauseModule = {
       (e) => e.exit137.kind === 'audit-signal' && /^containerd-shi/.test(e.exit137.target?.process.name ?? '') && e.ns <= anchor.ns + S && e.ns >= anchor.ns - 10n * S,
     );
 
-    const evidence: Finding['evidence'] = [];
-    if (crash) evidence.push({ event: crash, role: 'the shim’s crash dump' });
-    if (shimKill) evidence.push({ event: shimKill, role: 'the shim itself was killed' });
-    if (reaped) evidence.push({ event: reaped, role: 'containerd saw the v1 shim exit' });
-    if (gone) evidence.push({ event: gone, role: 'containerd cleans up after the dead shim, before the container exited' });
-    if (cleanupKill) evidence.push({ event: cleanupKill, role: 'the runtime’s force-delete SIGKILLed the container’s init' });
-    if (firstExit) evidence.push({ event: firstExit, role: 'the exit status containerd reported' });
+    const evidence = withRoles([
+      [crash, 'the shim’s crash dump'],
+      [shimKill, 'the shim itself was killed'],
+      [reaped, 'containerd saw the v1 shim exit'],
+      [gone, 'containerd cleans up after the dead shim, before the container exited'],
+      [cleanupKill, 'the runtime’s force-delete SIGKILLed the container’s init'],
+      [firstExit, 'the exit status containerd reported'],
+    ]);
 
     let subCause: string;
     let confidence: number;

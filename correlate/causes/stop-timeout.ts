@@ -1,5 +1,5 @@
 import type { CauseModule, Ev, Finding } from '../context.ts';
-import { S, killsContainer, mentions, senderOf } from '../context.ts';
+import { S, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
 
 const TIMEOUT_LINES = new Set(['docker-stop-timeout', 'kubelet-grace-expired', 'cri-kill']);
 const STOP_REQUESTS = new Set(['docker-api-stop', 'kubelet-kill-grace', 'cri-stop', 'cri-stop-signal']);
@@ -19,12 +19,13 @@ export const stopTimeout: CauseModule = {
     if (!timeout && !escalated) return undefined;
     const grace = timeout?.exit137.grace_seconds ?? request?.exit137.grace_seconds ?? (escalated ? Number((kill.ns - term.ns) / 1_000_000n) / 1000 : undefined);
     const auditKill = ctx.evidence.find((e) => killsContainer(e, ctx) && e.ns >= (term?.ns ?? timeout!.ns) - S);
-    const evidence: Finding['evidence'] = [];
-    if (request) evidence.push({ event: request, role: 'the stop request and its grace period' });
-    if (term) evidence.push({ event: term, role: 'SIGTERM sent' });
-    if (timeout) evidence.push({ event: timeout, role: 'the grace period ran out' });
-    if (kill) evidence.push({ event: kill, role: 'SIGKILL sent' });
-    if (auditKill) evidence.push({ event: auditKill, role: 'the kernel saw the SIGKILL' });
+    const evidence = withRoles([
+      [request, 'the stop request and its grace period'],
+      [term, 'SIGTERM sent'],
+      [timeout, 'the grace period ran out'],
+      [kill, 'SIGKILL sent'],
+      [auditKill, 'the kernel saw the SIGKILL'],
+    ]);
     const f: Finding = {
       cause: 'stop-timeout',
       subCause: timeout?.exit137.source === 'kubelet' || request?.exit137.source === 'kubelet' ? 'kubelet' : 'docker-stop',
