@@ -50,8 +50,9 @@ to_logs() { tee "$out/$1.log" | logger --socket-errors=off -u "$lab/log.sock" -t
 # --- containerd (v1 shims with debug so their crash dumps reach the log) and dockerd on it ---
 runtimes_start "$lab" to_logs
 pids+=("${LAB_PIDS[@]}")
-"${ctr[@]}" events > "$out/ctr-events.txt" 2>&1 & pids+=($!)
-"${docker[@]}" events --format '{{json .}}' > "$out/docker-events.json" 2>&1 & pids+=($!)
+# stderr apart: when containerd stops at teardown, ctr prints "transport is closing" there
+"${ctr[@]}" events > "$out/ctr-events.txt" 2> "$lab/ctr-events.err" & ctr_events=$!; pids+=($ctr_events)
+"${docker[@]}" events --format '{{json .}}' > "$out/docker-events.json" 2> "$lab/docker-events.err" & docker_events=$!; pids+=($docker_events)
 
 # --- a busybox image and rootfs from the Debian package ---
 busybox_image "$lab"
@@ -139,6 +140,8 @@ if command -v bindfs >/dev/null; then
 fi
 
 sleep 3   # let logger and rsyslogd write the last lines
+# the capture ends here: teardown's own events are not part of it
+kill "$ctr_events" "$docker_events" 2>/dev/null || true
 dmesg --time-format iso | sed -n "/$mark/,\$p" | tail -n +2 > "$out/dmesg.txt"
 audit_rules_remove
 sleep 0.5
