@@ -20,6 +20,7 @@ import { parseSyslog } from './envelope/syslog.ts';
 import type { GoCrash, HungTask, OomReport, Source } from './event.ts';
 import { ECS_VERSION, NormalizedEvent } from './event.ts';
 import { containerIdsIn, isContainerRef, isHexId } from './ids.ts';
+import { eventId, fingerprint } from './source-identity.ts';
 import { parseCtrEvent, parseDockerEvent } from './runtime/events.ts';
 import type { ContainerEventLine } from './runtime/events.ts';
 import { parseKlogJson, parseKlogText } from './runtime/klog.ts';
@@ -48,13 +49,18 @@ export type DecoderOptions = {
   maxLineBytes?: number;
 };
 
-export type InputRef = { id: string; path?: string; format?: Format; host?: string };
+/**
+ * One input. `key` is its identity in event ids; given by a follower that resumes mid-file (it
+ * read the first line itself), otherwise the decoder takes it from the line at offset 0.
+ */
+export type InputRef = { id: string; path?: string; format?: Format; host?: string; key?: string };
 
-type Where = { input: InputRef; offset: number; line: number };
+/** Where a line was read; `src` is the input's identity (see source-identity.ts). */
+type Where = { input: InputRef; src: string; offset: number; line: number };
 type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number };
 type LineCtx = Where & { env: Envelope; stamp: Stamp; host: string; original: string };
 
-type InputState = { ref: InputRef; format: Format | undefined; exportFramer?: JournalExportFramer; lastStamp?: Stamp };
+type InputState = { ref: InputRef; key: string | undefined; format: Format | undefined; exportFramer?: JournalExportFramer; lastStamp?: Stamp };
 
 /**
  * Source lines in, normalized events out: envelope (syslog / journald / kmsg) → payload decoder
@@ -89,7 +95,8 @@ export class Decoder {
   pushLine(ref: InputRef, text: string, offset: number, lineNo: number): void {
     this.counters.inc('lines');
     const input = this.input(ref);
-    const where: Where = { input: ref, offset, line: lineNo };
+    input.key ??= inputKey(ref, offset, () => Buffer.from(text, 'utf8'));
+    const where: Where = { input: ref, src: input.key, offset, line: lineNo };
     if (input.format === 'journal-export' || (input.format === undefined && (text.startsWith('__CURSOR=') || text.startsWith('__REALTIME_TIMESTAMP=')))) {
       input.format = 'journal-export';
       this.pushExport(input, Buffer.from(text, 'utf8'), where);
@@ -123,33 +130,56 @@ export class Decoder {
   /** A line longer than maxLineBytes: its head goes to the dead letters. */
   pushOversize(ref: InputRef, head: Buffer, length: number, offset: number, lineNo: number): void {
     this.counters.inc('lines');
-    this.dead('oversize', `line of ${length} bytes exceeds the ${this.maxLineBytes}-byte limit`, head, { input: ref, offset, line: lineNo }, length);
+    const input = this.input(ref);
+    input.key ??= inputKey(ref, offset, () => head);
+    this.dead('oversize', `line of ${length} bytes exceeds the ${this.maxLineBytes}-byte limit`, head, { input: ref, src: input.key, offset, line: lineNo }, length);
   }
 
   /** A line that is not valid UTF-8. */
   pushInvalidUtf8(ref: InputRef, raw: Buffer, offset: number, lineNo: number): void {
     this.counters.inc('lines');
     const input = this.input(ref);
+    input.key ??= inputKey(ref, offset, () => raw);
+    const where: Where = { input: ref, src: input.key, offset, line: lineNo };
     if (input.format === 'journal-export') {
       // binary field data in the export format is bytes, not text
-      this.pushExport(input, raw, { input: ref, offset, line: lineNo });
+      this.pushExport(input, raw, where);
       return;
     }
-    this.dead('invalid-utf8', 'line is not valid UTF-8', raw, { input: ref, offset, line: lineNo });
+    this.dead('invalid-utf8', 'line is not valid UTF-8', raw, where);
   }
 
+  /** The input has ended (a file read to its end, a rotated generation): its state can go. */
   endInput(ref: InputRef): void {
     const input = this.inputs.get(ref.id);
     if (input?.exportFramer) {
       const entry = input.exportFramer.end();
-      if (entry) this.exportEntry(input, entry, { input: ref, offset: -1, line: -1 });
+      if (entry) this.exportEntry(input, entry, { input: ref, src: input.key ?? `id:${ref.id}`, offset: -1, line: -1 });
     }
+    this.inputs.delete(ref.id);
+    const mine = (stream: string) => stream.endsWith(`\0${ref.id}`);
+    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const b of a.flushStreams(mine)) this.emitBlock(b);
   }
 
   /** End of all input: let go of open audit events and reports. */
   end(): void {
     this.audit.flush();
     for (const b of [...this.goBlocks.flush(), ...this.kernelBlocks.flush(), ...this.anyBlocks.flush()]) this.emitBlock(b);
+  }
+
+  /**
+   * The offset of the earliest line of this input that the decoder still holds (an audit event or
+   * a report not complete yet), or undefined. A follower may persist a position only below it:
+   * those lines have produced no event yet, and must be read again after a restart.
+   */
+  heldFrom(inputId: string): number | undefined {
+    let min: number | undefined;
+    const see = (c: LineCtx) => {
+      if (c.input.id === inputId && c.offset >= 0 && (min === undefined || c.offset < min)) min = c.offset;
+    };
+    for (const c of this.audit.openOrigins()) see(c);
+    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const c of a.openFirsts()) see(c);
+    return min;
   }
 
   /** For followers: time passes even when no line arrives. */
@@ -239,7 +269,7 @@ export class Decoder {
       if (offset !== undefined) clock.learn(logrus.line.ns, offset);
     }
     const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined);
-    const ctx: LineCtx = { input: where.input, offset: where.offset, line: where.line, env, stamp, host, original };
+    const ctx: LineCtx = { ...where, env, stamp, host, original };
 
     const assembler = isKernel ? this.kernelBlocks : env.app === undefined ? this.anyBlocks : this.goBlocks;
     if (logrus?.ok) {
@@ -318,7 +348,7 @@ export class Decoder {
     const clock = this.clock(rec.node ?? host);
     clock.observe(rec.ns);
     const stamp: Stamp = { ns: rec.ns, basis: 'absolute' };
-    this.audit.push(rec, { input: where.input, offset: where.offset, line: where.line, env, stamp, host: rec.node ?? host, original });
+    this.audit.push(rec, { ...where, env, stamp, host: rec.node ?? host, original });
   }
 
   // ---- events ----
@@ -352,7 +382,7 @@ export class Decoder {
   private runtimeLine(l: LogrusLine, ctx: LineCtx, forced?: Source): void {
     const match = matchWording(l.msg, l.fields);
     const source: Source = forced ?? sourceOf(match?.wording.component, ctx.env.app);
-    const e = this.base(ctx, ctx.host, source, 'runtime-log', match ? match.wording.id : 'log-line', `${ctx.host}|${ctx.input.id}|${ctx.offset}`);
+    const e = this.base(ctx, ctx.host, source, 'runtime-log', match ? match.wording.id : 'log-line', positionKey(ctx));
     e.message = l.msg;
     if (l.level) e.log.level = l.level;
     if (Object.keys(l.fields).length) e.exit137.fields = l.fields;
@@ -410,7 +440,9 @@ export class Decoder {
   private containerEvent(c: ContainerEventLine, env: Envelope, original: string, where: Where, host: string): void {
     const stamp: Stamp = c.ns !== undefined ? { ns: c.ns, basis: 'absolute' } : { ns: 0n, basis: 'relative' };
     const ctx: LineCtx = { ...where, env, stamp, host, original };
-    const e = this.base(ctx, host, c.source, 'container-event', `container-${c.action}`, `${host}|${where.input.id}|${where.offset}`);
+    // An event stream line carries its own nanosecond time and a live stream has no offsets that
+    // survive a restart: the line itself is its identity, the same in a capture and when followed.
+    const e = this.base(ctx, host, c.source, 'container-event', `container-${c.action}`, `${host}|${c.source}|${original}`);
     e.event.category = ['process'];
     e.event.type = ['die', 'kill', 'oom', 'stop', 'tasks-exit', 'tasks-oom', 'tasks-delete'].includes(c.action) ? ['end'] : ['info'];
     if (c.containerId) e.container = { id: c.containerId, runtime: c.source === 'docker-events' ? 'docker' : 'containerd' };
@@ -426,7 +458,7 @@ export class Decoder {
   }
 
   private plainLine(text: string, ctx: LineCtx, isKernel: boolean): void {
-    const e = this.base(ctx, ctx.host, isKernel ? 'kernel' : sourceOf(undefined, ctx.env.app), isKernel ? 'kernel' : 'log', isKernel ? 'kernel-message' : 'log-line', `${ctx.host}|${ctx.input.id}|${ctx.offset}`);
+    const e = this.base(ctx, ctx.host, isKernel ? 'kernel' : sourceOf(undefined, ctx.env.app), isKernel ? 'kernel' : 'log', isKernel ? 'kernel-message' : 'log-line', positionKey(ctx));
     e.message = text;
     const ids = containerIdsIn(text);
     if (ids.length) e.exit137.related_ids = ids;
@@ -435,7 +467,7 @@ export class Decoder {
 
   private emitBlock(b: FinishedBlock<LineCtx>): void {
     const first = b.lines[0]!.ctx;
-    const id = `${first.host}|${first.input.id}|${first.offset}`;
+    const id = positionKey(first);
     const original = b.lines.map((l) => l.ctx.original).join('\n');
     if (b.cut) this.counters.inc(`block_cut_${b.kind}`);
     if (b.kind === 'go-crash') {
@@ -523,7 +555,7 @@ export class Decoder {
   private input(ref: InputRef): InputState {
     let s = this.inputs.get(ref.id);
     if (!s) {
-      s = { ref, format: ref.format };
+      s = { ref, key: ref.key, format: ref.format };
       this.inputs.set(ref.id, s);
     }
     return s;
@@ -539,28 +571,6 @@ export class Decoder {
   }
 }
 
-/**
- * A stable id from where an event came from. Two independent 53-bit string hashes (cyrb53) give
- * 106 bits: collisions are out of reach for any node's history, at a fraction of a crypto hash's
- * per-call cost, which dominated the hot path.
- */
-export function eventId(key: string): string {
-  return `${cyrb53(key, 0x9e3779b9).toString(36).padStart(11, '0')}${cyrb53(key, 0x85ebca6b).toString(36).padStart(11, '0')}`;
-}
-
-function cyrb53(str: string, seed: number): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < str.length; i++) {
-    const ch = str.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
 /** Minutes east of UTC that a wall clock shows for an instant, to the nearest quarter hour. */
 function wallOffsetMinutes(wall: LocalClock, ns: Nanos): number | undefined {
   const year = new Date(Number(ns / 1_000_000n)).getUTCFullYear();
@@ -572,6 +582,17 @@ function wallOffsetMinutes(wall: LocalClock, ns: Nanos): number | undefined {
     if (Math.abs(minutes) <= 14 * 60 && (best === undefined || Math.abs(minutes) < Math.abs(best))) best = minutes;
   }
   return best;
+}
+
+/** The input's identity: given, else the fingerprint of its first line (when this is it). */
+function inputKey(ref: InputRef, offset: number, firstLine: () => Buffer): string {
+  return ref.key ?? (offset === 0 ? fingerprint(firstLine()) : `id:${ref.id}`);
+}
+
+/** What makes an event's id: a journal entry's cursor, else the input's identity plus the line's byte offset. */
+function positionKey(ctx: LineCtx): string {
+  const cursor = ctx.env.meta?.__CURSOR;
+  return cursor ? `${ctx.host}|journal|${cursor}` : `${ctx.host}|${ctx.src}|${ctx.offset}`;
 }
 
 function streamKey(host: string, app: string | undefined, input: string): string {

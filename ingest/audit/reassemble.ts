@@ -113,6 +113,11 @@ export class AuditReassembler<P = unknown> {
     }
   }
 
+  /** What the caller attached to each event still open: where the lines not yet emitted start. */
+  *openOrigins(): Iterable<P> {
+    for (const n of this.nodes.values()) for (const e of n.open) yield e.origin;
+  }
+
   get openEvents(): number {
     let n = 0;
     for (const v of this.nodes.values()) n += v.open.length;

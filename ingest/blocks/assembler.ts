@@ -56,11 +56,27 @@ export class BlockAssembler<C> {
     return [this.finish(cur, true, false)];
   }
 
+  /** One input ended: its streams' open reports are finished as they stand. */
+  flushStreams(belongs: (stream: string) => boolean): FinishedBlock<C>[] {
+    const out: FinishedBlock<C>[] = [];
+    for (const [k, o] of this.open) {
+      if (!belongs(k)) continue;
+      this.open.delete(k);
+      out.push(this.finish(o, false, false));
+    }
+    return out;
+  }
+
   /** End of input: whatever is open is finished as it stands. */
   flush(): FinishedBlock<C>[] {
     const out = [...this.open.values()].map((o) => this.finish(o, false, false));
     this.open.clear();
     return out;
+  }
+
+  /** The first line's context of each report still open. */
+  *openFirsts(): Iterable<C> {
+    for (const o of this.open.values()) yield o.lines[0]!.ctx;
   }
 
   get openCount(): number {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { eventId } from '../decoder.ts';
+import { eventId } from '../source-identity.ts';
 import type { NormalizedEvent } from '../event.ts';
 import { ECS_VERSION } from '../event.ts';
 import { formatNanos } from '../time/instant.ts';
