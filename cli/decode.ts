@@ -3,13 +3,15 @@ import type { Command } from 'commander';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { Decoder } from '../ingest/decoder.ts';
 import { NormalizedEvent } from '../ingest/event.ts';
+import type { FollowSink } from '../ingest/follow-run.ts';
 import { commandInto, followInto } from '../ingest/follow-run.ts';
+import { PositionStore } from '../ingest/sources/follow.ts';
 import { containerdEvents, dockerEvents, journalFollower } from '../ingest/sources/commands.ts';
 import { decodeInputs } from '../ingest/run.ts';
 import { expandInputs } from '../ingest/sources/files.ts';
 import type { IngestCliOptions } from './options.ts';
 import { decoderOptions, ingestOptions } from './options.ts';
-import { writeLine } from './output.ts';
+import { drained, writeLine } from './output.ts';
 
 export function decodeCommand(program: Command): void {
   const cmd = program
@@ -49,10 +51,12 @@ export function decodeCommand(program: Command): void {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
-      const runs: Promise<void>[] = paths.filter((p) => p !== '-').map((p) => followInto(decoder, p, { id: p, path: p, ...(o.format ? { format: o.format } : {}) }, o.positionFile, ac.signal));
-      if (o.journal) runs.push(commandInto(decoder, journalFollower(), ac.signal));
-      if (o.dockerEvents) runs.push(commandInto(decoder, dockerEvents(o.dockerEvents === true ? undefined : o.dockerEvents), ac.signal));
-      if (o.ctrEvents) runs.push(commandInto(decoder, containerdEvents(o.ctrEvents === true ? undefined : o.ctrEvents), ac.signal));
+      const sink: FollowSink = { ...sinks, backlogged: false, durable: () => drained(process.stdout) };
+      const run = (p: string) => followInto(decoder, p, { id: p, path: p, ...(o.format ? { format: o.format } : {}) }, sink, { signal: ac.signal, ...(o.positionFile ? { positions: new PositionStore(o.positionFile) } : {}) });
+      const runs: Promise<void>[] = paths.filter((p) => p !== '-').map(run);
+      if (o.journal) runs.push(commandInto(decoder, journalFollower(), sink, { signal: ac.signal }));
+      if (o.dockerEvents) runs.push(commandInto(decoder, dockerEvents(o.dockerEvents === true ? undefined : o.dockerEvents), sink, { signal: ac.signal }));
+      if (o.ctrEvents) runs.push(commandInto(decoder, containerdEvents(o.ctrEvents === true ? undefined : o.ctrEvents), sink, { signal: ac.signal }));
       const results = await Promise.allSettled(runs);
       decoder.end();
       for (const r of results) if (r.status === 'rejected' && !ac.signal.aborted) throw r.reason;

@@ -4,11 +4,28 @@ import type { NormalizedEvent } from './event.ts';
 import type { CommandSource } from './sources/commands.ts';
 import { commandLines } from './sources/commands.ts';
 import type { FollowPosition } from './sources/follow.ts';
-import { PositionStore, followFile } from './sources/follow.ts';
+import { followFile } from './sources/follow.ts';
 import type { SourceLine } from './sources/lines.ts';
 import { LineSplitter } from './sources/lines.ts';
 
-export type FollowSinks = { event: (e: NormalizedEvent) => void; deadLetter: (d: DeadLetter) => void };
+/**
+ * Where a follower's events go. `durable()` resolves once everything handed over so far is safe
+ * downstream (written out, or acknowledged by Redis); only then may a position be saved, so a
+ * crash can repeat lines but never skip them. `backlogged` asks the reader to wait for that
+ * before reading on: backpressure, never dropping.
+ */
+export interface FollowSink {
+  event(e: NormalizedEvent): void;
+  deadLetter(d: DeadLetter): void;
+  readonly backlogged: boolean;
+  durable(): Promise<void>;
+}
+
+/** A persisted position of some kind (file offset, journal cursor, event time). */
+export interface PositionSaver<P> {
+  load(): Promise<P | undefined>;
+  save(p: P): Promise<void>;
+}
 
 function feed(decoder: Decoder, ref: InputRef, l: SourceLine): void {
   if (l.kind === 'line') decoder.pushLine(ref, l.text, l.offset, l.lineNo);
@@ -16,38 +33,128 @@ function feed(decoder: Decoder, ref: InputRef, l: SourceLine): void {
   else decoder.pushInvalidUtf8(ref, l.raw, l.offset, l.lineNo);
 }
 
+type Generation = { ref: InputRef; inode: number; splitter: LineSplitter };
+
 /**
- * Follows one file through the decoder; after each chunk's lines are decoded (and so handed to
- * the sinks), the position of the first line not yet complete is saved.
+ * Follows one file through the decoder into the sink. The position saved is the start of the
+ * earliest line whose event has not reached the sink yet: the line in progress, or a line the
+ * decoder still holds (an audit event waiting for its last record, a report not ended), possibly
+ * in the generation before a rotation.
  */
-export async function followInto(decoder: Decoder, path: string, ref: InputRef, positionFile: string | undefined, signal: AbortSignal): Promise<void> {
-  const store = positionFile ? new PositionStore(positionFile) : undefined;
-  let start: FollowPosition | undefined = await store?.load();
-  let splitter: LineSplitter | undefined;
-  let inode = -1;
+export async function followInto(decoder: Decoder, path: string, base: InputRef, sink: FollowSink, opts: { positions?: PositionSaver<FollowPosition>; signal: AbortSignal; pollMs?: number }): Promise<void> {
+  const start = await opts.positions?.load();
+  let cur: Generation | undefined;
+  let prev: Generation | undefined;
+  let generation = 0;
   const out: SourceLine[] = [];
-  for await (const c of followFile(path, start, { signal })) {
-    if (c.inode !== inode || !splitter) {
-      if (splitter) {
-        splitter.end(out);
-        for (const l of out) feed(decoder, ref, l);
-        out.length = 0;
-      }
-      splitter = new LineSplitter(decoder.maxLineBytes, c.offset);
-      inode = c.inode;
-    }
-    splitter.push(c.bytes, out);
-    for (const l of out) feed(decoder, ref, l);
+  const drain = (g: Generation) => {
+    for (const l of out) feed(decoder, g.ref, l);
     out.length = 0;
-    decoder.tick(BigInt(Date.now()) * 1_000_000n);
-    start = { path, inode, offset: splitter.lineStart };
-    await store?.save(start);
+  };
+
+  const position = (): FollowPosition | undefined => {
+    if (prev) {
+      const held = decoder.heldFrom(prev.ref.id);
+      if (held !== undefined) return { path, inode: prev.inode, offset: held };
+      prev = undefined;
+    }
+    if (!cur) return undefined;
+    const held = decoder.heldFrom(cur.ref.id);
+    return { path, inode: cur.inode, offset: held === undefined ? cur.splitter.lineStart : Math.min(held, cur.splitter.lineStart) };
+  };
+
+  const followOpts: { signal: AbortSignal; pollMs?: number } = { signal: opts.signal };
+  if (opts.pollMs !== undefined) followOpts.pollMs = opts.pollMs;
+  for await (const c of followFile(path, start, followOpts)) {
+    // A new generation: another inode (rotation), or the same one read from an earlier offset (copytruncate).
+    if (!cur || c.inode !== cur.inode || (c.bytes.length > 0 && c.offset !== cur.splitter.offset)) {
+      if (cur) {
+        cur.splitter.end(out);
+        drain(cur);
+        decoder.endInput(cur.ref);
+        prev = cur;
+      }
+      const ref: InputRef = { ...base, id: `${base.id}#${c.inode}.${generation++}` };
+      if (c.key) ref.key = c.key;
+      cur = { ref, inode: c.inode, splitter: new LineSplitter(decoder.maxLineBytes, c.offset) };
+    }
+    if (c.bytes.length > 0) {
+      cur.splitter.push(c.bytes, out);
+      drain(cur);
+    }
+    // Caught up: whatever the decoder holds has waited in real time, not just in log time.
+    if (c.idle) decoder.tick(BigInt(Date.now()) * 1_000_000n);
+    if (c.idle || sink.backlogged) {
+      const p = position();
+      await sink.durable();
+      if (p) await opts.positions?.save(p);
+    }
   }
+  await sink.durable();
 }
 
-/** A journald / docker / ctr event stream through the decoder, until the signal or the command ends. */
-export async function commandInto(decoder: Decoder, src: CommandSource, signal: AbortSignal): Promise<void> {
-  const ref: InputRef = { id: src.id, format: src.format };
+/**
+ * A resumable position in a command's output: the journal's cursor, docker's event time. `of`
+ * reads it from a line; `from` builds the command that continues after it.
+ */
+export type Resumable = { of: (line: string) => string | undefined; from: (token: string | undefined) => CommandSource };
+
+/**
+ * A journald / docker / ctr event stream through the decoder into the sink. With a resume token,
+ * the token saved is that of the last line before the earliest one the decoder still holds.
+ */
+export async function commandInto(decoder: Decoder, src: CommandSource | Resumable, sink: FollowSink, opts: { positions?: PositionSaver<string>; signal: AbortSignal; idleMs?: number }): Promise<void> {
+  const resumable = 'from' in src ? src : undefined;
+  const command = resumable ? resumable.from(await opts.positions?.load()) : (src as CommandSource);
+  const ref: InputRef = { id: command.id, format: command.format };
+  // tokens of lines since the last save, by line number: a held line keeps its predecessor's token
+  let tokens: { n: number; token: string }[] = [];
   let n = 0;
-  for await (const line of commandLines(src, signal)) decoder.pushLine(ref, line, n, ++n);
+  const save = async () => {
+    const held = decoder.heldFrom(ref.id);
+    let keep: { n: number; token: string } | undefined;
+    for (const t of tokens) if (held === undefined || t.n < held) keep = t;
+    await sink.durable();
+    if (keep && resumable) {
+      await opts.positions?.save(keep.token);
+      tokens = tokens.filter((t) => t.n > keep.n);
+    }
+  };
+  for await (const item of withIdle(commandLines(command, opts.signal), opts.idleMs ?? 250)) {
+    if (item === IDLE) {
+      decoder.tick(BigInt(Date.now()) * 1_000_000n);
+      await save();
+      continue;
+    }
+    const token = resumable?.of(item);
+    // the line number is the offset: the decoder's held offsets are line numbers here
+    decoder.pushLine(ref, item, n, n + 1);
+    if (token !== undefined) tokens.push({ n, token });
+    n++;
+    if (sink.backlogged) await save();
+  }
+  await save();
+}
+
+const IDLE = Symbol('idle');
+
+/** The iterator's items, and IDLE whenever none came for `ms`. */
+async function* withIdle<T>(it: AsyncIterable<T>, ms: number): AsyncGenerator<T | typeof IDLE> {
+  const iter = it[Symbol.asyncIterator]();
+  let next = iter.next();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<typeof IDLE>((r) => {
+      timer = setTimeout(() => r(IDLE), ms);
+    });
+    const r = await Promise.race([next, idle]);
+    clearTimeout(timer);
+    if (r === IDLE) {
+      yield IDLE;
+      continue;
+    }
+    if (r.done) return;
+    next = iter.next();
+    yield r.value;
+  }
 }

@@ -9,7 +9,8 @@ import { FIXTURES } from '../../test/helpers/paths.ts';
 import { startRedis } from '../../test/helpers/redis.ts';
 import { correlate } from '../analyze.ts';
 import type { Attribution } from '../verdict.ts';
-import { EVENTS_QUEUE, FINALIZE_QUEUE, correlateWorkers, eventsQueue } from './workers.ts';
+import { eventsQueue } from '../../ingest/ship/queue.ts';
+import { FINALIZE_QUEUE, correlateWorkers } from './workers.ts';
 
 const FILES = ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(FIXTURES, 'lab', 'containers', f));
 const key = (v: Attribution) => `${v.container.id} ${v.cause} ${v.sub_cause ?? ''} ${v.exit_code ?? ''} ${v.died_at}`;
@@ -28,11 +29,11 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     it(`${workers} worker(s): the same verdicts, one per death, from batches in file order`, async () => {
       const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
       const verdicts = new Map<string, Attribution>();
-      const pool = Array.from({ length: workers }, () => correlateWorkers(connection, { settleMs: 1500, onVerdict: async (v) => void verdicts.set(v.incident_id, v) }));
+      const pool = Array.from({ length: workers }, () => correlateWorkers(connection, { settleMs: 1500, onVerdicts: async (vs) => vs.forEach((v) => verdicts.set(v.incident_id, v)) }));
       const q = eventsQueue(connection);
       // each run starts clean: a replay of the same events would only re-attribute (version 2)
       await q.obliterate({ force: true }).catch(() => {});
-      for (let i = 0; i < events.length; i += 300) await q.add('batch', { events: events.slice(i, i + 300) });
+      for (let i = 0; i < events.length; i += 300) await q.add('batch', { node: 'lab', events: events.slice(i, i + 300) });
       const fin = new Queue(FINALIZE_QUEUE, { connection });
       const deadline = Date.now() + 60_000;
       let idleSince = 0;

@@ -2,37 +2,49 @@ import { Queue, Worker } from 'bullmq';
 import type { ConnectionOptions, Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NormalizedEvent } from '../../ingest/event.ts';
+import { EVENTS_QUEUE } from '../../ingest/ship/queue.ts';
+import type { EventsJob } from '../../ingest/ship/queue.ts';
 import { attribute } from '../attribute.ts';
 import { S } from '../context.ts';
 import { byHost, findIncidents, isEvidence } from '../incidents.ts';
 import type { Attribution } from '../verdict.ts';
 import { RedisEvidenceStore } from './store.ts';
 
-export const EVENTS_QUEUE = 'exit137-events';
 export const FINALIZE_QUEUE = 'exit137-finalize';
 
 /** Deaths are attributed per node and time bucket; a bucket is re-attributed when late evidence arrives. */
 const BUCKET_S = 60n;
 const BEFORE_S = 900n;
 const AFTER_S = 120n;
+/** Evidence kept behind the bucket being finalized, for late evidence of deaths just before it. */
+const RETAIN_S = 3600n;
 
-export type EventsJob = { events: NormalizedEvent[] };
 export type FinalizeJob = { host: string; bucket: string };
 
-export function eventsQueue(connection: ConnectionOptions): Queue<EventsJob> {
-  return new Queue<EventsJob>(EVENTS_QUEUE, { connection, defaultJobOptions: { attempts: 1000, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: { age: 3600 }, removeOnFail: false } });
-}
+export type CorrelateHooks = {
+  settleMs: number;
+  /** Every event of a batch, evidence or not (the Elasticsearch sink). Throwing retries the batch. */
+  onEvents?: (events: NormalizedEvent[]) => Promise<void>;
+  /** The verdicts of one finalized bucket. Throwing retries the bucket. */
+  onVerdicts: (verdicts: Attribution[]) => Promise<void>;
+  /** How long the events waited in the queue (for the lag metric). */
+  onBatch?: (events: number, queuedForMs: number) => void;
+  /** Bullmq's stalled-job check: how soon a job of a worker that died is taken over by another. */
+  stalledIntervalMs?: number;
+};
 
 /**
  * A correlate worker: stores each batch's evidence in Redis, and (re)arms the settle window of
  * every node/time bucket the batch touched — a delayed finalize job, deduplicated by bucket, whose
  * delay restarts with each new piece of evidence. Finalize reads the bucket's evidence back from
- * Redis, attributes its deaths and hands the verdicts on. Any number of these may run.
+ * Redis, attributes its deaths and hands the verdicts on. Any number of these may run; a job of
+ * a worker killed mid-way is stalled and taken over, and every step is idempotent.
  */
-export function correlateWorkers(connection: ConnectionOptions, opts: { settleMs: number; onVerdict: (v: Attribution) => Promise<void> }) {
+export function correlateWorkers(connection: ConnectionOptions, hooks: CorrelateHooks) {
   const redis = new Redis({ ...(connection as object), maxRetriesPerRequest: null });
   const store = new RedisEvidenceStore(redis);
   const finalizeQueue = new Queue<FinalizeJob>(FINALIZE_QUEUE, { connection, defaultJobOptions: { attempts: 1000, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: true, removeOnFail: false } });
+  const workerOpts = { connection, ...(hooks.stalledIntervalMs ? { stalledInterval: hooks.stalledIntervalMs, lockDuration: hooks.stalledIntervalMs } : {}) };
 
   const ingest = new Worker<EventsJob>(
     EVENTS_QUEUE,
@@ -46,10 +58,12 @@ export function correlateWorkers(connection: ConnectionOptions, opts: { settleMs
       }
       for (const f of buckets.values()) {
         const id = `fin-${Buffer.from(f.host).toString('hex')}-${f.bucket}`;
-        await finalizeQueue.add('finalize', f, { delay: opts.settleMs, deduplication: { id, ttl: opts.settleMs, extend: true, replace: true } });
+        await finalizeQueue.add('finalize', f, { delay: hooks.settleMs, deduplication: { id, ttl: hooks.settleMs, extend: true, replace: true } });
       }
+      await hooks.onEvents?.(job.data.events);
+      hooks.onBatch?.(job.data.events.length, Date.now() - job.timestamp);
     },
-    { connection, concurrency: 4 },
+    { ...workerOpts, concurrency: 4 },
   );
 
   const finalize = new Worker<FinalizeJob>(
@@ -58,21 +72,24 @@ export function correlateWorkers(connection: ConnectionOptions, opts: { settleMs
       const start = BigInt(job.data.bucket) * BUCKET_S * S;
       const end = start + BUCKET_S * S;
       const events = await store.window(job.data.host, start - BEFORE_S * S, end + AFTER_S * S);
+      const verdicts: Attribution[] = [];
       for (const [host, evs] of byHost(events)) {
         for (const inc of findIncidents(evs, host)) {
           // each death belongs to the bucket it happened in: the neighbours' windows see it but do not attribute it
           if (inc.deathNs < start || inc.deathNs >= end) continue;
-          const v = attribute(inc, await store.nextVersion(`${host}|${inc.containerId}|${inc.deathNs}`));
-          await opts.onVerdict(v);
+          verdicts.push(attribute(inc, await store.nextVersion(`${host}|${inc.containerId}|${inc.deathNs}`)));
         }
       }
+      if (verdicts.length) await hooks.onVerdicts(verdicts);
+      await store.trimBefore(job.data.host, start - (BEFORE_S + RETAIN_S) * S);
     },
-    { connection, concurrency: 2 },
+    { ...workerOpts, concurrency: 2 },
   );
 
   return {
     ingest,
     finalize,
+    store,
     close: async () => {
       await Promise.all([ingest.close(), finalize.close()]);
       await finalizeQueue.close();

@@ -2,6 +2,7 @@ import { open, readFile, readdir, rename, stat, writeFile } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { handleFingerprint } from '../source-identity.ts';
 
 /**
  * Where a follower stands in a file: which file (by inode, since rotation reuses the name) and
@@ -9,7 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 export type FollowPosition = { path: string; inode: number; offset: number };
 
-export type FollowedChunk = { bytes: Buffer; inode: number; offset: number };
+/**
+ * Bytes of one file generation from `offset`; `key` is the generation's identity when the chunk
+ * is its first and does not start at 0 (see source-identity.ts). `idle` chunks carry no bytes: the
+ * follower has caught up and waits, which is when held events may be let go and positions saved.
+ */
+export type FollowedChunk = { bytes: Buffer; inode: number; offset: number; key?: string; idle?: boolean };
 
 /**
  * Follows a growing log file across rotation (rename + new file) and truncation, from a persisted
@@ -22,6 +28,7 @@ export async function* followFile(path: string, start: FollowPosition | undefine
   let fh: FileHandle | undefined;
   let inode = -1;
   let offset = 0;
+  let key: string | undefined;
   const buf = Buffer.alloc(1 << 20);
 
   const openCurrent = async (): Promise<boolean> => {
@@ -33,6 +40,7 @@ export async function* followFile(path: string, start: FollowPosition | undefine
       else offset = 0;
       inode = st.ino;
       start = undefined;
+      key = offset > 0 ? await handleFingerprint(h) : undefined;
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -49,10 +57,12 @@ export async function* followFile(path: string, start: FollowPosition | undefine
         const h = await open(old, 'r');
         try {
           let pos = start.offset;
+          let key = pos > 0 ? await handleFingerprint(h) : undefined;
           for (;;) {
             const { bytesRead } = await h.read(buf, 0, buf.length, pos);
             if (bytesRead === 0) break;
-            yield { bytes: Buffer.from(buf.subarray(0, bytesRead)), inode: start.inode, offset: pos };
+            yield { bytes: Buffer.from(buf.subarray(0, bytesRead)), inode: start.inode, offset: pos, ...(key ? { key } : {}) };
+            key = undefined;
             pos += bytesRead;
           }
         } finally {
@@ -71,7 +81,8 @@ export async function* followFile(path: string, start: FollowPosition | undefine
       }
       const { bytesRead } = await fh!.read(buf, 0, buf.length, offset);
       if (bytesRead > 0) {
-        yield { bytes: Buffer.from(buf.subarray(0, bytesRead)), inode, offset };
+        yield { bytes: Buffer.from(buf.subarray(0, bytesRead)), inode, offset, ...(key ? { key } : {}) };
+        key = undefined;
         offset += bytesRead;
         continue;
       }
@@ -84,7 +95,11 @@ export async function* followFile(path: string, start: FollowPosition | undefine
         fh = undefined;
         continue;
       }
-      if (mine.size < offset) offset = 0; // truncated in place (copytruncate)
+      if (mine.size < offset) {
+        offset = 0; // truncated in place (copytruncate): a new generation in the same inode
+        continue;
+      }
+      yield { bytes: Buffer.alloc(0), inode, offset, idle: true };
       await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   } finally {

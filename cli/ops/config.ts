@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { ClientOptions } from '@elastic/elasticsearch';
+import type { RedisOptions } from 'ioredis';
+import { z } from 'zod';
+
+const bool = z.enum(['0', '1', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+const ms = z.coerce.number().int().min(0);
+
+/**
+ * The workers' configuration, from the environment (the compose file and the Kubernetes way),
+ * checked once at start so a typo fails loudly before anything is read or sent.
+ */
+export const WorkerEnv = z.object({
+  EXIT137_REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  EXIT137_REDIS_PASSWORD: z.string().min(1).optional(),
+  EXIT137_REDIS_TLS: bool.default(false),
+  EXIT137_REDIS_CA: z.string().min(1).optional(),
+  /** One or more Elasticsearch URLs, comma-separated. */
+  EXIT137_ES_URL: z
+    .string()
+    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/ })).min(1))
+    .optional(),
+  EXIT137_ES_API_KEY: z.string().min(1).optional(),
+  /** user:password */
+  EXIT137_ES_USER: z.string().regex(/^[^:]+:.+$/, 'expected user:password').optional(),
+  EXIT137_ES_CA: z.string().min(1).optional(),
+  EXIT137_SLACK_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  EXIT137_KIBANA_URL: z.url().optional(),
+  EXIT137_NODE_NAME: z.string().min(1).default(hostname()),
+  EXIT137_STATE_DIR: z.string().min(1).default('/var/lib/exit137'),
+  EXIT137_METRICS_PORT: port.default(9137),
+  EXIT137_SETTLE_MS: ms.default(30_000),
+  EXIT137_STALLED_MS: ms.default(30_000),
+  EXIT137_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  EXIT137_FLUSH_MS: ms.default(250),
+  EXIT137_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnv>;
+
+/** The environment checked; the error names every bad variable (never its value: some are secrets). */
+export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  const r = WorkerEnv.safeParse(env);
+  if (!r.success) throw new Error(`bad configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (r.data.EXIT137_ES_API_KEY && r.data.EXIT137_ES_USER) throw new Error('bad configuration: give EXIT137_ES_API_KEY or EXIT137_ES_USER, not both');
+  return r.data;
+}
+
+export function redisOptions(c: WorkerEnv): RedisOptions {
+  const u = new URL(c.EXIT137_REDIS_URL);
+  const o: RedisOptions = {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    // BullMQ workers must wait out a Redis outage rather than fail commands (BullMQ docs).
+    maxRetriesPerRequest: null,
+  };
+  const db = u.pathname.slice(1);
+  if (db) o.db = Number(db);
+  if (u.username) o.username = decodeURIComponent(u.username);
+  const password = c.EXIT137_REDIS_PASSWORD ?? (u.password ? decodeURIComponent(u.password) : undefined);
+  if (password) o.password = password;
+  if (c.EXIT137_REDIS_TLS || u.protocol === 'rediss:') o.tls = c.EXIT137_REDIS_CA ? { ca: readFileSync(c.EXIT137_REDIS_CA) } : {};
+  return o;
+}
+
+export function esClientOptions(c: WorkerEnv): ClientOptions | undefined {
+  if (!c.EXIT137_ES_URL) return undefined;
+  const o: ClientOptions = { nodes: c.EXIT137_ES_URL };
+  if (c.EXIT137_ES_API_KEY) o.auth = { apiKey: c.EXIT137_ES_API_KEY };
+  else if (c.EXIT137_ES_USER) {
+    const i = c.EXIT137_ES_USER.indexOf(':');
+    o.auth = { username: c.EXIT137_ES_USER.slice(0, i), password: c.EXIT137_ES_USER.slice(i + 1) };
+  }
+  if (c.EXIT137_ES_CA) o.tls = { ca: readFileSync(c.EXIT137_ES_CA) };
+  return o;
+}
+
+/** What may be logged of the configuration: everything but the secrets. */
+export function redacted(c: WorkerEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) {
+    if (/PASSWORD|API_KEY|ES_USER|WEBHOOK/.test(k)) out[k] = v === undefined ? undefined : '[redacted]';
+    else if (k === 'EXIT137_REDIS_URL') out[k] = String(v).replace(/\/\/[^@/]*@/, '//[redacted]@');
+    else out[k] = v;
+  }
+  return out;
+}

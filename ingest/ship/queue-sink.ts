@@ -1,0 +1,104 @@
+import { appendFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Queue } from 'bullmq';
+import type { DeadLetter } from '../dead-letter.ts';
+import type { NormalizedEvent } from '../event.ts';
+import type { FollowSink } from '../follow-run.ts';
+import { eventId } from '../source-identity.ts';
+import type { EventsJob } from './queue.ts';
+
+export type QueueSinkStats = { batches: number; events: number; sendFailures: number; deadLetters: number; lastEventNs: bigint | undefined };
+
+export type QueueSinkOptions = {
+  node: string;
+  /** Events per job. */
+  batchSize: number;
+  /** Longest an event waits in the buffer before its batch is sent. */
+  flushMs: number;
+  /** Batches sent but not yet acknowledged before the readers are asked to wait. */
+  maxInFlight: number;
+  /** NDJSON file the dead letters are appended to (before the position that covers them is saved). */
+  deadLetterFile: string;
+  onError?: (e: Error, attempt: number) => void;
+};
+
+/**
+ * The ingest worker's sink: events in batches onto the events queue, in order. A batch that
+ * Redis does not take is sent again, with backoff, until it is taken: while that goes on the
+ * buffer fills, `backlogged` turns true and the followers stop reading. Nothing is dropped.
+ */
+export class QueueSink implements FollowSink {
+  readonly stats: QueueSinkStats = { batches: 0, events: 0, sendFailures: 0, deadLetters: 0, lastEventNs: undefined };
+  private buffer: NormalizedEvent[] = [];
+  private dead: DeadLetter[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly queue: Queue<EventsJob>, private readonly opts: QueueSinkOptions) {}
+
+  event(e: NormalizedEvent): void {
+    this.buffer.push(e);
+    if (this.buffer.length >= this.opts.batchSize) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
+  }
+
+  deadLetter(d: DeadLetter): void {
+    this.dead.push(d);
+    this.stats.deadLetters++;
+  }
+
+  get backlogged(): boolean {
+    return this.inFlight >= this.opts.maxInFlight || this.buffer.length >= this.opts.batchSize;
+  }
+
+  durable(): Promise<void> {
+    return this.flush();
+  }
+
+  /** Sends what is buffered; resolves when it and every earlier batch are acknowledged. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const events = this.buffer;
+    const dead = this.dead;
+    this.buffer = [];
+    this.dead = [];
+    if (events.length === 0 && dead.length === 0) return this.chain;
+    this.inFlight++;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (dead.length) await this.retrying(() => appendFile(this.opts.deadLetterFile, dead.map((d) => `${JSON.stringify(d)}\n`).join('')));
+        if (events.length) await this.send(events);
+      } finally {
+        this.inFlight--;
+      }
+    });
+    return this.chain;
+  }
+
+  private async send(events: NormalizedEvent[]): Promise<void> {
+    // The same batch sent again after a lost reply is the same job: BullMQ keeps one per id.
+    const jobId = `b-${eventId(`${events[0]!.event.id}-${events.at(-1)!.event.id}-${events.length}`)}`;
+    await this.retrying(() => this.queue.add('batch', { node: this.opts.node, events }, { jobId }));
+    this.stats.batches++;
+    this.stats.events += events.length;
+    for (const e of events) {
+      const ns = BigInt(e.exit137.ts_ns);
+      if (this.stats.lastEventNs === undefined || ns > this.stats.lastEventNs) this.stats.lastEventNs = ns;
+    }
+  }
+
+  private async retrying(op: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await op();
+        return;
+      } catch (e) {
+        this.stats.sendFailures++;
+        this.opts.onError?.(e as Error, attempt);
+        await sleep(Math.min(30_000, 100 * 2 ** Math.min(attempt, 9)));
+      }
+    }
+  }
+}
