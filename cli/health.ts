@@ -2,14 +2,13 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { findHealth } from '../correlate/health/findings.ts';
 import { NodeFinding } from '../correlate/health/finding.ts';
-import { BlockedTaskSampler } from '../ingest/collectors/blocked-tasks.ts';
-import { sampleMemcg } from '../ingest/collectors/memcg.ts';
+import { collectInto } from '../ingest/collectors/run.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
 import { decodeInputs } from '../ingest/run.ts';
 import { expandInputs } from '../ingest/sources/files.ts';
 import type { IngestCliOptions } from './options.ts';
 import { decoderOptions, ingestOptions } from './options.ts';
-import { writeLine } from './output.ts';
+import { stdoutSink, writeLine } from './output.ts';
 
 export function healthCommands(program: Command): void {
   const health = program
@@ -40,15 +39,9 @@ export function healthCommands(program: Command): void {
     .option('--proc-root <dir>', 'where /proc is', '/proc')
     .option('--cgroup-root <dir>', 'where the cgroup hierarchies are', '/sys/fs/cgroup')
     .action(async (o: { once?: boolean; interval: string; threshold: string; procRoot: string; cgroupRoot: string }) => {
-      const sampler = new BlockedTaskSampler({ procRoot: o.procRoot, thresholdSeconds: o.once ? 0 : Number(o.threshold) });
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
-      do {
-        for (const e of sampler.scan().events) writeLine(process.stdout, JSON.stringify(e));
-        writeLine(process.stdout, JSON.stringify(sampleMemcg({ procRoot: o.procRoot, cgroupRoot: o.cgroupRoot })));
-        if (o.once) break;
-        await new Promise((r) => setTimeout(r, Number(o.interval) * 1000)).catch(() => undefined);
-      } while (!ac.signal.aborted);
+      await collectInto(stdoutSink(), { intervalSeconds: Number(o.interval), thresholdSeconds: o.once ? 0 : Number(o.threshold), procRoot: o.procRoot, cgroupRoot: o.cgroupRoot, once: o.once ?? false }, ac.signal);
     });
 }

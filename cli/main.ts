@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import { analyzeCommand } from './analyze.ts';
+import { correlateCommand } from './correlate.ts';
 import { decodeCommand } from './decode.ts';
 import { setupCommand } from './elasticsearch.ts';
 import { healthCommands } from './health.ts';
+import { ingestCommand } from './ingest.ts';
 import { selftestCommand } from './selftest.ts';
 
 const program = new Command();
@@ -16,6 +18,8 @@ decodeCommand(program);
 selftestCommand(program);
 healthCommands(program);
 setupCommand(program);
+ingestCommand(program);
+correlateCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`exit137: ${(e as Error).message}\n`);

@@ -57,7 +57,8 @@ export type InputRef = { id: string; path?: string; format?: Format; host?: stri
 
 /** Where a line was read; `src` is the input's identity (see source-identity.ts). */
 type Where = { input: InputRef; src: string; offset: number; line: number };
-type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number };
+/** A line's time; `from` is the offset of the line that carried it (the line itself, or the predecessor it was taken from). */
+type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number; from?: number };
 type LineCtx = Where & { env: Envelope; stamp: Stamp; host: string; original: string };
 
 type InputState = { ref: InputRef; key: string | undefined; format: Format | undefined; exportFramer?: JournalExportFramer; lastStamp?: Stamp };
@@ -168,14 +169,17 @@ export class Decoder {
   }
 
   /**
-   * The offset of the earliest line of this input that the decoder still holds (an audit event or
-   * a report not complete yet), or undefined. A follower may persist a position only below it:
-   * those lines have produced no event yet, and must be read again after a restart.
+   * Where a follower must start reading this input again after a restart (undefined: anywhere it
+   * likes). Two things come before the next line: lines the decoder still holds (an audit event
+   * waiting for its last record, a report not ended), which have produced no event yet; and the
+   * line that gave the latest time, since lines with no time of their own (a panic dump in a raw
+   * daemon log) take their predecessor's. Re-reading that line repeats one event, with its id.
    */
-  heldFrom(inputId: string): number | undefined {
-    let min: number | undefined;
+  resumeFrom(inputId: string): number | undefined {
+    let min = this.inputs.get(inputId)?.lastStamp?.from;
     const see = (c: LineCtx) => {
-      if (c.input.id === inputId && c.offset >= 0 && (min === undefined || c.offset < min)) min = c.offset;
+      const at = Math.min(c.offset, c.stamp.from ?? c.offset);
+      if (c.input.id === inputId && at >= 0 && (min === undefined || at < min)) min = at;
     };
     for (const c of this.audit.openOrigins()) see(c);
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const c of a.openFirsts()) see(c);
@@ -268,7 +272,7 @@ export class Decoder {
       const offset = wallOffsetMinutes(env.time.clock, logrus.line.ns);
       if (offset !== undefined) clock.learn(logrus.line.ns, offset);
     }
-    const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined);
+    const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined, where.offset);
     const ctx: LineCtx = { ...where, env, stamp, host, original };
 
     const assembler = isKernel ? this.kernelBlocks : env.app === undefined ? this.anyBlocks : this.goBlocks;
@@ -306,7 +310,7 @@ export class Decoder {
     this.plainLine(text, ctx, isKernel);
   }
 
-  private stamp(input: InputState, env: Envelope, clock: NodeClock, inner: LogrusLine | undefined): Stamp {
+  private stamp(input: InputState, env: Envelope, clock: NodeClock, inner: LogrusLine | undefined, offset: number): Stamp {
     let stamp: Stamp | undefined;
     if (inner?.ns !== undefined) {
       stamp = { ns: inner.ns, basis: 'absolute' };
@@ -321,8 +325,9 @@ export class Decoder {
     } else if (env.time?.kind === 'boot') {
       stamp = this.opts.bootNs !== undefined ? { ns: this.opts.bootNs + env.time.ns, basis: 'absolute' } : { ns: env.time.ns, basis: 'relative' };
     }
+    if (stamp) stamp.from = offset;
     // A line with no time of its own (a panic frame in a daemon's raw log) takes its predecessor's.
-    stamp ??= input.lastStamp ?? { ns: 0n, basis: 'relative' };
+    stamp ??= input.lastStamp ?? { ns: 0n, basis: 'relative', from: offset };
     input.lastStamp = stamp;
     return stamp;
   }

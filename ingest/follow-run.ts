@@ -1,7 +1,7 @@
 import type { DeadLetter } from './dead-letter.ts';
 import type { Decoder, InputRef } from './decoder.ts';
 import type { NormalizedEvent } from './event.ts';
-import type { CommandSource } from './sources/commands.ts';
+import type { CommandSource, Resumable } from './sources/commands.ts';
 import { commandLines } from './sources/commands.ts';
 import type { FollowPosition } from './sources/follow.ts';
 import { followFile } from './sources/follow.ts';
@@ -37,9 +37,9 @@ type Generation = { ref: InputRef; inode: number; splitter: LineSplitter };
 
 /**
  * Follows one file through the decoder into the sink. The position saved is the start of the
- * earliest line whose event has not reached the sink yet: the line in progress, or a line the
- * decoder still holds (an audit event waiting for its last record, a report not ended), possibly
- * in the generation before a rotation.
+ * earliest line that must be read again: the line in progress, or where the decoder says it must
+ * resume (lines it holds, the line that gave the latest time), possibly in the generation before
+ * a rotation.
  */
 export async function followInto(decoder: Decoder, path: string, base: InputRef, sink: FollowSink, opts: { positions?: PositionSaver<FollowPosition>; signal: AbortSignal; pollMs?: number }): Promise<void> {
   const start = await opts.positions?.load();
@@ -54,12 +54,12 @@ export async function followInto(decoder: Decoder, path: string, base: InputRef,
 
   const position = (): FollowPosition | undefined => {
     if (prev) {
-      const held = decoder.heldFrom(prev.ref.id);
+      const held = decoder.resumeFrom(prev.ref.id);
       if (held !== undefined) return { path, inode: prev.inode, offset: held };
       prev = undefined;
     }
     if (!cur) return undefined;
-    const held = decoder.heldFrom(cur.ref.id);
+    const held = decoder.resumeFrom(cur.ref.id);
     return { path, inode: cur.inode, offset: held === undefined ? cur.splitter.lineStart : Math.min(held, cur.splitter.lineStart) };
   };
 
@@ -94,12 +94,6 @@ export async function followInto(decoder: Decoder, path: string, base: InputRef,
 }
 
 /**
- * A resumable position in a command's output: the journal's cursor, docker's event time. `of`
- * reads it from a line; `from` builds the command that continues after it.
- */
-export type Resumable = { of: (line: string) => string | undefined; from: (token: string | undefined) => CommandSource };
-
-/**
  * A journald / docker / ctr event stream through the decoder into the sink. With a resume token,
  * the token saved is that of the last line before the earliest one the decoder still holds.
  */
@@ -111,7 +105,7 @@ export async function commandInto(decoder: Decoder, src: CommandSource | Resumab
   let tokens: { n: number; token: string }[] = [];
   let n = 0;
   const save = async () => {
-    const held = decoder.heldFrom(ref.id);
+    const held = decoder.resumeFrom(ref.id);
     let keep: { n: number; token: string } | undefined;
     for (const t of tokens) if (held === undefined || t.n < held) keep = t;
     await sink.durable();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ClientOptions } from '@elastic/elasticsearch';
-import type { RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'bullmq';
 import { z } from 'zod';
 
 const bool = z.enum(['0', '1', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');

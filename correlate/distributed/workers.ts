@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { ConnectionOptions, Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NormalizedEvent } from '../../ingest/event.ts';
-import { EVENTS_QUEUE } from '../../ingest/ship/queue.ts';
+import { EVENTS_QUEUE, cappedBackoff } from '../../ingest/ship/queue.ts';
 import type { EventsJob } from '../../ingest/ship/queue.ts';
 import { attribute } from '../attribute.ts';
 import { S } from '../context.ts';
@@ -43,8 +43,8 @@ export type CorrelateHooks = {
 export function correlateWorkers(connection: ConnectionOptions, hooks: CorrelateHooks) {
   const redis = new Redis({ ...(connection as object), maxRetriesPerRequest: null });
   const store = new RedisEvidenceStore(redis);
-  const finalizeQueue = new Queue<FinalizeJob>(FINALIZE_QUEUE, { connection, defaultJobOptions: { attempts: 1000, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: true, removeOnFail: false } });
-  const workerOpts = { connection, ...(hooks.stalledIntervalMs ? { stalledInterval: hooks.stalledIntervalMs, lockDuration: hooks.stalledIntervalMs } : {}) };
+  const finalizeQueue = new Queue<FinalizeJob>(FINALIZE_QUEUE, { connection, defaultJobOptions: { attempts: 100_000, backoff: { type: 'capped' }, removeOnComplete: true, removeOnFail: false } });
+  const workerOpts = { connection, settings: { backoffStrategy: cappedBackoff }, ...(hooks.stalledIntervalMs ? { stalledInterval: hooks.stalledIntervalMs, lockDuration: hooks.stalledIntervalMs } : {}) };
 
   const ingest = new Worker<EventsJob>(
     EVENTS_QUEUE,

@@ -12,6 +12,8 @@ export type SamplerOptions = {
   maxEntriesPerScan?: number;
   /** Most milliseconds one scan may take; the next scan continues where this one stopped. */
   maxMillisPerScan?: number;
+  /** The node's name in the events (default: this machine's host name). */
+  host?: string;
 };
 
 export type ScanStats = { entries: number; blocked: number; reported: number; millis: number; wrapped: boolean };
@@ -28,6 +30,7 @@ export class BlockedTaskSampler {
   private readonly thresholdNs: bigint;
   private readonly maxEntries: number;
   private readonly maxMillis: number;
+  private readonly host: string | undefined;
   private readonly seen = new Map<string, Seen>();
   private pids: string[] = [];
   private cursor = 0;
@@ -37,6 +40,7 @@ export class BlockedTaskSampler {
     this.thresholdNs = BigInt(Math.round((opts.thresholdSeconds ?? 30) * 1e9));
     this.maxEntries = opts.maxEntriesPerScan ?? 20_000;
     this.maxMillis = opts.maxMillisPerScan ?? 250;
+    this.host = opts.host;
   }
 
   scan(now = nowNs()): { events: NormalizedEvent[]; stats: ScanStats } {
@@ -81,7 +85,7 @@ export class BlockedTaskSampler {
         const cgroup = read(join(this.procRoot, pid, 'cgroup')) ?? '';
         const stack = stackText.split('\n').map((l) => /\]\s*([A-Za-z_.][\w.]*)\+0x/.exec(l)?.[1]).filter((f): f is string => f !== undefined);
         const seconds = Number((now - s.since) / 1_000_000_000n);
-        const e = sampleEvent('task-stack', 'blocked-task-sample', now, `task|${pid}|${tid}|${s.since}`, `${name}:${tid} (pid ${pid}) in state D for ${seconds} s: ${stack.slice(0, 4).join(' ← ')}`, `${stat}\n${stackText}`);
+        const e = sampleEvent('task-stack', 'blocked-task-sample', now, `task|${pid}|${tid}|${s.since}`, `${name}:${tid} (pid ${pid}) in state D for ${seconds} s: ${stack.slice(0, 4).join(' ← ')}`, `${stat}\n${stackText}`, this.host);
         e.process = { pid: Number(tid), name, parent: { pid: Number(pid) } };
         const h: NonNullable<NormalizedEvent['exit137']['hung_task']> = { name, pid: Number(tid), blocked_seconds: seconds, state: 'D', stack, complete: true };
         const cg = cgroup.split('\n').find((l) => /:memory:|^0::/.test(l))?.split(':').slice(2).join(':');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { MemcgSample, NormalizedEvent } from '../event.ts';
 import { nowNs, sampleEvent } from './sample-event.ts';
 
-export type MemcgOptions = { procRoot?: string; cgroupRoot?: string; maxDirs?: number };
+export type MemcgOptions = { procRoot?: string; cgroupRoot?: string; maxDirs?: number; host?: string };
 
 /**
  * Counts memory cgroups the way seed 001 found its leak: what the kernel holds (the memory line of
@@ -29,7 +29,7 @@ export function sampleMemcg(opts: MemcgOptions = {}, now = nowNs()): NormalizedE
     const dying = Number(stat.nr_dying_descendants ?? 0);
     sample = { hierarchy: 'v2', kernel_cgroups: live + dying, live_cgroups: live, dying_cgroups: dying };
   }
-  const e = sampleEvent('memcg-sample', 'memcg-sample', now, `memcg|${now}`, `memory cgroups: ${sample.kernel_cgroups} counted by the kernel, ${sample.live_cgroups} live, ${sample.dying_cgroups} dying`, JSON.stringify(sample));
+  const e = sampleEvent('memcg-sample', 'memcg-sample', now, `memcg|${now}`, `memory cgroups: ${sample.kernel_cgroups} counted by the kernel, ${sample.live_cgroups} live, ${sample.dying_cgroups} dying`, JSON.stringify(sample), opts.host);
   e.exit137.memcg = sample;
   return e;
 }

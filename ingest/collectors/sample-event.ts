@@ -5,7 +5,7 @@ import { ECS_VERSION } from '../event.ts';
 import { formatNanos } from '../time/instant.ts';
 
 /** A normalized event for something read from /proc or /sys rather than from a log line. */
-export function sampleEvent(kind: 'task-stack' | 'memcg-sample', action: string, ns: bigint, key: string, message: string, original: string, host = hostname()): NormalizedEvent {
+export function sampleEvent(kind: 'task-stack' | 'memcg-sample', action: string, ns: bigint, key: string, message: string, original: string, host: string = hostname()): NormalizedEvent {
   return {
     '@timestamp': formatNanos(ns),
     ecs: { version: ECS_VERSION },

@@ -11,9 +11,17 @@ export const EVENTS_QUEUE = 'exit137-events';
 
 export type EventsJob = { node: string; events: NormalizedEvent[] };
 
+/**
+ * Waits between attempts of a job whose sink was down: doubling from half a second, capped so that
+ * a sink back after an hour is written to within half a minute (the 'capped' backoff type).
+ */
+export function cappedBackoff(attemptsMade: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.min(attemptsMade - 1, 16));
+}
+
 export function eventsQueue(connection: ConnectionOptions): Queue<EventsJob> {
   return new Queue<EventsJob>(EVENTS_QUEUE, {
     connection,
-    defaultJobOptions: { attempts: 1000, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: { age: 3600 }, removeOnFail: false },
+    defaultJobOptions: { attempts: 100_000, backoff: { type: 'capped' }, removeOnComplete: { age: 3600 }, removeOnFail: false },
   });
 }

@@ -24,6 +24,39 @@ export function dockerEvents(host?: string, since?: string): CommandSource {
   return { id: `docker-events${host ? `:${host}` : ''}`, format: 'docker-events', argv };
 }
 
+/**
+ * A command whose output can be continued after a restart: `of` reads a line's position (the
+ * journal's cursor, docker's event time), `from` builds the command that continues after it.
+ */
+export type Resumable = { of: (line: string) => string | undefined; from: (token: string | undefined) => CommandSource };
+
+export function resumableJournal(units: string[] = []): Resumable {
+  return { of: (line) => jsonString(line, '__CURSOR'), from: (cursor) => journalFollower(cursor, units) };
+}
+
+/**
+ * docker events from the time of the last one kept. `--since` is inclusive, so that event comes
+ * again; its id is its own text (see decoder.ts), and so it is not stored twice.
+ */
+export function resumableDockerEvents(host?: string): Resumable {
+  return {
+    of: (line) => {
+      const t = /"timeNano":(\d{10,})/.exec(line)?.[1];
+      return t ? `${t.slice(0, -9)}.${t.slice(-9)}` : undefined;
+    },
+    from: (since) => dockerEvents(host, since),
+  };
+}
+
+/** A string field of a one-line JSON object, found without parsing the whole line. */
+function jsonString(line: string, field: string): string | undefined {
+  const at = line.indexOf(`"${field}":"`);
+  if (at < 0) return undefined;
+  const start = at + field.length + 4;
+  const end = line.indexOf('"', start);
+  return end > start ? line.slice(start, end) : undefined;
+}
+
 export function containerdEvents(address?: string): CommandSource {
   const argv = ['ctr'];
   if (address) argv.push('--address', address);

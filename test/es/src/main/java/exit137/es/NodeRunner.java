@@ -22,7 +22,9 @@ import org.junit.runner.RunWith;
 public class NodeRunner {
   @Test(timeout = Integer.MAX_VALUE)
   public void run() throws Exception {
-    Path home = Files.createTempDirectory("exit137-es-home");
+    // es.home keeps the data across a stop and a start (the fault tests take the node away and back)
+    String keep = System.getProperty("es.home");
+    Path home = keep != null ? Files.createDirectories(Path.of(keep)) : Files.createTempDirectory("exit137-es-home");
     Settings settings = Settings.builder()
         .put("path.home", home.toString())
         .put("cluster.name", "exit137-test")

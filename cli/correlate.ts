@@ -1,0 +1,127 @@
+import { Client } from '@elastic/elasticsearch';
+import { Queue } from 'bullmq';
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { FINALIZE_QUEUE, correlateWorkers } from '../correlate/distributed/workers.ts';
+import type { Attribution } from '../correlate/verdict.ts';
+import type { NormalizedEvent } from '../ingest/event.ts';
+import { EVENTS_QUEUE } from '../ingest/ship/queue.ts';
+import { RedisLedger, enqueueAlerts, slackQueue, slackWorker } from '../sinks/slack/delivery.ts';
+import { planAlerts } from '../sinks/slack/plan.ts';
+import { installTemplates, writeBatch } from '../sinks/elasticsearch/writer.ts';
+import type { WriteResult } from '../sinks/elasticsearch/writer.ts';
+import { esClientOptions, redacted, redisOptions, workerEnv } from './ops/config.ts';
+import { WorkerMetrics, opsServer, workerLogger } from './ops/telemetry.ts';
+
+/** Where documents Elasticsearch refused for what they are (400) are kept, with the reason. */
+export const ES_DEAD_LETTERS = 'exit137:dead-letters:es';
+
+/**
+ * `exit137 correlate`: one of any number of correlate workers. Evidence lives in Redis, so any
+ * worker finishes any incident; events and verdicts go to Elasticsearch, attributed 137s to Slack.
+ * A write that fails (ES down, 429) fails the job, which BullMQ retries with backoff.
+ */
+export function correlateCommand(program: Command): void {
+  program
+    .command('correlate')
+    .description('correlate worker: attribute deaths from the events queue; events and verdicts to Elasticsearch, alerts to Slack (EXIT137_* environment variables)')
+    .option('--no-slack-sender', 'queue Slack alerts but leave sending them to other workers')
+    .action(async (o: { slackSender: boolean }) => {
+      const config = workerEnv();
+      const log = workerLogger('exit137-correlate', config.EXIT137_LOG_LEVEL);
+      log.info({ config: redacted(config) }, 'starting');
+      const connection = redisOptions(config);
+      const redis = new Redis(connection);
+      const metrics = new WorkerMetrics();
+      const esOpts = esClientOptions(config);
+      const es = esOpts ? new Client(esOpts) : undefined;
+      if (es) await retryForever(() => installTemplates(es), (e) => log.warn({ err: e.message }, 'Elasticsearch not ready for the templates; retrying'));
+      else log.warn('EXIT137_ES_URL is not set: verdicts are logged only');
+
+      const slack = config.EXIT137_SLACK_WEBHOOK_URL ? slackQueue(connection) : undefined;
+      const sender = slack && o.slackSender ? slackWorker(connection, config.EXIT137_SLACK_WEBHOOK_URL!) : undefined;
+      const ledger = new RedisLedger(redis);
+
+      const kept = async (r: WriteResult, docs: Map<string, unknown>) => {
+        for (const x of r.rejected) {
+          metrics.deadLetters.inc({ reason: `es-${x.status}` });
+          log.error({ id: x.id, status: x.status, reason: x.reason }, 'Elasticsearch refused a document; kept in the dead letters');
+          await redis.rpush(ES_DEAD_LETTERS, JSON.stringify({ ...x, doc: docs.get(x.id) }));
+        }
+      };
+      const onEvents = es
+        ? async (events: NormalizedEvent[]) => {
+            try {
+              await kept(await writeBatch(es, events, []), new Map(events.map((e) => [e.event.id, e])));
+            } catch (e) {
+              metrics.sendFailures.inc({ target: 'elasticsearch' });
+              throw e;
+            }
+          }
+        : undefined;
+      const onVerdicts = async (verdicts: Attribution[]) => {
+        if (es) {
+          try {
+            await kept(await writeBatch(es, [], verdicts), new Map(verdicts.map((v) => [v.incident_id, v])));
+          } catch (e) {
+            metrics.sendFailures.inc({ target: 'elasticsearch' });
+            throw e;
+          }
+        }
+        for (const v of verdicts) {
+          metrics.verdicts.inc({ cause: v.cause });
+          log.info({ incident: v.incident_id, host: v.host, container: v.container.id, cause: v.cause, sub_cause: v.sub_cause, confidence: v.confidence, version: v.version }, v.headline);
+        }
+        if (slack) await enqueueAlerts(slack, await planAlerts(verdicts, ledger), config.EXIT137_KIBANA_URL ? { kibanaUrl: config.EXIT137_KIBANA_URL } : {});
+      };
+      const workers = correlateWorkers(connection, {
+        settleMs: config.EXIT137_SETTLE_MS,
+        stalledIntervalMs: config.EXIT137_STALLED_MS,
+        onVerdicts,
+        ...(onEvents ? { onEvents } : {}),
+        onBatch: (n, waitedMs) => {
+          metrics.batches.inc();
+          metrics.lag.set(waitedMs / 1000);
+        },
+      });
+      for (const w of [workers.ingest, workers.finalize]) w.on('failed', (job, e) => log.warn({ queue: w.name, job: job?.id, attempt: job?.attemptsMade, err: e.message }, 'job failed; it will be retried'));
+
+      const queues = [new Queue(EVENTS_QUEUE, { connection }), new Queue(FINALIZE_QUEUE, { connection })];
+      const refresh = async () => {
+        for (const q of queues) {
+          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
+          for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
+        }
+      };
+      const server = await opsServer(config.EXIT137_METRICS_PORT, metrics, async () => {
+        const ok = redis.status === 'ready' && workers.ingest.isRunning() && workers.finalize.isRunning();
+        return { ok, detail: { redis: redis.status, events_worker: workers.ingest.isRunning(), finalize_worker: workers.finalize.isRunning() } };
+      }, refresh);
+
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      log.info('stopping: letting the jobs in hand finish');
+      // bounded: a job that does not finish in time is stalled and taken over by another worker
+      await Promise.race([Promise.all([workers.close(), sender?.close()]), new Promise((r) => setTimeout(r, 20_000))]);
+      await Promise.all([...queues.map((q) => q.close()), slack?.close()]);
+      server.close();
+      redis.disconnect();
+      await es?.close();
+      log.info('stopped');
+    });
+}
+
+async function retryForever(op: () => Promise<unknown>, onError: (e: Error) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await op();
+      return;
+    } catch (e) {
+      onError(e as Error);
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))));
+    }
+  }
+}
