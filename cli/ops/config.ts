@@ -42,7 +42,8 @@ export type WorkerEnv = z.infer<typeof WorkerEnv>;
 
 /** The environment checked; the error names every bad variable (never its value: some are secrets). */
 export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
-  const r = WorkerEnv.safeParse(env);
+  // an empty variable (`FOO=` in a compose file) means unset
+  const r = WorkerEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!r.success) throw new Error(`bad configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   if (r.data.EXIT137_ES_API_KEY && r.data.EXIT137_ES_USER) throw new Error('bad configuration: give EXIT137_ES_API_KEY or EXIT137_ES_USER, not both');
   return r.data;
