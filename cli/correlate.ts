@@ -8,10 +8,10 @@ import type { NormalizedEvent } from '../ingest/event.ts';
 import { EVENTS_QUEUE } from '../ingest/ship/queue.ts';
 import { RedisLedger, enqueueAlerts, slackQueue, slackWorker } from '../sinks/slack/delivery.ts';
 import { planAlerts } from '../sinks/slack/plan.ts';
-import { installTemplates, writeBatch } from '../sinks/elasticsearch/writer.ts';
+import { installTemplates, withdrawVerdicts, writeBatch } from '../sinks/elasticsearch/writer.ts';
 import type { WriteResult } from '../sinks/elasticsearch/writer.ts';
 import { esClientOptions, redacted, redisOptions, workerEnv } from './ops/config.ts';
-import { WorkerMetrics, opsServer, workerLogger } from './ops/telemetry.ts';
+import { WorkerMetrics, logErrors, opsServer, workerLogger } from './ops/telemetry.ts';
 
 /** Where documents Elasticsearch refused for what they are (400) are kept, with the reason. */
 export const ES_DEAD_LETTERS = 'exit137:dead-letters:es';
@@ -59,18 +59,22 @@ export function correlateCommand(program: Command): void {
             }
           }
         : undefined;
-      const onVerdicts = async (verdicts: Attribution[]) => {
+      const onVerdicts = async (verdicts: Attribution[], evidenceAt: number, withdrawn: string[]) => {
         if (es) {
           try {
             await kept(await writeBatch(es, [], verdicts), new Map(verdicts.map((v) => [v.incident_id, v])));
+            await withdrawVerdicts(es, withdrawn);
           } catch (e) {
             metrics.sendFailures.inc({ target: 'elasticsearch' });
             throw e;
           }
         }
+        for (const id of withdrawn) log.info({ incident: id }, 'verdict withdrawn: later evidence re-dated this death');
+        const latencyMs = Date.now() - evidenceAt;
         for (const v of verdicts) {
           metrics.verdicts.inc({ cause: v.cause });
-          log.info({ incident: v.incident_id, host: v.host, container: v.container.id, cause: v.cause, sub_cause: v.sub_cause, confidence: v.confidence, version: v.version }, v.headline);
+          metrics.verdictLatency.observe(latencyMs / 1000);
+          log.info({ incident: v.incident_id, host: v.host, container: v.container.id, cause: v.cause, sub_cause: v.sub_cause, confidence: v.confidence, version: v.version, latency_ms: latencyMs }, v.headline);
         }
         if (slack) await enqueueAlerts(slack, await planAlerts(verdicts, ledger), config.EXIT137_KIBANA_URL ? { kibanaUrl: config.EXIT137_KIBANA_URL } : {});
       };
@@ -84,9 +88,13 @@ export function correlateCommand(program: Command): void {
           metrics.lag.set(waitedMs / 1000);
         },
       });
+      logErrors(redis, log, 'redis');
+      for (const w of [workers.ingest, workers.finalize]) logErrors(w, log, `worker ${w.name}`);
+      if (slack) logErrors(slack, log, 'slack queue');
       for (const w of [workers.ingest, workers.finalize]) w.on('failed', (job, e) => log.warn({ queue: w.name, job: job?.id, attempt: job?.attemptsMade, err: e.message }, 'job failed; it will be retried'));
 
       const queues = [new Queue(EVENTS_QUEUE, { connection }), new Queue(FINALIZE_QUEUE, { connection })];
+      for (const q of queues) logErrors(q, log, `queue ${q.name}`);
       const refresh = async () => {
         for (const q of queues) {
           const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
@@ -104,12 +112,20 @@ export function correlateCommand(program: Command): void {
         process.once('SIGTERM', stop);
       });
       log.info('stopping: letting the jobs in hand finish');
-      // bounded: a job that does not finish in time is stalled and taken over by another worker
-      await Promise.race([Promise.all([workers.close(), sender?.close()]), new Promise((r) => setTimeout(r, 20_000))]);
-      await Promise.all([...queues.map((q) => q.close()), slack?.close()]);
+      // Bounded: a job that does not finish in time is stalled and taken over by another worker,
+      // and with Redis away the connections would wait for it forever.
+      const closed = (async () => {
+        await Promise.all([workers.close(), sender?.close()]);
+        await Promise.all([...queues.map((q) => q.close()), slack?.close()]);
+        redis.disconnect();
+        await es?.close();
+      })();
+      const inTime = await Promise.race([closed.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 20_000).unref())]);
       server.close();
-      redis.disconnect();
-      await es?.close();
+      if (!inTime) {
+        log.warn('could not close cleanly within 20 s (Redis away?); exiting anyway: unfinished jobs are retried elsewhere');
+        process.exit(process.exitCode ?? 0);
+      }
       log.info('stopped');
     });
 }

@@ -13,7 +13,7 @@ import { containerdEvents, resumableDockerEvents, resumableJournal } from '../in
 import { PositionStore } from '../ingest/sources/follow.ts';
 import { eventId } from '../ingest/source-identity.ts';
 import { redacted, redisOptions, workerEnv } from './ops/config.ts';
-import { WorkerMetrics, opsServer, workerLogger } from './ops/telemetry.ts';
+import { WorkerMetrics, logErrors, opsServer, workerLogger } from './ops/telemetry.ts';
 import type { IngestCliOptions } from './options.ts';
 import { decoderOptions, ingestOptions } from './options.ts';
 
@@ -61,6 +61,8 @@ export function ingestCommand(program: Command): void {
     const connection = redisOptions(config);
     const queue = eventsQueue(connection);
     const redis = new Redis(connection);
+    logErrors(redis, log, 'redis');
+    logErrors(queue, log, 'events queue');
     const metrics = new WorkerMetrics();
     const sink = new QueueSink(queue, {
       node,
@@ -117,7 +119,7 @@ export function ingestCommand(program: Command): void {
 
     // A source that fails stops the worker (after saving what it can): a supervisor restarts it whole.
     let failed = 0;
-    await Promise.all(
+    const finished = Promise.all(
       runs.map((r) =>
         r.catch((e: unknown) => {
           failed++;
@@ -125,12 +127,21 @@ export function ingestCommand(program: Command): void {
           ac.abort();
         }),
       ),
-    );
-    // What the decoder still holds has no saved position past it: it is read again at the next start.
-    await sink.durable();
+    ).then(() => sink.durable());
+    await new Promise<void>((resolve) => {
+      void finished.then(resolve);
+      ac.signal.addEventListener('abort', () => resolve());
+    });
+    // Once asked to stop, the batches in flight get a while to reach Redis. Those that do not are
+    // not lost: no position past them was saved, so they are read again at the next start.
+    const inTime = await Promise.race([finished.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 15_000).unref())]);
+    server.close();
+    if (!inTime) {
+      log.warn({ ...decoder.counters.values, batches: sink.stats.batches }, 'Redis did not take the last batches within 15 s; exiting: they are read again at the next start');
+      process.exit(1);
+    }
     await refresh().catch(() => {});
     log.info({ ...decoder.counters.values, batches: sink.stats.batches }, 'stopped');
-    server.close();
     await queue.close();
     redis.disconnect();
     if (failed) process.exitCode = 1;

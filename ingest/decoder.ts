@@ -35,6 +35,9 @@ import { NodeClock } from './time/node-clock.ts';
 import type { LocalClock } from './time/syslog-time.ts';
 import { resolveClock } from './time/syslog-time.ts';
 
+/** A multi-line report with no new line for this long (wall clock, while following) is complete. */
+const BLOCK_IDLE_MS = 5000;
+
 /** The host name used when neither the input nor its lines name one. */
 export const UNKNOWN_HOST = 'unknown';
 
@@ -58,7 +61,13 @@ export type InputRef = { id: string; path?: string; format?: Format; host?: stri
 /** Where a line was read; `src` is the input's identity (see source-identity.ts). */
 type Where = { input: InputRef; src: string; offset: number; line: number };
 /** A line's time; `from` is the offset of the line that carried it (the line itself, or the predecessor it was taken from). */
-type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number; from?: number };
+type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number };
+
+/** A line's time as a follower saves it beside its position (JSON: the nanoseconds as a string). */
+export type SavedStamp = { ns: string; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number };
+
+/** Where to read an input again after a restart, and the time a line without one takes there. */
+export type ResumePoint = { offset: number | undefined; stamp: SavedStamp | undefined };
 type LineCtx = Where & { env: Envelope; stamp: Stamp; host: string; original: string };
 
 type InputState = { ref: InputRef; key: string | undefined; format: Format | undefined; exportFramer?: JournalExportFramer; lastStamp?: Stamp };
@@ -169,26 +178,36 @@ export class Decoder {
   }
 
   /**
-   * Where a follower must start reading this input again after a restart (undefined: anywhere it
-   * likes). Two things come before the next line: lines the decoder still holds (an audit event
-   * waiting for its last record, a report not ended), which have produced no event yet; and the
-   * line that gave the latest time, since lines with no time of their own (a panic dump in a raw
-   * daemon log) take their predecessor's. Re-reading that line repeats one event, with its id.
+   * Where a follower must start reading this input again after a restart: before any line the
+   * decoder still holds (an audit event waiting for its last record, a report not ended), which
+   * has produced no event yet (undefined: nothing held). With it, the time in effect there, which
+   * lines without a time of their own (a panic dump in a raw daemon log) take: saved beside the
+   * position and given back by `primeInput`.
    */
-  resumeFrom(inputId: string): number | undefined {
-    let min = this.inputs.get(inputId)?.lastStamp?.from;
+  resumePoint(inputId: string): ResumePoint {
+    let held: LineCtx | undefined;
     const see = (c: LineCtx) => {
-      const at = Math.min(c.offset, c.stamp.from ?? c.offset);
-      if (c.input.id === inputId && at >= 0 && (min === undefined || at < min)) min = at;
+      if (c.input.id === inputId && c.offset >= 0 && (held === undefined || c.offset < held.offset)) held = c;
     };
     for (const c of this.audit.openOrigins()) see(c);
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const c of a.openFirsts()) see(c);
-    return min;
+    // a held line that took its predecessor's time took exactly this one
+    const stamp = held ? held.stamp : this.inputs.get(inputId)?.lastStamp;
+    return { offset: held?.offset, stamp: stamp ? saveStamp(stamp) : undefined };
+  }
+
+  /** A follower resuming mid-input: the time its next line without one takes (see resumePoint). */
+  primeInput(ref: InputRef, saved: SavedStamp): void {
+    const stamp: Stamp = { ns: BigInt(saved.ns), basis: saved.basis };
+    if (saved.yearInferred) stamp.yearInferred = true;
+    if (saved.offsetMinutes !== undefined) stamp.offsetMinutes = saved.offsetMinutes;
+    this.input(ref).lastStamp = stamp;
   }
 
   /** For followers: time passes even when no line arrives. */
-  tick(nowNs: Nanos): void {
-    this.audit.expire(nowNs);
+  tick(): void {
+    this.audit.expireIdle();
+    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const b of a.expire(BLOCK_IDLE_MS)) this.emitBlock(b);
   }
 
   // ---- envelopes ----
@@ -272,7 +291,7 @@ export class Decoder {
       const offset = wallOffsetMinutes(env.time.clock, logrus.line.ns);
       if (offset !== undefined) clock.learn(logrus.line.ns, offset);
     }
-    const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined, where.offset);
+    const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined);
     const ctx: LineCtx = { ...where, env, stamp, host, original };
 
     const assembler = isKernel ? this.kernelBlocks : env.app === undefined ? this.anyBlocks : this.goBlocks;
@@ -310,7 +329,7 @@ export class Decoder {
     this.plainLine(text, ctx, isKernel);
   }
 
-  private stamp(input: InputState, env: Envelope, clock: NodeClock, inner: LogrusLine | undefined, offset: number): Stamp {
+  private stamp(input: InputState, env: Envelope, clock: NodeClock, inner: LogrusLine | undefined): Stamp {
     let stamp: Stamp | undefined;
     if (inner?.ns !== undefined) {
       stamp = { ns: inner.ns, basis: 'absolute' };
@@ -325,9 +344,8 @@ export class Decoder {
     } else if (env.time?.kind === 'boot') {
       stamp = this.opts.bootNs !== undefined ? { ns: this.opts.bootNs + env.time.ns, basis: 'absolute' } : { ns: env.time.ns, basis: 'relative' };
     }
-    if (stamp) stamp.from = offset;
     // A line with no time of its own (a panic frame in a daemon's raw log) takes its predecessor's.
-    stamp ??= input.lastStamp ?? { ns: 0n, basis: 'relative', from: offset };
+    stamp ??= input.lastStamp ?? { ns: 0n, basis: 'relative' };
     input.lastStamp = stamp;
     return stamp;
   }
@@ -592,6 +610,13 @@ function wallOffsetMinutes(wall: LocalClock, ns: Nanos): number | undefined {
 /** The input's identity: given, else the fingerprint of its first line (when this is it). */
 function inputKey(ref: InputRef, offset: number, firstLine: () => Buffer): string {
   return ref.key ?? (offset === 0 ? fingerprint(firstLine()) : `id:${ref.id}`);
+}
+
+function saveStamp(s: Stamp): SavedStamp {
+  const out: SavedStamp = { ns: s.ns.toString(), basis: s.basis };
+  if (s.yearInferred) out.yearInferred = true;
+  if (s.offsetMinutes !== undefined) out.offsetMinutes = s.offsetMinutes;
+  return out;
 }
 
 /** What makes an event's id: a journal entry's cursor, else the input's identity plus the line's byte offset. */

@@ -37,9 +37,8 @@ type Generation = { ref: InputRef; inode: number; splitter: LineSplitter };
 
 /**
  * Follows one file through the decoder into the sink. The position saved is the start of the
- * earliest line that must be read again: the line in progress, or where the decoder says it must
- * resume (lines it holds, the line that gave the latest time), possibly in the generation before
- * a rotation.
+ * earliest line that must be read again: the line in progress, or the first line the decoder
+ * still holds, possibly in the generation before a rotation; with it, the time in effect there.
  */
 export async function followInto(decoder: Decoder, path: string, base: InputRef, sink: FollowSink, opts: { positions?: PositionSaver<FollowPosition>; signal: AbortSignal; pollMs?: number }): Promise<void> {
   const start = await opts.positions?.load();
@@ -54,13 +53,13 @@ export async function followInto(decoder: Decoder, path: string, base: InputRef,
 
   const position = (): FollowPosition | undefined => {
     if (prev) {
-      const held = decoder.resumeFrom(prev.ref.id);
-      if (held !== undefined) return { path, inode: prev.inode, offset: held };
+      const r = decoder.resumePoint(prev.ref.id);
+      if (r.offset !== undefined) return withStamp({ path, inode: prev.inode, offset: r.offset }, r.stamp);
       prev = undefined;
     }
     if (!cur) return undefined;
-    const held = decoder.resumeFrom(cur.ref.id);
-    return { path, inode: cur.inode, offset: held === undefined ? cur.splitter.lineStart : Math.min(held, cur.splitter.lineStart) };
+    const r = decoder.resumePoint(cur.ref.id);
+    return withStamp({ path, inode: cur.inode, offset: r.offset === undefined ? cur.splitter.lineStart : Math.min(r.offset, cur.splitter.lineStart) }, r.stamp);
   };
 
   const followOpts: { signal: AbortSignal; pollMs?: number } = { signal: opts.signal };
@@ -76,6 +75,8 @@ export async function followInto(decoder: Decoder, path: string, base: InputRef,
       }
       const ref: InputRef = { ...base, id: `${base.id}#${c.inode}.${generation++}` };
       if (c.key) ref.key = c.key;
+      // resuming mid-file: lines without a time of their own take the one saved with the position
+      if (start?.stamp && start.inode === c.inode && start.offset === c.offset) decoder.primeInput(ref, start.stamp);
       cur = { ref, inode: c.inode, splitter: new LineSplitter(decoder.maxLineBytes, c.offset) };
     }
     if (c.bytes.length > 0) {
@@ -83,7 +84,7 @@ export async function followInto(decoder: Decoder, path: string, base: InputRef,
       drain(cur);
     }
     // Caught up: whatever the decoder holds has waited in real time, not just in log time.
-    if (c.idle) decoder.tick(BigInt(Date.now()) * 1_000_000n);
+    if (c.idle) decoder.tick();
     if (c.idle || sink.backlogged) {
       const p = position();
       await sink.durable();
@@ -105,7 +106,7 @@ export async function commandInto(decoder: Decoder, src: CommandSource | Resumab
   let tokens: { n: number; token: string }[] = [];
   let n = 0;
   const save = async () => {
-    const held = decoder.resumeFrom(ref.id);
+    const held = decoder.resumePoint(ref.id).offset;
     let keep: { n: number; token: string } | undefined;
     for (const t of tokens) if (held === undefined || t.n < held) keep = t;
     await sink.durable();
@@ -116,7 +117,7 @@ export async function commandInto(decoder: Decoder, src: CommandSource | Resumab
   };
   for await (const item of withIdle(commandLines(command, opts.signal), opts.idleMs ?? 250)) {
     if (item === IDLE) {
-      decoder.tick(BigInt(Date.now()) * 1_000_000n);
+      decoder.tick();
       await save();
       continue;
     }
@@ -151,4 +152,8 @@ async function* withIdle<T>(it: AsyncIterable<T>, ms: number): AsyncGenerator<T 
     next = iter.next();
     yield r.value;
   }
+}
+
+function withStamp(p: FollowPosition, stamp: FollowPosition['stamp']): FollowPosition {
+  return stamp ? { ...p, stamp } : p;
 }

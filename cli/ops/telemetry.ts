@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Structured JSON logs (pino); secrets are cut out by path wherever they might be logged. */
 export function workerLogger(name: string, level: string): Logger {
@@ -22,6 +22,12 @@ export class WorkerMetrics {
   readonly sendFailures = new Counter({ name: 'exit137_send_failures_total', help: 'Attempts to hand a batch on that failed and were retried', labelNames: ['target'], registers: [this.registry] });
   readonly verdicts = new Counter({ name: 'exit137_verdicts_total', help: 'Verdicts written, by cause', labelNames: ['cause'], registers: [this.registry] });
   readonly lag = new Gauge({ name: 'exit137_lag_seconds', help: 'Ingest: wall time minus the newest shipped event’s time. Correlate: how long the last batch waited in the queue', registers: [this.registry] });
+  readonly verdictLatency = new Histogram({
+    name: 'exit137_verdict_latency_seconds',
+    help: 'From the queueing of a death’s latest evidence to its verdict stored, settle window included',
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600],
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({ name: 'exit137_queue_depth', help: 'Jobs in the exit137 queues, by queue and state', labelNames: ['queue', 'state'], registers: [this.registry] });
 
   constructor() {
@@ -65,5 +71,19 @@ export function opsServer(port: number, metrics: WorkerMetrics, health: Health, 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, () => resolve(server));
+  });
+}
+
+/**
+ * Logs a connection's errors (ioredis, BullMQ queues and workers) instead of letting them go
+ * unhandled; while Redis is away they repeat every retry, so one line per 10 s per connection.
+ */
+export function logErrors(emitter: { on(event: 'error', fn: (e: Error) => void): unknown }, log: Logger, what: string): void {
+  let last = 0;
+  emitter.on('error', (e: Error) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    log.warn({ err: e.message, what }, 'connection error; retrying');
   });
 }

@@ -29,7 +29,10 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     it(`${workers} worker(s): the same verdicts, one per death, from batches in file order`, async () => {
       const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
       const verdicts = new Map<string, Attribution>();
-      const pool = Array.from({ length: workers }, () => correlateWorkers(connection, { settleMs: 1500, onVerdicts: async (vs) => vs.forEach((v) => verdicts.set(v.incident_id, v)) }));
+      const pool = Array.from({ length: workers }, () => correlateWorkers(connection, { settleMs: 1500, onVerdicts: async (vs, _at, withdrawn) => {
+        for (const v of vs) verdicts.set(v.incident_id, v);
+        for (const id of withdrawn) verdicts.delete(id);
+      } }));
       const q = eventsQueue(connection);
       // each run starts clean: a replay of the same events would only re-attribute (version 2)
       await q.obliterate({ force: true }).catch(() => {});

@@ -7,15 +7,24 @@ import type { NormalizedEvent } from '../../ingest/event.ts';
  * a hash of the events by id. Writing the same event twice changes nothing.
  */
 export class RedisEvidenceStore {
-  constructor(private readonly redis: Redis, private readonly prefix = 'exit137:') {}
+  /**
+   * Events parsed before, by id. An event never changes under its id, so this is a pure cache:
+   * every finalize re-reads a quarter hour of its node's evidence, and without it the same
+   * documents cross the network and the JSON parser again and again.
+   */
+  private readonly cache = new Map<string, NormalizedEvent>();
+
+  constructor(private readonly redis: Redis, private readonly prefix = 'exit137:', private readonly cacheSize = 200_000) {}
 
   async add(events: NormalizedEvent[]): Promise<void> {
     if (events.length === 0) return;
     const m = this.redis.multi();
+    const arrived = Date.now();
     for (const e of events) {
       const ms = Number(BigInt(e.exit137.ts_ns) / 1_000_000n);
       m.zadd(`${this.prefix}ev:${e.host.name}`, ms, e.event.id);
-      m.hset(`${this.prefix}evdoc:${e.host.name}`, e.event.id, JSON.stringify(e));
+      m.zadd(`${this.prefix}arrived:${e.host.name}`, arrived, e.event.id);
+      m.hset(`${this.prefix}evdoc:${e.host.name}`, e.event.id, JSON.stringify(slim(e)));
     }
     await m.exec();
   }
@@ -24,8 +33,14 @@ export class RedisEvidenceStore {
   async window(host: string, fromNs: bigint, toNs: bigint): Promise<NormalizedEvent[]> {
     const ids = await this.redis.zrangebyscore(`${this.prefix}ev:${host}`, Number(fromNs / 1_000_000n), Number(toNs / 1_000_000n));
     if (ids.length === 0) return [];
-    const docs = await this.redis.hmget(`${this.prefix}evdoc:${host}`, ...ids);
-    const events = docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as NormalizedEvent);
+    const missing = ids.filter((id) => !this.cache.has(id));
+    if (missing.length) {
+      const docs = await this.redis.hmget(`${this.prefix}evdoc:${host}`, ...missing);
+      docs.forEach((d, i) => {
+        if (d !== null) this.remember(missing[i]!, JSON.parse(d) as NormalizedEvent);
+      });
+    }
+    const events = ids.map((id) => this.cache.get(id)).filter((e): e is NormalizedEvent => e !== undefined);
     return events.sort((a, b) => {
       const x = BigInt(a.exit137.ts_ns);
       const y = BigInt(b.exit137.ts_ns);
@@ -34,27 +49,59 @@ export class RedisEvidenceStore {
   }
 
   /**
-   * Forgets the node's evidence older than an instant (in log time: a node catching up on old
-   * logs keeps what its own deaths need). Returns how many events went.
+   * Forgets the node's evidence that arrived before a wall-clock instant. Arrival, not log time:
+   * a node catching up on hours of logs sends each source at its own pace, and evidence dated
+   * long ago may still wait for the other sources' share of the same deaths.
    */
-  async trimBefore(host: string, beforeNs: bigint): Promise<number> {
-    const key = `${this.prefix}ev:${host}`;
-    const max = Number(beforeNs / 1_000_000n) - 1;
-    const ids = await this.redis.zrangebyscore(key, '-inf', max);
+  async trimArrivedBefore(host: string, wallMs: number): Promise<number> {
+    const arrivedKey = `${this.prefix}arrived:${host}`;
+    const ids = await this.redis.zrangebyscore(arrivedKey, '-inf', wallMs - 1, 'LIMIT', 0, 10_000);
     if (ids.length === 0) return 0;
-    await this.redis.multi().hdel(`${this.prefix}evdoc:${host}`, ...ids).zremrangebyscore(key, '-inf', max).exec();
+    await this.redis.multi().hdel(`${this.prefix}evdoc:${host}`, ...ids).zrem(`${this.prefix}ev:${host}`, ...ids).zrem(arrivedKey, ...ids).exec();
+    for (const id of ids) this.cache.delete(id);
     return ids.length;
+  }
+
+  private remember(id: string, e: NormalizedEvent): void {
+    if (this.cache.size >= this.cacheSize) {
+      // oldest first (a Map keeps insertion order): the evidence of long-finished deaths
+      const drop = this.cache.keys();
+      for (let i = 0; i < this.cacheSize / 10; i++) this.cache.delete(drop.next().value!);
+    }
+    this.cache.set(id, e);
+  }
+
+  /** The incidents a bucket's last finalize gave that this one does not (nothing is written yet). */
+  async replaceBucketIncidents(host: string, bucket: string, ids: string[]): Promise<string[]> {
+    const before = await this.redis.smembers(this.bucketKey(host, bucket));
+    const now = new Set(ids);
+    return before.filter((id) => !now.has(id));
+  }
+
+  /** After the sinks took them: the bucket's incidents are these. */
+  async commitBucketIncidents(host: string, bucket: string, ids: string[]): Promise<void> {
+    const key = this.bucketKey(host, bucket);
+    const m = this.redis.multi().del(key);
+    if (ids.length) m.sadd(key, ...ids);
+    // a bucket is finalized again only while its evidence is kept (RETAIN_MS): two days is plenty
+    await m.expire(key, 2 * 86400).exec();
+  }
+
+  private bucketKey(host: string, bucket: string): string {
+    return `${this.prefix}bucket:${host}:${bucket}`;
   }
 
   /** The next version number of an incident's verdict (1 the first time it is attributed). */
   async nextVersion(incidentId: string): Promise<number> {
     return this.redis.hincrby(`${this.prefix}ver`, incidentId, 1);
   }
+}
 
-  /** Events held, over all nodes: what a correlate worker costs Redis. */
-  async size(): Promise<number> {
-    let n = 0;
-    for (const k of await this.redis.keys(`${this.prefix}ev:*`)) n += await this.redis.zcard(k);
-    return n;
-  }
+/**
+ * The evidence as correlation reads it: the raw text stays in Elasticsearch. Correlation only
+ * falls back on it for an event without a message, and then on its first 300 characters.
+ */
+function slim(e: NormalizedEvent): NormalizedEvent {
+  if (e.message !== undefined) return { ...e, event: { ...e.event, original: '' } };
+  return { ...e, event: { ...e.event, original: e.event.original.slice(0, 300) } };
 }

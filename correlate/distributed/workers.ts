@@ -16,17 +16,28 @@ export const FINALIZE_QUEUE = 'exit137-finalize';
 const BUCKET_S = 60n;
 const BEFORE_S = 900n;
 const AFTER_S = 120n;
-/** Evidence kept behind the bucket being finalized, for late evidence of deaths just before it. */
-const RETAIN_S = 3600n;
+/** How near a bucket's edge evidence re-arms the neighbouring bucket too. */
+const EDGE_S = 10n;
+/**
+ * How long evidence stays in Redis after it arrived: longer than any source of one node lags
+ * another, and than a death's settle window can be re-armed for.
+ */
+const RETAIN_MS = 2 * 3600_000;
 
-export type FinalizeJob = { host: string; bucket: string };
+/** `evidenceAt`: when the latest evidence of the bucket was queued by an ingest worker (epoch ms). */
+export type FinalizeJob = { host: string; bucket: string; evidenceAt: number };
 
 export type CorrelateHooks = {
   settleMs: number;
   /** Every event of a batch, evidence or not (the Elasticsearch sink). Throwing retries the batch. */
   onEvents?: (events: NormalizedEvent[]) => Promise<void>;
-  /** The verdicts of one finalized bucket. Throwing retries the bucket. */
-  onVerdicts: (verdicts: Attribution[]) => Promise<void>;
+  /**
+   * The verdicts of one finalized bucket, when its latest evidence was queued (for the verdict
+   * latency), and the incidents an earlier finalize of the bucket gave that the evidence no longer
+   * supports (a death first dated by one source and re-dated by a later one): to be withdrawn.
+   * Throwing retries the bucket.
+   */
+  onVerdicts: (verdicts: Attribution[], evidenceAt: number, withdrawn: string[]) => Promise<void>;
   /** How long the events waited in the queue (for the lag metric). */
   onBatch?: (events: number, queuedForMs: number) => void;
   /** Bullmq's stalled-job check: how soon a job of a worker that died is taken over by another. */
@@ -42,8 +53,11 @@ export type CorrelateHooks = {
  */
 export function correlateWorkers(connection: ConnectionOptions, hooks: CorrelateHooks) {
   const redis = new Redis({ ...(connection as object), maxRetriesPerRequest: null });
+  // reported by the workers' own 'error' events; an unhandled one would only be printed raw
+  redis.on('error', () => {});
   const store = new RedisEvidenceStore(redis);
   const finalizeQueue = new Queue<FinalizeJob>(FINALIZE_QUEUE, { connection, defaultJobOptions: { attempts: 100_000, backoff: { type: 'capped' }, removeOnComplete: true, removeOnFail: false } });
+  finalizeQueue.on('error', () => {});
   const workerOpts = { connection, settings: { backoffStrategy: cappedBackoff }, ...(hooks.stalledIntervalMs ? { stalledInterval: hooks.stalledIntervalMs, lockDuration: hooks.stalledIntervalMs } : {}) };
 
   const ingest = new Worker<EventsJob>(
@@ -53,8 +67,15 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
       await store.add(evidence);
       const buckets = new Map<string, FinalizeJob>();
       for (const e of evidence) {
-        const b = (BigInt(e.exit137.ts_ns) / (BUCKET_S * S)).toString();
-        buckets.set(`${e.host.name}\0${b}`, { host: e.host.name, bucket: b });
+        const ns = BigInt(e.exit137.ts_ns);
+        const b = ns / (BUCKET_S * S);
+        const arm = (x: bigint) => buckets.set(`${e.host.name}\0${x}`, { host: e.host.name, bucket: x.toString(), evidenceAt: job.timestamp });
+        arm(b);
+        // Sources date one death a little apart: evidence near a bucket's edge may re-date a death
+        // of the neighbour into this one, and the neighbour must withdraw what it said.
+        const into = ns - b * BUCKET_S * S;
+        if (into < EDGE_S * S) arm(b - 1n);
+        if (into > (BUCKET_S - EDGE_S) * S) arm(b + 1n);
       }
       for (const f of buckets.values()) {
         const id = `fin-${Buffer.from(f.host).toString('hex')}-${f.bucket}`;
@@ -80,8 +101,10 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
           verdicts.push(attribute(inc, await store.nextVersion(`${host}|${inc.containerId}|${inc.deathNs}`)));
         }
       }
-      if (verdicts.length) await hooks.onVerdicts(verdicts);
-      await store.trimBefore(job.data.host, start - (BEFORE_S + RETAIN_S) * S);
+      const withdrawn = await store.replaceBucketIncidents(job.data.host, job.data.bucket, verdicts.map((v) => v.incident_id));
+      if (verdicts.length || withdrawn.length) await hooks.onVerdicts(verdicts, job.data.evidenceAt, withdrawn);
+      await store.commitBucketIncidents(job.data.host, job.data.bucket, verdicts.map((v) => v.incident_id));
+      await store.trimArrivedBefore(job.data.host, Date.now() - RETAIN_MS);
     },
     { ...workerOpts, concurrency: 2 },
   );

@@ -30,7 +30,7 @@ export type ReassemblerOptions = {
 
 export type ReassemblerStats = { events: number; records: number; duplicateRecords: number; lostSerials: number; lateRecords: number };
 
-type Open<P> = AuditEvent<P> & { lastSeenAt: Nanos; lastSeenRecord: number };
+type Open<P> = AuditEvent<P> & { lastSeenAt: Nanos; lastSeenRecord: number; touchedAt: number };
 
 const HALF = 0x80000000;
 /** Serial order that survives the 2^32 wrap: 0 comes after 4294967295. */
@@ -52,6 +52,8 @@ export class AuditReassembler<P = unknown> {
   constructor(
     private readonly emit: (e: AuditEvent<P>) => void,
     private readonly opts: ReassemblerOptions = { maxInFlight: 64, timeoutSeconds: 2 },
+    /** Wall clock in ms, for `expireIdle` (a parameter so tests control time). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   push(r: AuditRecord, origin: P): void {
@@ -83,11 +85,12 @@ export class AuditReassembler<P = unknown> {
           this.stats.lateRecords++;
         }
       }
-      ev = { node: nodeKey, epoch: r.epoch, ns: r.ns, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ns, lastSeenRecord: node.records };
+      ev = { node: nodeKey, epoch: r.epoch, ns: r.ns, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ns, lastSeenRecord: node.records, touchedAt: 0 };
       insertBySerial(node.open, ev);
     }
     ev.lastSeenAt = r.ns;
     ev.lastSeenRecord = node.records;
+    ev.touchedAt = this.now();
     if (r.type === 'EOE') {
       ev.closedByEoe = true;
     } else {
@@ -103,13 +106,15 @@ export class AuditReassembler<P = unknown> {
     for (const k of [...this.nodes.keys()]) this.release(k, true);
   }
 
-  /** For followers: let go of events older than the timeout by this wall/log clock. */
-  expire(nowNs: Nanos): void {
+  /**
+   * For followers: let go of events no record has joined for the timeout in wall-clock time.
+   * Wall clock, not log time: a node that is caught up sends an event's records within
+   * microseconds, whatever its clock says (a skewed or future-dated log stays open otherwise).
+   */
+  expireIdle(): void {
+    const cutoff = this.now() - this.opts.timeoutSeconds * 1000;
     for (const [k, n] of this.nodes) {
-      // No more records are coming for now: time alone decides.
-      n.clock = nowNs > n.clock ? nowNs : n.clock;
-      n.records += this.opts.settleRecords ?? 8;
-      this.release(k, false);
+      while (n.open.length > 0 && n.open[0]!.touchedAt < cutoff) this.release(k, false, 1);
     }
   }
 
@@ -124,7 +129,8 @@ export class AuditReassembler<P = unknown> {
     return n;
   }
 
-  private release(nodeKey: string, all: boolean): void {
+  /** Lets go of the events that are done (or all, or at least `force` heads) from the head of the line. */
+  private release(nodeKey: string, all: boolean, force = 0): void {
     const node = this.nodes.get(nodeKey);
     if (!node) return;
     const timeout = BigInt(this.opts.timeoutSeconds) * NS_PER_S;
@@ -133,11 +139,12 @@ export class AuditReassembler<P = unknown> {
     while (node.open.length > 0) {
       const head = node.open[0]!;
       const done = head.closedByEoe || (abs(node.clock - head.lastSeenAt) > timeout && node.records - head.lastSeenRecord >= settle);
-      if (!(all || done || node.open.length > this.opts.maxInFlight)) {
+      if (!(all || done || force > 0 || node.open.length > this.opts.maxInFlight)) {
         // A closed event behind an open head waits; but an EOE-closed head frees those behind it.
         break;
       }
       node.open.shift();
+      force--;
       if (node.lastEmitted !== undefined && serialBefore(node.lastEmitted, head.serial)) {
         this.stats.lostSerials += ((head.serial - node.lastEmitted) >>> 0) - 1;
       }
@@ -147,7 +154,7 @@ export class AuditReassembler<P = unknown> {
       }
       if (head.records.length === 0) continue; // a lone EOE
       this.stats.events++;
-      const { lastSeenAt: _a, lastSeenRecord: _c, ...event } = head;
+      const { lastSeenAt: _a, lastSeenRecord: _c, touchedAt: _t, ...event } = head;
       this.emit(event);
     }
   }

@@ -4,7 +4,7 @@ import { MAX_BLOCK_LINES } from './block.ts';
 export type BlockLine<C> = { text: string; ctx: C };
 export type FinishedBlock<C> = { kind: string; result: unknown; lines: BlockLine<C>[]; complete: boolean; cut: boolean };
 
-type Open<C> = { kind: BlockKind<unknown, unknown>; state: unknown; lines: BlockLine<C>[] };
+type Open<C> = { kind: BlockKind<unknown, unknown>; state: unknown; lines: BlockLine<C>[]; touchedAt: number };
 
 /**
  * Assembles multi-line reports per stream (a stream = one program on one node in one input), so a
@@ -14,7 +14,12 @@ type Open<C> = { kind: BlockKind<unknown, unknown>; state: unknown; lines: Block
 export class BlockAssembler<C> {
   private readonly open = new Map<string, Open<C>>();
 
-  constructor(private readonly kinds: BlockKind<unknown, unknown>[], private readonly maxLines = MAX_BLOCK_LINES) {}
+  constructor(
+    private readonly kinds: BlockKind<unknown, unknown>[],
+    private readonly maxLines = MAX_BLOCK_LINES,
+    /** Wall clock in ms, for `expire` (a parameter so tests control time). */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * Offers a line. Returns the reports this line finished, and whether the line was taken into a
@@ -27,6 +32,7 @@ export class BlockAssembler<C> {
       const verdict = cur.kind.accepts(text, cur.state);
       if (verdict !== 'no') {
         cur.lines.push({ text, ctx });
+        cur.touchedAt = this.now();
         if (verdict === 'end') {
           this.open.delete(stream);
           finished.push(this.finish(cur, true, false));
@@ -41,7 +47,7 @@ export class BlockAssembler<C> {
     }
     for (const kind of this.kinds) {
       if (kind.starts(text)) {
-        this.open.set(stream, { kind, state: kind.init(), lines: [{ text, ctx }] });
+        this.open.set(stream, { kind, state: kind.init(), lines: [{ text, ctx }], touchedAt: this.now() });
         return { taken: true, finished };
       }
     }
@@ -54,6 +60,16 @@ export class BlockAssembler<C> {
     if (!cur) return [];
     this.open.delete(stream);
     return [this.finish(cur, true, false)];
+  }
+
+  /**
+   * For followers: reports whose last line came more than `idleMs` ago are finished as they
+   * stand. A kernel or a crashing program writes a report at once; one left open at the end of
+   * what has been written would otherwise wait for a next line that may not come for hours.
+   */
+  expire(idleMs: number): FinishedBlock<C>[] {
+    const cutoff = this.now() - idleMs;
+    return this.flushStreams((stream) => this.open.get(stream)!.touchedAt < cutoff);
   }
 
   /** One input ended: its streams' open reports are finished as they stand. */

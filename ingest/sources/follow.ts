@@ -2,13 +2,15 @@ import { open, readFile, readdir, rename, stat, writeFile } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SavedStamp } from '../decoder.ts';
 import { handleFingerprint } from '../source-identity.ts';
 
 /**
  * Where a follower stands in a file: which file (by inode, since rotation reuses the name) and
- * the byte offset of the first line not yet acknowledged by the consumer.
+ * the byte offset of the first line not yet acknowledged by the consumer, with the time a line
+ * without its own takes there.
  */
-export type FollowPosition = { path: string; inode: number; offset: number };
+export type FollowPosition = { path: string; inode: number; offset: number; stamp?: SavedStamp };
 
 /**
  * Bytes of one file generation from `offset`; `key` is the generation's identity when the chunk

@@ -45,3 +45,15 @@ export async function writeBatch(client: Client, events: NormalizedEvent[], verd
   }
   return result;
 }
+
+/**
+ * Withdraws verdicts the evidence no longer supports (their death was re-dated into another
+ * incident). A document already gone is what was wanted.
+ */
+export async function withdrawVerdicts(client: Client, incidentIds: string[]): Promise<number> {
+  if (incidentIds.length === 0) return 0;
+  const r = await client.bulk({ operations: incidentIds.map((id) => ({ delete: { _index: VERDICTS_INDEX, _id: id } })) });
+  const failed = r.items.filter((i) => i.delete && i.delete.status !== 200 && i.delete.status !== 404);
+  if (failed.length) throw new TransientWriteError(`${failed.length} verdicts could not be withdrawn: ${failed[0]!.delete!.error?.reason ?? failed[0]!.delete!.status}`);
+  return r.items.length;
+}

@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAuditLog, makeJournal } from './make-data.ts';
 import { makeLabHistory } from './make-lab-data.ts';
+import { benchDistributed } from './distributed.ts';
 import { benchSampler } from './sampler.ts';
 
 /**
@@ -15,6 +16,11 @@ const auditMb = Number(process.env.BENCH_AUDIT_MB ?? 256);
 const journalMb = Number(process.env.BENCH_JOURNAL_MB ?? 64);
 // 1,700 copies of the lab run hold 10,200 deaths in about 1.4 million events.
 const replicas = Number(process.env.BENCH_REPLICAS ?? 1700);
+// the distributed pipeline goes through a real Elasticsearch on this machine: a smaller history
+const distReplicas = Number(process.env.BENCH_DIST_REPLICAS ?? 100);
+const distWorkers = Number(process.env.BENCH_DIST_WORKERS ?? 2);
+// BENCH_ONLY=decode,analyze,distributed,sampler runs some sections only
+const only = new Set((process.env.BENCH_ONLY ?? 'decode,analyze,distributed,sampler').split(','));
 
 type Run = { seconds: number; maxRssMb: number; lines?: number; events?: number };
 
@@ -39,12 +45,13 @@ function row(what: string, r: Run, lines: number, bytes: number) {
 }
 
 try {
+  const tsx = ['node', '--import', 'tsx', join(import.meta.dirname, 'decode-only.ts')];
+  if (only.has('decode')) {
   process.stderr.write(`bench: writing ${auditMb} MB of audit log and ${journalMb} MB of journal JSON in ${dir}\n`);
   const audit = join(dir, 'audit.log');
   const a = await makeAuditLog(audit, auditMb * 1e6);
   const journal = join(dir, 'journal.json');
   const j = await makeJournal(journal, journalMb * 1e6);
-  const tsx = ['node', '--import', 'tsx', join(import.meta.dirname, 'decode-only.ts')];
 
   const ours = timed([...tsx, audit]);
   row('exit137 decode + reassembly (audit)', ours, a.lines, a.bytes);
@@ -64,7 +71,9 @@ try {
   const ourRate = a.lines / ours.seconds;
   console.log(`exit137 / ausearch -i: ${(ourRate / iRate).toFixed(2)}x   exit137 / ausearch --raw: ${(ourRate / rawRate).toFixed(2)}x   exit137 events: ${fmt(ours.events ?? 0)}`);
   void execFileSync;
+  }
 
+  if (only.has('analyze')) {
   // ingest + correlate in one process (exit137 analyze) beside decoding alone, on a node history
   // made of the real lab run repeated: the ratio is what correlation costs.
   const hist = join(dir, 'history');
@@ -84,6 +93,30 @@ try {
   for (const r of crows) console.log(cline(r));
   console.log(`verdicts: ${fmt(analyze.deaths ?? 0)} deaths found, causes ${right ? 'all as caused' : `WRONG: ${JSON.stringify(analyze.byCause)} vs ${JSON.stringify(h.deaths)}`}; analyze / decode time: ${(analyze.seconds / decodeOnly.seconds).toFixed(2)}x`);
 
+  }
+
+  if (only.has('distributed')) {
+    // the same code distributed: ingest worker → Redis (BullMQ) → correlate workers → Elasticsearch,
+    // beside analyze in one process on the same history in the same run
+    const dh = join(dir, 'dist-history');
+    const truth = await makeLabHistory(dh, distReplicas);
+    const deaths = Object.values(truth.deaths).reduce((a, b) => a + b, 0);
+    const inProcess = timed(['node', '--import', 'tsx', join(import.meta.dirname, 'analyze-only.ts'), dh]) as Run & { deaths?: number };
+    process.stderr.write(`bench: distributed run on ${distReplicas} copies of the lab run with ${distWorkers} correlate workers (starts Redis and Elasticsearch)\n`);
+    const d = await benchDistributed(dh, { events: inProcess.events ?? 0, deaths }, distWorkers);
+    const inRate = (inProcess.events ?? 0) / inProcess.seconds;
+    const outRate = d.events / d.seconds;
+    console.log('');
+    console.log(`distributed: ${fmt(distReplicas)} copies of the lab run, ${fmt(inProcess.events ?? 0)} events, ${fmt(deaths)} deaths; ${distWorkers} correlate workers, 1 ingest worker, Redis and one ES node on this machine`);
+    console.log(`exit137 analyze, one process, one core        ${fmt(inRate).padStart(9)} events/s  (${fmt(inProcess.seconds, 2)} s, ${fmt(inProcess.deaths ?? 0)} verdicts)`);
+    console.log(`ingest → Redis → correlate → Elasticsearch    ${fmt(outRate).padStart(9)} events/s  (${fmt(d.seconds, 2)} s, ${fmt(d.events)} events and ${fmt(d.verdicts)} verdicts in ES)`);
+    const right = Object.entries(truth.deaths).every(([c, n]) => d.byCause[c] === n) && d.verdicts === deaths;
+    console.log(`cost of distribution: analyze / pipeline rate ${(inRate / outRate).toFixed(2)}x (the pipeline's processes, Redis and Elasticsearch share this machine's ${cpus().length} cores); verdicts in ES ${right ? 'all as caused' : `WRONG: ${JSON.stringify(d.byCause)} vs ${JSON.stringify(truth.deaths)}`}`);
+    console.log(`verdict latency, last evidence queued → verdict in ES: p50 ${fmt(d.latencyP50Ms)} ms, p99 ${fmt(d.latencyP99Ms)} ms; minus the ${fmt(d.settleMs)} ms settle window: p50 ${fmt(d.latencyP50Ms - d.settleMs)} ms, p99 ${fmt(d.latencyP99Ms - d.settleMs)} ms (${fmt(d.verdictWrites)} verdict writes, re-attributions included)`);
+    console.log(`Redis: peak ${fmt(d.redisPeakMb, 1)} MB above idle; evidence held ${fmt(d.evidenceBytesPerIncident / 1024, 1)} KB per incident (${fmt(d.incidentsHeld)} incidents held at the end)`);
+  }
+
+  if (only.has('sampler')) {
   // the live blocked-task sampler on fixture /proc trees: a full round split into budgeted scans
   console.log('');
   console.log('blocked-task sampler, fixture /proc (1% of tasks in D), budget 20,000 entries / 250 ms per scan');
@@ -91,6 +124,7 @@ try {
   for (const n of [10_000, 100_000]) {
     const r = benchSampler(n);
     console.log(`${fmt(n).padEnd(9)}  ${String(r.scans).padStart(5)}  ${fmt(r.millis, 0).padStart(8)}  ${fmt(r.cpuMillis, 0).padStart(6)}  ${fmt(r.worstScanMillis, 0).padStart(13)}  ${fmt(r.reported).padStart(8)}`);
+  }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -30,14 +30,19 @@ import { freePort, startRedis } from '../helpers/redis.ts';
  */
 const NODE = 'lab';
 const LAB = join(FIXTURES, 'lab', 'containers');
-/** Where a file may be cut between two appends: never inside one audit event (auditd writes an event at once). */
+/**
+ * Where a file may be cut between two appends: never inside what a writer writes at once (an
+ * audit event, a kernel report, a crash dump), which a follower rightly takes as complete when
+ * nothing follows it for seconds.
+ */
 const FILES: Record<string, (line: string, prev: string | undefined) => boolean> = {
   'audit.log': (line, prev) => prev === undefined || serial(line) !== serial(prev),
   'containerd.log': (line) => line.startsWith('time='),
   'dockerd.log': (line) => line.startsWith('time='),
   'ctr-events.txt': () => true,
   'docker-events.json': () => true,
-  'dmesg.txt': () => true,
+  // audit lines interleave with a kernel report in dmesg: cut only where a new report starts
+  'dmesg.txt': (line) => /invoked oom-killer|INFO: task /.test(line),
 };
 const PARTS = 4;
 
@@ -175,12 +180,14 @@ describe('ingest → Redis → correlate → Elasticsearch, through crashes and 
       await sleep(1000);
     }
 
-    const stored = await client.search<NormalizedEvent>({ index: 'exit137-events-*', size: 10_000, _source: ['event.id'], query: { match_all: {} } });
+    const stored = await client.search<NormalizedEvent>({ index: 'exit137-events-*', size: 10_000, _source: ['event.original', 'exit137.kind', 'log'], query: { match_all: {} } });
     const storedIds = stored.hits.hits.map((h) => h._id!);
+    const extra = stored.hits.hits.filter((h) => !expectedIds.has(h._id!)).map((h) => `${h._source!.exit137.kind} ${h._source!.log.file?.path ?? ''}@${h._source!.log.offset}: ${h._source!.event.original.slice(0, 160)}`);
     const missing = [...expectedIds].filter((id) => !storedIds.includes(id));
     assert.deepEqual(missing, [], `events missing from Elasticsearch (${counts.events} stored, ${expectedIds.size} expected):\n${output.join('').slice(-4000)}`);
     assert.equal(storedIds.length, new Set(storedIds).size, 'no event stored twice');
-    assert.equal(counts.events, expectedIds.size, 'no event that analyze does not find');
+    assert.deepEqual(extra, [], 'no event that analyze does not find');
+    assert.equal(counts.events, expectedIds.size);
 
     const verdicts = await client.search<Attribution>({ index: VERDICTS_ALIAS, size: 1000, query: { match_all: {} } });
     const got = verdicts.hits.hits.map((h) => h._source!);
