@@ -101,7 +101,9 @@ export async function* followFile(path: string, start: FollowPosition | undefine
         offset = 0; // truncated in place (copytruncate): a new generation in the same inode
         continue;
       }
-      yield { bytes: Buffer.alloc(0), inode, offset, idle: true };
+      // a follower that resumed at the end of a file learns the generation's identity here
+      yield { bytes: Buffer.alloc(0), inode, offset, idle: true, ...(key ? { key } : {}) };
+      key = undefined;
       await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   } finally {
