@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Client } from '@elastic/elasticsearch';
-import type { ClientOptions } from '@elastic/elasticsearch';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { installTemplates } from '../sinks/elasticsearch/writer.ts';
+import { esConnection } from './ops/config.ts';
 
 export type EsCliOptions = { es?: string; esApiKey?: string; esUser?: string; esCa?: string };
 
@@ -19,14 +18,7 @@ export function esOptions(): Option[] {
 
 export function esClient(o: EsCliOptions): Client {
   if (!o.es) throw new Error('no Elasticsearch URL: give --es or EXIT137_ES_URL');
-  const opts: ClientOptions = { node: o.es };
-  if (o.esApiKey) opts.auth = { apiKey: o.esApiKey };
-  else if (o.esUser) {
-    const i = o.esUser.indexOf(':');
-    opts.auth = { username: o.esUser.slice(0, i), password: o.esUser.slice(i + 1) };
-  }
-  if (o.esCa) opts.tls = { ca: readFileSync(o.esCa) };
-  return new Client(opts);
+  return new Client(esConnection({ nodes: o.es.split(',').map((u) => u.trim()), apiKey: o.esApiKey, user: o.esUser, ca: o.esCa }));
 }
 
 export function setupCommand(program: Command): void {
@@ -34,6 +26,6 @@ export function setupCommand(program: Command): void {
   for (const o of esOptions()) cmd.addOption(o);
   cmd.action(async (o: EsCliOptions) => {
     await installTemplates(esClient(o));
-    process.stdout.write(`templates installed in ${new URL(o.es!).origin}\n`);
+    process.stdout.write(`templates installed in ${o.es!.split(",").map((u) => new URL(u.trim()).origin).join(", ")}\n`);
   });
 }

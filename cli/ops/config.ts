@@ -68,14 +68,19 @@ export function redisOptions(c: WorkerEnv): RedisOptions {
 
 export function esClientOptions(c: WorkerEnv): ClientOptions | undefined {
   if (!c.EXIT137_ES_URL) return undefined;
-  const o: ClientOptions = { nodes: c.EXIT137_ES_URL };
-  if (c.EXIT137_ES_API_KEY) o.auth = { apiKey: c.EXIT137_ES_API_KEY };
-  else if (c.EXIT137_ES_USER) {
-    const i = c.EXIT137_ES_USER.indexOf(':');
-    o.auth = { username: c.EXIT137_ES_USER.slice(0, i), password: c.EXIT137_ES_USER.slice(i + 1) };
+  return esConnection({ nodes: c.EXIT137_ES_URL, apiKey: c.EXIT137_ES_API_KEY, user: c.EXIT137_ES_USER, ca: c.EXIT137_ES_CA });
+}
+
+/** The client's options from what the workers' environment and the commands' flags both give. */
+export function esConnection(o: { nodes: string[]; apiKey?: string | undefined; user?: string | undefined; ca?: string | undefined }): ClientOptions {
+  const opts: ClientOptions = { nodes: o.nodes };
+  if (o.apiKey) opts.auth = { apiKey: o.apiKey };
+  else if (o.user) {
+    const i = o.user.indexOf(':');
+    opts.auth = { username: o.user.slice(0, i), password: o.user.slice(i + 1) };
   }
-  if (c.EXIT137_ES_CA) o.tls = { ca: readFileSync(c.EXIT137_ES_CA) };
-  return o;
+  if (o.ca) opts.tls = { ca: readFileSync(o.ca) };
+  return opts;
 }
 
 /** What may be logged of the configuration: everything but the secrets. */
