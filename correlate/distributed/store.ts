@@ -7,14 +7,7 @@ import type { NormalizedEvent } from '../../ingest/event.ts';
  * a hash of the events by id. Writing the same event twice changes nothing.
  */
 export class RedisEvidenceStore {
-  /**
-   * Events parsed before, by id. An event never changes under its id, so this is a pure cache:
-   * every finalize re-reads a quarter hour of its node's evidence, and without it the same
-   * documents cross the network and the JSON parser again and again.
-   */
-  private readonly cache = new Map<string, NormalizedEvent>();
-
-  constructor(private readonly redis: Redis, private readonly prefix = 'exit137:', private readonly cacheSize = 200_000) {}
+  constructor(private readonly redis: Redis, private readonly prefix = 'exit137:') {}
 
   async add(events: NormalizedEvent[]): Promise<void> {
     if (events.length === 0) return;
@@ -33,14 +26,10 @@ export class RedisEvidenceStore {
   async window(host: string, fromNs: bigint, toNs: bigint): Promise<NormalizedEvent[]> {
     const ids = await this.redis.zrangebyscore(`${this.prefix}ev:${host}`, Number(fromNs / 1_000_000n), Number(toNs / 1_000_000n));
     if (ids.length === 0) return [];
-    const missing = ids.filter((id) => !this.cache.has(id));
-    if (missing.length) {
-      const docs = await this.redis.hmget(`${this.prefix}evdoc:${host}`, ...missing);
-      docs.forEach((d, i) => {
-        if (d !== null) this.remember(missing[i]!, JSON.parse(d) as NormalizedEvent);
-      });
-    }
-    const events = ids.map((id) => this.cache.get(id)).filter((e): e is NormalizedEvent => e !== undefined);
+    // No cache of parsed events: a report finished early by the idle timeout and finished again
+    // after a restart is the same id with other content, and every worker must see the last.
+    const docs = await this.redis.hmget(`${this.prefix}evdoc:${host}`, ...ids);
+    const events = docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as NormalizedEvent);
     return events.sort((a, b) => {
       const x = BigInt(a.exit137.ts_ns);
       const y = BigInt(b.exit137.ts_ns);
@@ -58,17 +47,7 @@ export class RedisEvidenceStore {
     const ids = await this.redis.zrangebyscore(arrivedKey, '-inf', wallMs - 1, 'LIMIT', 0, 10_000);
     if (ids.length === 0) return 0;
     await this.redis.multi().hdel(`${this.prefix}evdoc:${host}`, ...ids).zrem(`${this.prefix}ev:${host}`, ...ids).zrem(arrivedKey, ...ids).exec();
-    for (const id of ids) this.cache.delete(id);
     return ids.length;
-  }
-
-  private remember(id: string, e: NormalizedEvent): void {
-    if (this.cache.size >= this.cacheSize) {
-      // oldest first (a Map keeps insertion order): the evidence of long-finished deaths
-      const drop = this.cache.keys();
-      for (let i = 0; i < this.cacheSize / 10; i++) this.cache.delete(drop.next().value!);
-    }
-    this.cache.set(id, e);
   }
 
   /** The incidents a bucket's last finalize gave that this one does not (nothing is written yet). */

@@ -37,8 +37,9 @@ const LAB = join(FIXTURES, 'lab', 'containers');
  */
 const FILES: Record<string, (line: string, prev: string | undefined) => boolean> = {
   'audit.log': (line, prev) => prev === undefined || serial(line) !== serial(prev),
-  'containerd.log': (line) => line.startsWith('time='),
-  'dockerd.log': (line) => line.startsWith('time='),
+  // not right after a crash dump either: its end is only known from the next line
+  'containerd.log': (line, prev) => line.startsWith('time=') && (prev?.startsWith('time=') ?? true),
+  'dockerd.log': (line, prev) => line.startsWith('time=') && (prev?.startsWith('time=') ?? true),
   'ctr-events.txt': () => true,
   'docker-events.json': () => true,
   // audit lines interleave with a kernel report in dmesg: cut only where a new report starts
