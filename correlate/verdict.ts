@@ -88,6 +88,10 @@ export const Attribution = z.object({
       largest_task: z.string().optional(),
       largest_rss_pages: z.number().optional(),
       wrong_victim: z.boolean(),
+      mechanism: z.enum(['oom_score_adj', 'root-discount', 'unexplained']).optional(),
+      victim_oom_score_adj: z.number().optional(),
+      largest_oom_score_adj: z.number().optional(),
+      kernel: z.string().optional(),
     })
     .optional(),
   crash: z.object({ headline: z.string(), top_frame: z.string().optional(), file: z.string().optional() }).optional(),

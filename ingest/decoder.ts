@@ -532,7 +532,8 @@ export class Decoder {
       e.event.type = ['info'];
       e.exit137.hung_task = h;
       e.process = { pid: h.pid, name: h.name };
-      e.message = `task ${h.name}:${h.pid} blocked for more than ${h.blocked_seconds ?? '?'} s in ${h.stack.slice(0, 3).join(' ← ')}`;
+      const blocked = h.blocked_seconds !== undefined ? `blocked for more than ${h.blocked_seconds} s` : 'in D state (blocked-task dump)';
+      e.message = `task ${h.name}:${h.pid} ${blocked} in ${h.stack.slice(0, 3).join(' ← ')}`;
       e.event.original = original;
       this.emit(e);
     }

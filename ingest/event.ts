@@ -124,6 +124,9 @@ const oomTask = z.object({
   total_vm: z.number().int().optional(),
   /** Resident pages (rss, or rss_anon + rss_file + rss_shmem on ≥ 6.8). */
   rss_pages: z.number().int(),
+  /** Swapped-out pages and page-table pages: with rss, what the kernel's badness counts. */
+  swap_pages: z.number().int().optional(),
+  pgtable_pages: z.number().int().optional(),
   oom_score_adj: z.number().int().optional(),
   name: z.string(),
 });
@@ -133,6 +136,8 @@ const oomReport = z.object({
   /** The task that was allocating: NOT the victim. */
   invoker: z.object({ name: z.string(), pid: z.number().int().optional() }).optional(),
   constraint: z.string().optional(),
+  /** Kernel release from the report's `CPU: … Comm: …` line: the victim-selection rules changed across releases. */
+  kernel: z.string().optional(),
   /** The allocating task's cpuset; on docker nodes of the 3.x era it is the container id. */
   cpuset: z.string().optional(),
   memcg: z.string().optional(),

@@ -1,9 +1,6 @@
-import type { OomReport } from '../../ingest/event.ts';
 import type { CauseModule, Ev, Finding, IncidentContext } from '../context.ts';
 import { S, mentions } from '../context.ts';
-
-/** A victim holding less than this share of the largest task's memory was not the hog. */
-const WRONG_VICTIM_RATIO = 0.1;
+import { victimAnalysis, wrongVictimStory } from './oom-victim.ts';
 
 function inContainer(e: Ev, ctx: IncidentContext): boolean {
   if (mentions(e, ctx.containerId)) return true;
@@ -11,25 +8,6 @@ function inContainer(e: Ev, ctx: IncidentContext): boolean {
   if (!o) return false;
   if ([o.memcg, o.task_memcg, o.cpuset].some((p) => p?.includes(ctx.containerId.slice(0, 12)))) return true;
   return o.victim?.pid !== undefined && ctx.initPids.has(o.victim.pid);
-}
-
-export function victimAnalysis(o: OomReport): NonNullable<Finding['oom']> {
-  const out: NonNullable<Finding['oom']> = { wrong_victim: false };
-  if (o.memcg) out.memcg = o.memcg;
-  if (o.limit_kb !== undefined) out.limit_kb = o.limit_kb;
-  if (o.usage_kb !== undefined) out.usage_kb = o.usage_kb;
-  const v = o.victim ?? o.chosen;
-  if (v) out.victim = `${v.name}[${v.pid ?? '?'}]`;
-  const row = o.tasks.find((t) => t.pid === v?.pid);
-  const victimPages = row?.rss_pages ?? (o.victim?.anon_rss_kb !== undefined ? Math.round((o.victim.anon_rss_kb + (o.victim.file_rss_kb ?? 0)) / 4) : undefined);
-  if (victimPages !== undefined) out.victim_rss_pages = victimPages;
-  const largest = [...o.tasks].sort((a, b) => b.rss_pages - a.rss_pages)[0];
-  if (largest) {
-    out.largest_task = `${largest.name}[${largest.pid}]`;
-    out.largest_rss_pages = largest.rss_pages;
-    out.wrong_victim = victimPages !== undefined && largest.pid !== v?.pid && victimPages < largest.rss_pages * WRONG_VICTIM_RATIO;
-  }
-  return out;
 }
 
 /** The kernel's memory-cgroup OOM killer ended the container (or shot the wrong process in it). */
@@ -57,10 +35,10 @@ export const oomKill: CauseModule = {
         ? `memory cgroup OOM: the kernel killed ${analysis.victim} (${analysis.victim_rss_pages} pages) while ${analysis.largest_task} held ${analysis.largest_rss_pages}`
         : `the kernel OOM killer killed ${analysis.victim ?? 'the container’s process'}: the container reached ${limit}`,
       explanation: analysis.wrong_victim
-        ? 'The container hit its memory limit and the OOM killer chose a small process: the badness score is the task’s share of memory (rounded down, with a discount for root tasks), so with many small workers none of them scores above a tiny system process.'
+        ? `The container hit its memory limit and the OOM killer chose a small process. ${wrongVictimStory(analysis).explanation}`
         : `The container’s memory cgroup reached ${limit}${o?.usage_kb !== undefined ? ` (usage ${Math.round(o.usage_kb / 1024)} MiB)` : ''} and the kernel’s OOM killer sent SIGKILL. Note that “invoked oom-killer” names the task that was allocating, not the victim.`,
       remedy: analysis.wrong_victim
-        ? 'Give the hog a higher oom_score_adj (or protect system processes with a negative one), reduce the number of processes, and upgrade the kernel (newer kernels score by pages without the 3% root discount rounding).'
+        ? wrongVictimStory(analysis).remedy
         : 'Raise the memory limit or reduce the application’s memory (heap/cache sizes); check for a leak in the container’s memory over time.',
       evidence,
       exitOrigin: 'oom',

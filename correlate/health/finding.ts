@@ -20,7 +20,7 @@ export const NodeFinding = z.object({
   memcg: z
     .object({ kernel_cgroups: z.number(), live_cgroups: z.number(), dying_cgroups: z.number(), growth_per_hour: z.number().optional(), samples: z.number().int() })
     .optional(),
-  oom: z.object({ victim: z.string(), victim_rss_pages: z.number(), largest_task: z.string(), largest_rss_pages: z.number(), tasks: z.number().int() }).optional(),
+  oom: z.object({ victim: z.string(), victim_rss_pages: z.number(), largest_task: z.string(), largest_rss_pages: z.number(), tasks: z.number().int(), mechanism: z.enum(['oom_score_adj', 'root-discount', 'unexplained']) }).optional(),
   evidence: z.array(EvidenceItem),
 });
 export type NodeFinding = z.infer<typeof NodeFinding>;

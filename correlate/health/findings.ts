@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NormalizedEvent } from '../../ingest/event.ts';
-import { victimAnalysis } from '../causes/oom-kill.ts';
+import { victimAnalysis, wrongVictimStory } from '../causes/oom-victim.ts';
 import type { Ev } from '../context.ts';
 import { evidenceItem } from '../context.ts';
 import { byHost } from '../incidents.ts';
@@ -102,15 +102,14 @@ function oomFindings(host: string, evs: Ev[]): NodeFinding[] {
       finding_id: id(host, 'oom-wrong-victim', e.event.id),
       host,
       finding: 'oom-wrong-victim',
-      severity: 'critical',
+      // the root-discount tie locks the container up; an adj-chosen victim is followed by the hog's own kill
+      severity: a.mechanism === 'root-discount' ? 'critical' : 'warning',
       confidence: 0.85,
       first_seen: e['@timestamp'],
       last_seen: e['@timestamp'],
       headline: `the OOM killer chose ${a.victim} (${a.victim_rss_pages} pages) while ${a.largest_task} held ${a.largest_rss_pages} pages, among ${o.tasks.length} tasks listed`,
-      explanation:
-        'The badness score is a task’s resident memory as a share of the limit, in thousandths, rounded down, minus 30 for root tasks (3%), and never below 1. With hundreds of small workers none scores above 1, so a tiny system process (init, mingetty) that also scores 1 can be chosen; killing it frees nothing, the cgroup stays at its limit and the container locks up at 100% CPU.',
-      remedy: 'Give the workers a positive oom_score_adj (or the system processes -1000), reduce the number of processes per container, and upgrade the kernel: 3.10+ scores in pages without the rounding that makes every small task equal.',
-      oom: { victim: a.victim ?? '?', victim_rss_pages: a.victim_rss_pages ?? 0, largest_task: a.largest_task ?? '?', largest_rss_pages: a.largest_rss_pages ?? 0, tasks: o.tasks.length },
+      ...wrongVictimStory(a),
+      oom: { victim: a.victim ?? '?', victim_rss_pages: a.victim_rss_pages ?? 0, largest_task: a.largest_task ?? '?', largest_rss_pages: a.largest_rss_pages ?? 0, tasks: o.tasks.length, mechanism: a.mechanism ?? 'unexplained' },
       evidence: [evidenceItem(e, 'the kernel OOM report')],
     });
   }

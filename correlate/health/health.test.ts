@@ -39,13 +39,39 @@ describe('node-health findings from the seeds and the lab', () => {
     assert.equal(f[0]!.finding, 'oom-wrong-victim');
     assert.equal(f[0]!.oom?.victim, 'mingetty[16944]');
     assert.equal(f[0]!.oom?.largest_task, 'node[40395]');
+    // 2.6.32: no oom_score_adj difference, a `score 1` choice: the root discount's tie
+    assert.equal(f[0]!.oom?.mechanism, 'root-discount');
+    assert.equal(f[0]!.severity, 'critical');
     assert.match(f[0]!.explanation, /rounded down/);
   });
 
-  it('lab, kernel 6.18: the hung-task report of a kill stuck in FUSE; the memcg OOM of a real hog is not a wrong victim', async () => {
+  it('lab, kernel 6.18: a kill stuck in FUSE; the helper with oom_score_adj 1000 killed instead of the hog; the hogs’ own OOMs are not wrong victims', async () => {
     const f = await findingsOf('lab/kernel/dmesg-iso.txt');
-    assert.deepEqual(f.map((x) => `${x.finding}/${x.signature}`), ['stuck-kill/fuse-request']);
+    assert.deepEqual(f.map((x) => `${x.finding}/${x.signature ?? x.oom?.mechanism}`), ['stuck-kill/fuse-request', 'oom-wrong-victim/oom_score_adj']);
     assert.equal(f[0]!.tasks![0]!.name, 'sleep');
+    const oom = f[1]!;
+    assert.deepEqual(oom.oom, { victim: 'python3[7039]', victim_rss_pages: 4885, largest_task: 'python3[7081]', largest_rss_pages: 14696, tasks: 2, mechanism: 'oom_score_adj' });
+    assert.equal(oom.severity, 'warning');
+    assert.match(oom.explanation, /oom_score_adj 1000 against 0/);
+    assert.match(oom.remedy, /what raised python3\[7039\]'s oom_score_adj/);
+  });
+
+  it('a public report: PID 1 frozen in cgroup_rmdir → cgroup_drain_dying (SysRq blocked-task dump)', async () => {
+    const [f, ...rest] = await findingsOf('public-reports/sysrq-cgroup-drain-dying.txt');
+    assert.equal(rest.length, 0);
+    assert.equal(f!.finding, 'cgroup-teardown-freeze');
+    assert.equal(f!.signature, 'cgroup-drain-dying');
+    assert.equal(f!.severity, 'critical');
+    assert.deepEqual([f!.tasks![0]!.name, f!.tasks![0]!.pid], ['systemd', 1]);
+    assert.match(f!.headline, /^systemd:1 blocked: removing a cgroup waits/);
+  });
+
+  it('a public report (kernel 4.15): the cgroup_destroy worker blocked on cgroup_mutex', async () => {
+    const [f, ...rest] = await findingsOf('public-reports/hung-css-killed-work-fn.txt');
+    assert.equal(rest.length, 0);
+    assert.equal(f!.finding, 'cgroup-teardown-freeze');
+    assert.equal(f!.signature, 'cgroup-destroy-worker-mutex');
+    assert.deepEqual([f!.tasks![0]!.name, f!.tasks![0]!.pid], ['kworker/14:1', 111280]);
   });
 
   it('lab: the memory cgroup leak, counted and its growth estimated', async () => {

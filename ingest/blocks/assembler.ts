@@ -47,7 +47,7 @@ export class BlockAssembler<C> {
     }
     for (const kind of this.kinds) {
       if (kind.starts(text)) {
-        this.open.set(stream, { kind, state: kind.init(), lines: [{ text, ctx }], touchedAt: this.now() });
+        this.open.set(stream, { kind, state: kind.init(text), lines: [{ text, ctx }], touchedAt: this.now() });
         return { taken: true, finished };
       }
     }

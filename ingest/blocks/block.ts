@@ -7,8 +7,8 @@ export type BlockKind<R, S = unknown> = {
   name: string;
   /** Does this line open a report? */
   starts(text: string): boolean;
-  /** Fresh per-report state (what has been seen so far). */
-  init(): S;
+  /** Fresh per-report state (what has been seen so far), given the report's first line. */
+  init(first: string): S;
   /**
    * Does this line continue the open report? 'end' = it belongs to the report and closes it;
    * 'no' = the report is over and this line is not part of it.

@@ -11,23 +11,28 @@ const boot = parseIsoNanos(readFileSync(join(kernelDir, 'boot-time'), 'utf8').tr
 
 describe('kernel reports captured in the lab (kernel 6.18, cgroup v1)', () => {
   for (const [file, opts] of [['dmesg.txt', boot.ok ? { bootNs: boot.ns } : {}], ['dmesg-iso.txt', {}]] as const) {
-    it(`${file}: the memcg OOM is one event with invoker, memcg, limit, table and victim`, async () => {
+    it(`${file}: each memcg OOM is one event with invoker, kernel, memcg, limit, table and victim`, async () => {
       const { events, dead } = await decodeFiles([join(kernelDir, file)], opts);
       assert.deepEqual(dead, []);
       const ooms = events.filter((e) => e.exit137.kind === 'kernel-oom');
-      assert.equal(ooms.length, 1);
+      // the plain hog; then, in the second cgroup, the helper with oom_score_adj 1000 and the hog after it
+      assert.deepEqual(ooms.map((e) => `${e.exit137.oom!.memcg} ${e.exit137.oom!.victim?.pid}`), ['/exit137-lab-oom 6997', '/exit137-lab-oom-adj 7039', '/exit137-lab-oom-adj 7081']);
       const o = ooms[0]!.exit137.oom!;
-      assert.deepEqual(o.invoker, { name: 'python3', pid: 6108 });
+      assert.deepEqual(o.invoker, { name: 'python3', pid: 6997 });
+      assert.equal(o.kernel, '6.18.44-fc-v595');
       assert.equal(o.constraint, 'CONSTRAINT_MEMCG');
-      assert.equal(o.memcg, '/exit137-lab-oom');
       assert.equal(o.limit_kb, 32768);
       assert.equal(o.usage_kb, 32768);
-      assert.deepEqual(o.tasks, [{ pid: 6108, uid: 0, tgid: 6108, total_vm: 29746, rss_pages: 9785, oom_score_adj: 0, name: 'python3' }]);
-      assert.equal(o.victim?.pid, 6108);
+      assert.deepEqual(o.tasks, [{ pid: 6997, uid: 0, tgid: 6997, total_vm: 29746, rss_pages: 9801, swap_pages: 0, pgtable_pages: 33, oom_score_adj: 0, name: 'python3' }]);
       assert.equal(o.victim?.anon_rss_kb, 32512);
       assert.equal(o.global, false);
       assert.equal(ooms[0]!.exit137.time.basis, 'absolute');
-      assert.equal(ooms[0]!['@timestamp'].slice(0, 19), '2026-11-24T06:25:58');
+      // dmesg.txt is placed by a boot time read to the second: within a second or two of the ISO rendering
+      assert.ok(Math.abs(Date.parse(ooms[0]!['@timestamp']) - Date.parse('2026-11-24T11:42:37.448Z')) < 2000, ooms[0]!['@timestamp']);
+      const adj = ooms[1]!.exit137.oom!;
+      // the allocating task is the hog, the victim the helper
+      assert.deepEqual(adj.invoker, { name: 'python3', pid: 7081 });
+      assert.deepEqual(adj.tasks.map((t) => [t.pid, t.rss_pages, t.oom_score_adj]), [[7039, 4885, 1000], [7081, 14696, 0]]);
     });
 
     it(`${file}: the FUSE hung task is one event with its whole stack`, async () => {
@@ -36,7 +41,7 @@ describe('kernel reports captured in the lab (kernel 6.18, cgroup v1)', () => {
       assert.equal(hung.length, 1);
       const h = hung[0]!.exit137.hung_task!;
       assert.equal(h.name, 'sleep');
-      assert.equal(h.pid, 6155);
+      assert.equal(h.pid, 7128);
       assert.equal(h.state, 'D');
       assert.equal(h.complete, true);
       assert.deepEqual(h.stack.slice(2, 5), ['request_wait_answer', '__fuse_simple_request', 'fuse_flush']);

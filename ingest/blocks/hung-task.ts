@@ -2,14 +2,20 @@ import type { HungTask } from '../event.ts';
 import type { BlockKind } from './block.ts';
 
 const HEADER = /^INFO: task (.+):(\d+) blocked for more than (\d+) seconds\.$/;
+/**
+ * A blocked task in a SysRq dump (`echo w > /proc/sysrq-trigger`, 5.x+ wording): what an SRE
+ * takes from a frozen node, and the only record when the hung-task detector is off or has used up
+ * its warnings. Only D (uninterruptible) tasks: a full `t` dump lists every sleeping task too.
+ */
+const SYSRQ_TASK = /^task:(.+?)\s+state:D\s+stack:\s*\d+\s+pid:\s*(\d+)/;
 /** A stack frame as the kernel prints it: `[<ffffffff856c828e>] wait_rcu_gp+0x5e/0x80`, ` ? fuse_flush+0x16f/0x1b0`, `[<0>] do_wait+0x156/0x2f0`. */
 export const STACK_FRAME = /^\s*(?:\[<[0-9a-f]+>\]\s*)?(?:\? )?([A-Za-z_.][\w.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w]+\])?$/;
 const CONTINUATION = [
   /^\s*(Not tainted|Tainted:)/,
   /^"echo 0 > \/proc\/sys\/kernel\/hung_task_timeout_secs" disables this message\.$/,
-  /^task:.+ state:\S+ stack:\s*\d+\s+pid:\s*\d+/,
   /^.+\s+D\s+(?:[0-9a-f]+\s+)?\d+\s+\d+\s+\d+\s+0x[0-9a-f]+$/,
   /^Call Trace:$/,
+  /^Workqueue: \S+ \S+/,
   /^\s*<\/?TASK>$/,
   /^(RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d\d|Code|EFLAGS):/,
   /^\s*Blocked by /,
@@ -17,22 +23,33 @@ const CONTINUATION = [
   /^\s*\? /,
 ];
 
-type State = Record<string, never>;
+/** Whether the report already has its `task:` line: a second one is the next task of a dump. */
+type State = { taskLine: boolean };
+const TASK_LINE = /^task:.+ state:\S+ stack:\s*\d+\s+pid:\s*\d+/;
 
-/** The kernel's hung-task report: `INFO: task X:PID blocked for more than N seconds.` and its stack. */
+/**
+ * The kernel's hung-task report (`INFO: task X:PID blocked for more than N seconds.` and its
+ * stack), or one blocked task of a SysRq dump (`task:X state:D … pid:N` and its stack).
+ */
 export const hungTask: BlockKind<HungTask, State> = {
   name: 'kernel-hung-task',
-  starts: (t) => HEADER.test(t),
-  init: () => ({}),
-  accepts(t) {
+  starts: (t) => HEADER.test(t) || SYSRQ_TASK.test(t),
+  init: (first) => ({ taskLine: TASK_LINE.test(first) }),
+  accepts(t, s) {
     if (HEADER.test(t)) return 'no';
+    if (TASK_LINE.test(t)) {
+      if (s.taskLine) return 'no';
+      s.taskLine = true;
+      return 'yes';
+    }
     if (/^\s*<\/TASK>$/.test(t)) return 'end';
     if (STACK_FRAME.test(t) || CONTINUATION.some((re) => re.test(t))) return 'yes';
     return 'no';
   },
   finish(lines, complete) {
     const h = HEADER.exec(lines[0] ?? '');
-    const out: HungTask = { name: h?.[1] ?? '?', pid: Number(h?.[2] ?? 0), stack: [], complete };
+    const d = h ? undefined : SYSRQ_TASK.exec(lines[0] ?? '');
+    const out: HungTask = { name: h?.[1] ?? d?.[1] ?? '?', pid: Number(h?.[2] ?? d?.[2] ?? 0), stack: [], complete };
     if (h) out.blocked_seconds = Number(h[3]);
     for (const t of lines.slice(1)) {
       const st = /state:(\S+)/.exec(t) ?? /^.+\s+(D)\s+/.exec(t);

@@ -40,9 +40,10 @@ export const kernelOom: BlockKind<OomReport, State> = {
         r.invoker = { name: m[1]! };
         continue;
       }
-      m = /^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Not tainted|Tainted)/.exec(t);
+      m = /^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?)(?: Kdump: loaded)? (?:Not tainted|Tainted: [^0-9]*?) ?(\d+\.\d+\S*)?(?: #|$)/.exec(t);
       if (m && r.invoker && r.invoker.pid === undefined && r.invoker.name === m[2]) {
         r.invoker.pid = Number(m[1]);
+        if (m[3]) r.kernel = m[3];
         continue;
       }
       m = /^(.+?) cpuset=(\S+) mems_allowed=/.exec(t);
@@ -127,5 +128,9 @@ function taskRow(pid: number, rest: string, columns: string[]): OomTask | undefi
   if (values.tgid !== undefined) task.tgid = values.tgid;
   if (values.total_vm !== undefined) task.total_vm = values.total_vm;
   if (values.oom_score_adj !== undefined) task.oom_score_adj = values.oom_score_adj;
+  if (values.swapents !== undefined) task.swap_pages = values.swapents;
+  // 4.x+ print page tables in bytes, 3.x as a count of pages (nr_ptes)
+  if (values.pgtables_bytes !== undefined) task.pgtable_pages = Math.ceil(values.pgtables_bytes / 4096);
+  else if (values.nr_ptes !== undefined) task.pgtable_pages = values.nr_ptes;
   return task;
 }

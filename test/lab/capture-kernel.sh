@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Captures real kernel reports: a memory-cgroup OOM kill (cgroup v1) and a hung task stuck in
+# Captures real kernel reports: a memory-cgroup OOM kill (cgroup v1), an OOM kill of the wrong
+# victim (a small helper with oom_score_adj 1000 beside the hog), and a hung task stuck in
 # FUSE (seed 003's stuck kill, reproduced with bindfs). Writes the kernel log both as `dmesg`
 # prints it (seconds since boot) and with ISO times, plus the stuck task's /proc stack.
 # Usage: capture-kernel.sh OUTDIR   (needs root, cgroup v1 memory, bindfs)
@@ -8,9 +9,10 @@ out=$(realpath -m "${1:?usage: capture-kernel.sh OUTDIR}")
 mkdir -p "$out"
 work=$(mktemp -d /tmp/exit137-kernel.XXXXXX)
 cg=/sys/fs/cgroup/memory/exit137-lab-oom
+cg_adj=/sys/fs/cgroup/memory/exit137-lab-oom-adj
 old_hung=$(cat /proc/sys/kernel/hung_task_timeout_secs)
 old_warn=$(cat /proc/sys/kernel/hung_task_warnings)
-fusepid=""; stuck=""
+fusepid=""; stuck=""; helper=""
 cleanup() {
   [ -n "$fusepid" ] && kill -CONT "$fusepid" 2>/dev/null || true
   sleep 0.5
@@ -18,7 +20,9 @@ cleanup() {
   [ -n "$stuck" ] && kill -9 "$stuck" 2>/dev/null || true
   echo "$old_hung" > /proc/sys/kernel/hung_task_timeout_secs
   echo "$old_warn" > /proc/sys/kernel/hung_task_warnings
-  rmdir "$cg" 2>/dev/null || true
+  [ -n "$helper" ] && kill -9 "$helper" 2>/dev/null || true
+  sleep 0.2
+  rmdir "$cg" "$cg_adj" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -31,6 +35,18 @@ mkdir -p "$cg"
 echo $((32 << 20)) > "$cg/memory.limit_in_bytes"
 [ -f "$cg/memory.memsw.limit_in_bytes" ] && echo $((32 << 20)) > "$cg/memory.memsw.limit_in_bytes"
 sh -c "echo \$\$ > $cg/cgroup.procs; exec python3 -c 'b = bytearray(100 << 20); b[::4096] = b\"x\" * (len(b) // 4096)'" || echo "oom: exit $?"
+
+# 1b. the wrong victim: a 64 MiB cgroup, a 6 MiB helper whose oom_score_adj is 1000 (adj adds
+# thousandths of the limit to its badness), then a hog that wants 100 MiB. The kernel kills the
+# helper first, which frees too little, then the hog: two reports.
+mkdir -p "$cg_adj"
+echo $((64 << 20)) > "$cg_adj/memory.limit_in_bytes"
+[ -f "$cg_adj/memory.memsw.limit_in_bytes" ] && echo $((64 << 20)) > "$cg_adj/memory.memsw.limit_in_bytes"
+sh -c "echo \$\$ > $cg_adj/cgroup.procs; echo 1000 > /proc/\$\$/oom_score_adj; exec python3 -c 'import time; b = bytearray(6 << 20); b[::4096] = b\"x\" * (len(b) // 4096); time.sleep(60)'" &
+helper=$!
+sleep 1
+sh -c "echo \$\$ > $cg_adj/cgroup.procs; exec python3 -c 'b = bytearray(100 << 20); b[::4096] = b\"x\" * (len(b) // 4096)'" || echo "oom (adj): exit $?"
+kill -9 "$helper" 2>/dev/null || true; wait "$helper" 2>/dev/null || true; helper=""
 
 # 2. stuck kill through FUSE: the pid namespace's init holds a file on a bindfs mount whose daemon is stopped
 mkdir -p "$work/src" "$work/mnt"; echo data > "$work/src/file"

@@ -43,16 +43,19 @@ describe('live lab: real runtimes, real deaths, right verdicts', { timeout: 600_
   });
 });
 
-describe('kernel reports reproduced live (memcg OOM, FUSE stuck kill)', { timeout: 180_000 }, () => {
+describe('kernel reports reproduced live (memcg OOM, wrong OOM victim, FUSE stuck kill)', { timeout: 180_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'exit137-live-kernel-'));
   after(() => rmSync(out, { recursive: true, force: true }));
-  it('the OOM and the hung task come out as one event each', async () => {
+  it('each OOM and the hung task come out as one event each', async () => {
     runLab('capture-kernel.sh', [out], 120_000);
     const { events } = await decodeFiles([join(out, 'dmesg-iso.txt')]);
     const oom = events.filter((e) => e.exit137.kind === 'kernel-oom');
     const hung = events.filter((e) => e.exit137.kind === 'kernel-hung-task');
-    assert.equal(oom.length, 1);
-    assert.equal(oom[0]!.exit137.oom?.memcg, '/exit137-lab-oom');
+    assert.deepEqual(oom.map((e) => e.exit137.oom?.memcg), ['/exit137-lab-oom', '/exit137-lab-oom-adj', '/exit137-lab-oom-adj']);
+    // the kernel chose the helper with oom_score_adj 1000 over the hog, and exit137 says so
+    const wrong = findHealth(events).filter((f) => f.finding === 'oom-wrong-victim');
+    assert.deepEqual(wrong.map((f) => f.oom?.mechanism), ['oom_score_adj']);
+    assert.equal(wrong[0]!.oom?.victim, `python3[${oom[1]!.exit137.oom?.victim?.pid}]`);
     assert.ok(hung.some((h) => h.exit137.hung_task!.stack.includes('fuse_flush')), 'a task stuck in fuse_flush');
   });
 });
