@@ -83,6 +83,36 @@ describe('bad input never throws out of a decoder', () => {
   });
 });
 
+describe('the line reader gives the same lines however the bytes are chunked', () => {
+  // the ASCII fast path and the byte path must agree: same text, offsets, kinds and line numbers
+  const piece = fc.oneof(
+    fc.constantFrom('type=SYSCALL msg=audit(1.1:1): a0=9', '\r', 'é', '\u00ff', '😀', '', 'x'.repeat(40)),
+    fc.string({ maxLength: 30 }),
+    fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b).toString('latin1')),
+  );
+  const input = fc.array(fc.tuple(fc.array(piece, { maxLength: 4 }), fc.boolean()), { maxLength: 30 }).map((ls) =>
+    Buffer.concat(ls.map(([parts, raw]) => Buffer.concat([Buffer.from(parts.join(''), raw ? 'latin1' : 'utf8'), Buffer.from('\n')]))),
+  );
+  const read = async (chunks: Buffer[], max: number) => {
+    const out = [];
+    for await (const l of readLines(chunks, max)) out.push(l);
+    return out;
+  };
+
+  it('random cuts against one byte per chunk', async () => {
+    await fc.assert(
+      fc.asyncProperty(input, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 8, max: 120 }), async (buf, cuts, max) => {
+        const at = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...at].map((from, i, all) => buf.subarray(from, all[i + 1] ?? buf.length)).filter((c) => c.length > 0);
+        const bytewise = await read([...buf].map((b) => Buffer.from([b])), max);
+        assert.deepEqual(await read(chunks, max), bytewise);
+        assert.deepEqual(await read([buf], max), bytewise);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('bounded memory on hostile input', () => {
   it('a panic that never ends is cut, reported as cut, and the stream goes on', () => {
     const lines = ['panic: boom', 'goroutine 1 [running]:', ...Array.from({ length: 10_000 }, (_, i) => (i % 2 ? '/go/src/x.go:1 +0x1' : 'main.f(...)')), 'time="2020-01-01T00:00:00Z" level=info msg="after"'];

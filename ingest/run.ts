@@ -3,7 +3,7 @@ import type { DecoderOptions } from './decoder.ts';
 import { Decoder } from './decoder.ts';
 import type { NormalizedEvent } from './event.ts';
 import type { Input } from './sources/files.ts';
-import { readLines } from './sources/lines.ts';
+import { readLineBatches } from './sources/lines.ts';
 
 export type DecodeSinks = {
   event: (e: NormalizedEvent) => void;
@@ -18,13 +18,16 @@ export async function decodeInputs(inputs: Input[], sinks: DecodeSinks, opts: De
   let bytes = 0;
   for (const input of inputs) {
     let last = 0;
-    for await (const l of readLines(input.open(), decoder.maxLineBytes)) {
-      if (l.kind === 'line') decoder.pushLine(input.ref, l.text, l.offset, l.lineNo);
-      else if (l.kind === 'oversize') decoder.pushOversize(input.ref, l.head, l.length, l.offset, l.lineNo);
-      else decoder.pushInvalidUtf8(input.ref, l.raw, l.offset, l.lineNo);
-      if (sinks.progress && l.offset - last > 1 << 20) {
-        sinks.progress(bytes + l.offset);
-        last = l.offset;
+    for await (const batch of readLineBatches(input.open(), decoder.maxLineBytes)) {
+      for (const l of batch) {
+        if (l.kind === 'line') decoder.pushLine(input.ref, l.text, l.offset, l.lineNo);
+        else if (l.kind === 'oversize') decoder.pushOversize(input.ref, l.head, l.length, l.offset, l.lineNo);
+        else decoder.pushInvalidUtf8(input.ref, l.raw, l.offset, l.lineNo);
+      }
+      const at = batch.at(-1)!.offset;
+      if (sinks.progress && at - last > 1 << 20) {
+        sinks.progress(bytes + at);
+        last = at;
       }
     }
     decoder.endInput(input.ref);

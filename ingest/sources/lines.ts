@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 
 /**
@@ -32,7 +33,48 @@ export class LineSplitter {
   }
 
   push(chunk: Buffer, out: SourceLine[]): void {
-    let start = 0;
+    let rest = chunk;
+    if (this.carryLen > 0 || this.oversize) {
+      // finish the line carried over from the previous chunk byte-wise first
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) return this.pushBytes(chunk, 0, out);
+      this.pushBytes(chunk.subarray(0, nl + 1), 0, out);
+      rest = chunk.subarray(nl + 1);
+    }
+    this.pushBytes(rest, this.pushAsciiLines(rest, out), out);
+  }
+
+  /**
+   * The hot path: when the chunk's whole lines are ASCII (audit.log, daemon logs), byte offsets
+   * are character offsets, so one latin1 decode of the chunk is sliced into lines instead of a
+   * UTF-8 decode and a Buffer view per line. Returns where the bytes it did not take start.
+   */
+  private pushAsciiLines(chunk: Buffer, out: SourceLine[]): number {
+    const last = chunk.lastIndexOf(0x0a);
+    if (last < 0 || !isAscii(chunk.subarray(0, last))) return 0;
+    const text = chunk.toString('latin1', 0, last);
+    const base = this.offset;
+    let i = 0;
+    while (i <= last) {
+      let end = text.indexOf('\n', i);
+      if (end < 0) end = last;
+      this.lineNo++;
+      if (end - i > this.maxLineBytes) {
+        const head = Buffer.from(chunk.subarray(i, i + Math.min(4096, this.maxLineBytes)));
+        out.push({ kind: 'oversize', head, length: end - i, offset: base + i, lineNo: this.lineNo });
+      } else {
+        const cr = end > i && text.charCodeAt(end - 1) === 0x0d ? 1 : 0;
+        out.push({ kind: 'line', text: text.slice(i, end - cr), offset: base + i, lineNo: this.lineNo });
+      }
+      i = end + 1;
+    }
+    this.offset = base + last + 1;
+    this.lineStart = this.offset;
+    return last + 1;
+  }
+
+  private pushBytes(chunk: Buffer, from: number, out: SourceLine[]): void {
+    let start = from;
     while (start < chunk.length) {
       const nl = chunk.indexOf(0x0a, start);
       const end = nl < 0 ? chunk.length : nl;
@@ -81,6 +123,19 @@ export class LineSplitter {
       return { kind: 'invalid-utf8', raw: Buffer.from(buf), offset: lineStart, lineNo: this.lineNo };
     }
   }
+}
+
+/** The lines of a stream, one array per chunk read: a decoder loops over them without a promise per line. */
+export async function* readLineBatches(stream: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, maxLineBytes: number, startOffset = 0): AsyncGenerator<SourceLine[]> {
+  const splitter = new LineSplitter(maxLineBytes, startOffset);
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const out: SourceLine[] = [];
+    splitter.push(chunk, out);
+    if (out.length) yield out;
+  }
+  const out: SourceLine[] = [];
+  splitter.end(out);
+  if (out.length) yield out;
 }
 
 export async function* readLines(stream: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, maxLineBytes: number, startOffset = 0): AsyncGenerator<SourceLine> {
