@@ -371,7 +371,7 @@ export class Decoder {
     const clock = this.clock(rec.node ?? host);
     clock.observe(rec.ns);
     const stamp: Stamp = { ns: rec.ns, basis: 'absolute' };
-    this.audit.push(rec, { ...where, env, stamp, host: rec.node ?? host, original });
+    this.audit.push(rec, { input: where.input, src: where.src, offset: where.offset, line: where.line, env, stamp, host: rec.node ?? host, original });
   }
 
   // ---- events ----

@@ -46,18 +46,24 @@ export async function handleFingerprint(fh: FileHandle): Promise<string | undefi
  * per-call cost, which dominated the hot path.
  */
 export function eventId(key: string): string {
-  return `${cyrb53(key, 0x9e3779b9).toString(36).padStart(11, '0')}${cyrb53(key, 0x85ebca6b).toString(36).padStart(11, '0')}`;
-}
-
-function cyrb53(str: string, seed: number): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < str.length; i++) {
-    const ch = str.charCodeAt(i);
+  // both hashes in one pass over the key: this runs once per event
+  let h1 = 0xdeadbeef ^ 0x9e3779b9;
+  let h2 = 0x41c6ce57 ^ 0x9e3779b9;
+  let g1 = 0xdeadbeef ^ 0x85ebca6b;
+  let g2 = 0x41c6ce57 ^ 0x85ebca6b;
+  for (let i = 0; i < key.length; i++) {
+    const ch = key.charCodeAt(i);
     h1 = Math.imul(h1 ^ ch, 2654435761);
     h2 = Math.imul(h2 ^ ch, 1597334677);
+    g1 = Math.imul(g1 ^ ch, 2654435761);
+    g2 = Math.imul(g2 ^ ch, 1597334677);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `${finish(h1, h2).toString(36).padStart(11, '0')}${finish(g1, g2).toString(36).padStart(11, '0')}`;
+}
+
+/** cyrb53's final mix of its two 32-bit lanes into 53 bits. */
+function finish(a: number, b: number): number {
+  const h1 = Math.imul(a ^ (a >>> 16), 2246822507) ^ Math.imul(b ^ (b >>> 13), 3266489909);
+  const h2 = Math.imul(b ^ (b >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
