@@ -46,6 +46,21 @@ describe('Elasticsearch: the sink and the saved searches on a real 8.19 node', {
     await writeBatch(client, [], [verdicts[0]!], { refresh: true });
   });
 
+  it('setup brings an index made under an older mapping up to date', async () => {
+    // the verdict index as an earlier release made it: strict, without the OOM victim's mechanism
+    const old = 'exit137-attributions-v0';
+    // without the current template, which would otherwise shape the new index itself
+    await client.indices.deleteIndexTemplate({ name: 'exit137-attributions' });
+    await client.indices.create({ index: old, mappings: { dynamic: 'strict', properties: { incident_id: { type: 'keyword' }, oom: { properties: { wrong_victim: { type: 'boolean' } } } } } });
+    await installTemplates(client);
+    const m = await client.indices.getMapping({ index: old });
+    const oom = (m[old]!.mappings.properties!.oom as { properties: Record<string, { type: string }> }).properties;
+    assert.equal(oom.mechanism?.type, 'keyword');
+    assert.equal(oom.wrong_victim?.type, 'boolean');
+    await client.index({ index: old, id: 'x', document: { incident_id: 'x', oom: { wrong_victim: true, mechanism: 'oom_score_adj' } }, refresh: true });
+    await client.indices.delete({ index: old });
+  });
+
   it('keeps nanosecond order: events sort by @timestamp exactly as their ts_ns', async () => {
     const r = await client.search<NormalizedEvent>({ index: 'exit137-events-*', size: 50, sort: [{ '@timestamp': 'asc' }], query: { term: { 'exit137.kind': 'runtime-log' } } });
     const ns = r.hits.hits.map((h) => BigInt(h._source!.exit137.ts_ns));

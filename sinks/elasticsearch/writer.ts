@@ -7,6 +7,12 @@ import { EVENTS_TEMPLATE, VERDICTS_INDEX, VERDICTS_TEMPLATE, eventsIndex } from 
 export async function installTemplates(client: Client): Promise<void> {
   await client.indices.putIndexTemplate({ name: 'exit137-events', ...EVENTS_TEMPLATE } as Parameters<Client['indices']['putIndexTemplate']>[0]);
   await client.indices.putIndexTemplate({ name: 'exit137-attributions', ...VERDICTS_TEMPLATE } as Parameters<Client['indices']['putIndexTemplate']>[0]);
+  // An index created under an older template keeps its mapping, and the verdicts' is strict: a new
+  // field would be refused. New fields are added to existing indices (a changed type is refused
+  // by Elasticsearch with its reason, and setup fails loudly).
+  for (const t of [EVENTS_TEMPLATE, VERDICTS_TEMPLATE]) {
+    await client.indices.putMapping({ index: t.index_patterns.join(','), allow_no_indices: true, ...t.template.mappings } as Parameters<Client['indices']['putMapping']>[0]);
+  }
 }
 
 export type WriteResult = { created: number; duplicates: number; updated: number; rejected: { id: string; status: number; reason: string }[] };

@@ -120,7 +120,7 @@ describe('ingest → Redis → correlate → Elasticsearch, through crashes and 
     await gone;
   };
 
-  it('every event once and every verdict once, as analyze gives them', async () => {
+  it('every event once and every verdict once, as analyze gives them', async (t) => {
     const parts = Object.fromEntries(Object.entries(FILES).map(([f, cut]) => [f, split(readFileSync(join(LAB, f), 'utf8'), cut)]));
     const files = Object.keys(FILES).map((f) => join(logs, f));
     const append = (p: number) => {
@@ -130,6 +130,12 @@ describe('ingest → Redis → correlate → Elasticsearch, through crashes and 
     const events = new Queue(EVENTS_QUEUE, { connection });
     const client = new Client({ node: es.url });
     const admin = new Redis(connection);
+    const finalize = new Queue(FINALIZE_QUEUE, { connection });
+    // closed whether the test passes or not: a client left open keeps reconnecting to the stopped Redis
+    t.after(async () => {
+      await Promise.all([events.close(), finalize.close(), client.close()]);
+      admin.disconnect();
+    });
     const completed = async () => (await events.getJobCounts('completed')).completed ?? 0;
     // part 1, and a worker of each kind
     mkdirSync(logs, { recursive: true });
@@ -165,7 +171,6 @@ describe('ingest → Redis → correlate → Elasticsearch, through crashes and 
     const expectedVerdicts = correlate(expectedEvents).map(key).sort();
     assert.ok(expectedVerdicts.length >= 7, 'the lab bundle has its seven deaths');
 
-    const finalize = new Queue(FINALIZE_QUEUE, { connection });
     let counts = { events: 0, verdicts: 0 };
     const deadline = Date.now() + 240_000;
     for (;;) {
@@ -202,7 +207,5 @@ describe('ingest → Redis → correlate → Elasticsearch, through crashes and 
       c.kill('SIGTERM');
       await gone;
     }
-    await Promise.all([events.close(), finalize.close(), client.close()]);
-    admin.disconnect();
   });
 });
