@@ -10,6 +10,8 @@ import { startRedis } from '../../test/helpers/redis.ts';
 import { correlate } from '../analyze.ts';
 import type { Attribution } from '../verdict.ts';
 import { eventsQueue } from '../../ingest/ship/queue.ts';
+import { Redis } from 'ioredis';
+import { RedisEvidenceStore } from './store.ts';
 import { FINALIZE_QUEUE, correlateWorkers } from './workers.ts';
 
 const FILES = ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(FIXTURES, 'lab', 'containers', f));
@@ -24,6 +26,27 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     await decodeInputs(await expandInputs(FILES), { event: (e) => events.push(e), deadLetter: () => {} });
   });
   after(async () => redis.stop());
+
+  it('one finalize of a bucket at a time: the lock is exclusive, owned, refreshed and expires', async () => {
+    const r = new Redis({ host: '127.0.0.1', port: redis.port });
+    const store = new RedisEvidenceStore(r, 'locktest:');
+    const a = await store.lockBucket('n1', '42', 300);
+    assert.ok(a);
+    assert.equal(await store.lockBucket('n1', '42', 300), undefined, 'held: a second finalize waits');
+    assert.ok(await store.lockBucket('n1', '43', 300), 'another bucket is free');
+    await store.unlockBucket('n1', '42', 'not-the-owner');
+    assert.equal(await store.lockBucket('n1', '42', 300), undefined, 'only the owner releases it');
+    assert.equal(await store.refreshBucketLock('n1', '42', a!, 1000), true);
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(await store.lockBucket('n1', '42', 300), undefined, 'refreshed past its first expiry');
+    await store.unlockBucket('n1', '42', a!);
+    const b = await store.lockBucket('n1', '42', 100);
+    assert.ok(b);
+    await new Promise((res) => setTimeout(res, 250));
+    assert.equal(await store.refreshBucketLock('n1', '42', b!, 1000), false, 'expired: a dead holder blocks no one');
+    assert.ok(await store.lockBucket('n1', '42', 100));
+    r.disconnect();
+  });
 
   for (const workers of [1, 2, 4]) {
     it(`${workers} worker(s): the same verdicts, one per death, from batches in file order`, async () => {

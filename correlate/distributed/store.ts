@@ -6,6 +6,10 @@ import type { NormalizedEvent } from '../../ingest/event.ts';
  * that dies loses nothing: per node, a sorted set of event ids (score = epoch milliseconds) and
  * a hash of the events by id. Writing the same event twice changes nothing.
  */
+// compare-and-act on a lock's token, atomically (the lock may have expired and been taken by another worker)
+const IF_OWNER_THEN_DEL = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const IF_OWNER_THEN_PEXPIRE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+
 export class RedisEvidenceStore {
   constructor(private readonly redis: Redis, private readonly prefix = 'exit137:') {}
 
@@ -64,6 +68,31 @@ export class RedisEvidenceStore {
     if (ids.length) m.sadd(key, ...ids);
     // a bucket is finalized again only while its evidence is kept (RETAIN_MS): two days is plenty
     await m.expire(key, 2 * 86400).exec();
+  }
+
+  /**
+   * One finalize of a bucket at a time: two at once would each read the incidents the bucket had
+   * before either wrote, and a verdict one of them replaced would never be withdrawn. Returns the
+   * lock's token, or undefined when another worker holds it. The lock expires on its own if its
+   * holder dies; `refreshBucketLock` keeps it while the holder works.
+   */
+  async lockBucket(host: string, bucket: string, ttlMs: number): Promise<string | undefined> {
+    const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const ok = await this.redis.set(this.lockKey(host, bucket), token, 'PX', ttlMs, 'NX');
+    return ok === 'OK' ? token : undefined;
+  }
+
+  async refreshBucketLock(host: string, bucket: string, token: string, ttlMs: number): Promise<boolean> {
+    const r = await this.redis.eval(IF_OWNER_THEN_PEXPIRE, 1, this.lockKey(host, bucket), token, ttlMs);
+    return r === 1;
+  }
+
+  async unlockBucket(host: string, bucket: string, token: string): Promise<void> {
+    await this.redis.eval(IF_OWNER_THEN_DEL, 1, this.lockKey(host, bucket), token);
+  }
+
+  private lockKey(host: string, bucket: string): string {
+    return `${this.prefix}lock:${host}:${bucket}`;
   }
 
   private bucketKey(host: string, bucket: string): string {

@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, Queue, Worker } from 'bullmq';
 import type { ConnectionOptions, Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NormalizedEvent } from '../../ingest/event.ts';
@@ -23,6 +23,10 @@ const EDGE_S = 10n;
  * another, and than a death's settle window can be re-armed for.
  */
 const RETAIN_MS = 2 * 3600_000;
+/** A bucket's finalize lock lives this long unless its holder refreshes it (a third of it at a time). */
+const LOCK_MS = 15_000;
+/** A finalize that finds its bucket being finalized by another worker runs again this much later. */
+const BUSY_RETRY_MS = 500;
 
 /** `evidenceAt`: when the latest evidence of the bucket was queued by an ingest worker (epoch ms). */
 export type FinalizeJob = { host: string; bucket: string; evidenceAt: number };
@@ -89,25 +93,42 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
 
   const finalize = new Worker<FinalizeJob>(
     FINALIZE_QUEUE,
-    async (job: Job<FinalizeJob>) => {
-      const start = BigInt(job.data.bucket) * BUCKET_S * S;
-      const end = start + BUCKET_S * S;
-      const events = await store.window(job.data.host, start - BEFORE_S * S, end + AFTER_S * S);
-      const verdicts: Attribution[] = [];
-      for (const [host, evs] of byHost(events)) {
-        for (const inc of findIncidents(evs, host)) {
-          // each death belongs to the bucket it happened in: the neighbours' windows see it but do not attribute it
-          if (inc.deathNs < start || inc.deathNs >= end) continue;
-          verdicts.push(attribute(inc, await store.nextVersion(`${host}|${inc.containerId}|${inc.deathNs}`)));
-        }
+    async (job: Job<FinalizeJob>, token?: string) => {
+      const { host, bucket } = job.data;
+      const lock = await store.lockBucket(host, bucket, LOCK_MS);
+      if (!lock) {
+        // another worker is finalizing this bucket on older evidence: run after it, on all of it
+        await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
+        throw new DelayedError();
       }
-      const withdrawn = await store.replaceBucketIncidents(job.data.host, job.data.bucket, verdicts.map((v) => v.incident_id));
-      if (verdicts.length || withdrawn.length) await hooks.onVerdicts(verdicts, job.data.evidenceAt, withdrawn);
-      await store.commitBucketIncidents(job.data.host, job.data.bucket, verdicts.map((v) => v.incident_id));
-      await store.trimArrivedBefore(job.data.host, Date.now() - RETAIN_MS);
+      const keep = setInterval(() => void store.refreshBucketLock(host, bucket, lock, LOCK_MS).catch(() => {}), LOCK_MS / 3);
+      try {
+        await finalizeBucket(job);
+      } finally {
+        clearInterval(keep);
+        await store.unlockBucket(host, bucket, lock).catch(() => {});
+      }
     },
     { ...workerOpts, concurrency: 2 },
   );
+
+  async function finalizeBucket(job: Job<FinalizeJob>): Promise<void> {
+    const start = BigInt(job.data.bucket) * BUCKET_S * S;
+    const end = start + BUCKET_S * S;
+    const events = await store.window(job.data.host, start - BEFORE_S * S, end + AFTER_S * S);
+    const verdicts: Attribution[] = [];
+    for (const [host, evs] of byHost(events)) {
+      for (const inc of findIncidents(evs, host)) {
+        // each death belongs to the bucket it happened in: the neighbours' windows see it but do not attribute it
+        if (inc.deathNs < start || inc.deathNs >= end) continue;
+        verdicts.push(attribute(inc, await store.nextVersion(`${host}|${inc.containerId}|${inc.deathNs}`)));
+      }
+    }
+    const withdrawn = await store.replaceBucketIncidents(job.data.host, job.data.bucket, verdicts.map((v) => v.incident_id));
+    if (verdicts.length || withdrawn.length) await hooks.onVerdicts(verdicts, job.data.evidenceAt, withdrawn);
+    await store.commitBucketIncidents(job.data.host, job.data.bucket, verdicts.map((v) => v.incident_id));
+    await store.trimArrivedBefore(job.data.host, Date.now() - RETAIN_MS);
+  }
 
   return {
     ingest,
