@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Format } from '../detect.ts';
 import type { InputRef } from '../decoder.ts';
+import { READ_CHUNK_BYTES } from './lines.ts';
 
 export type Input = { ref: InputRef; open: () => Readable; size?: number };
 
@@ -36,7 +37,7 @@ async function fileInput(path: string, opts: { format?: Format; host?: string })
   return {
     ref: ref(path, path, opts),
     size: st.size,
-    open: () => (gz ? createReadStream(path).pipe(createGunzip()) : createReadStream(path, { highWaterMark: 1 << 20 })),
+    open: () => (gz ? createReadStream(path).pipe(createGunzip()) : createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })),
   };
 }
 

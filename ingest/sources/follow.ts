@@ -4,6 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SavedStamp } from '../decoder.ts';
 import { handleFingerprint } from '../source-identity.ts';
+import { READ_CHUNK_BYTES } from './lines.ts';
 
 /**
  * Where a follower stands in a file: which file (by inode, since rotation reuses the name) and
@@ -31,7 +32,7 @@ export async function* followFile(path: string, start: FollowPosition | undefine
   let inode = -1;
   let offset = 0;
   let key: string | undefined;
-  const buf = Buffer.alloc(1 << 20);
+  const buf = Buffer.alloc(READ_CHUNK_BYTES);
 
   const openCurrent = async (): Promise<boolean> => {
     try {
