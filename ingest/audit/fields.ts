@@ -63,10 +63,13 @@ const UPPER_KEY = /^[A-Z][A-Z0-9_-]*=/;
 function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue: boolean): string | undefined {
   let i = 0;
   const n = s.length;
+  // where the look-ahead after a bare value already found the next key's `=`
+  let knownKeyAt = -1;
+  let knownEq = -1;
   while (i < n) {
     while (i < n && isSpaceCode(s.charCodeAt(i))) i++;
     if (i >= n) break;
-    const eq = findKeyEnd(s, i);
+    const eq = i === knownKeyAt ? knownEq : findKeyEnd(s, i);
     if (eq < 0) {
       // A word with no `=`: keep going, but say so (laurel: TrailingGarbage).
       let j = i;
@@ -121,7 +124,12 @@ function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue:
         let k = j;
         while (k < n && isSpaceCode(s.charCodeAt(k))) k++;
         if (k >= n) break;
-        if (findKeyEnd(s, k) >= 0) break;
+        const nextEq = findKeyEnd(s, k);
+        if (nextEq >= 0) {
+          knownKeyAt = k;
+          knownEq = nextEq;
+          break;
+        }
         let m = k;
         while (m < n && !isSpaceCode(s.charCodeAt(m))) m++;
         j = m;

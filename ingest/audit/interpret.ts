@@ -58,6 +58,17 @@ function argInt32(hex: string | undefined): number | undefined {
   return Number(BigInt.asIntN(32, BigInt(`0x${hex}`)));
 }
 
+/** `CONFIG_CHANGE` → `config-change`, once per record type (a few dozen exist). */
+const ACTIONS = new Map<string, string>();
+function actionOf(type: string): string {
+  let a = ACTIONS.get(type);
+  if (a === undefined) {
+    a = type.toLowerCase().replace(/_/g, '-');
+    if (ACTIONS.size < 1000) ACTIONS.set(type, a);
+  }
+  return a;
+}
+
 export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   let sys: AuditRecord | undefined;
   let proctitle: AuditRecord | undefined;
@@ -139,7 +150,7 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   if (en?.AUID && user.audit) user.audit.name = en.AUID;
 
   let kind: AuditInterpretation['kind'] = 'audit';
-  let action = (ev.records[0]?.type ?? 'unknown').toLowerCase().replace(/_/g, '-');
+  let action = actionOf(ev.records[0]?.type ?? 'unknown');
   let signal: SignalInfo | undefined;
   let target: AuditInterpretation['target'];
   let outcome: AuditInterpretation['outcome'];
@@ -214,7 +225,10 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   if (argv) auditd.proctitle_truncated = truncated;
   if (en && Object.keys(en).length) auditd.enriched = en;
   // Only the records we read have been tokenized; their warnings are the ones that matter.
-  const warnings = [sys, proctitle, cwd, abend, ...objPids, ...execve].flatMap((r) => (r ? r.warnings : []));
+  const warnings: string[] = [];
+  for (const r of [sys, proctitle, cwd, abend]) if (r) warnings.push(...r.warnings);
+  for (const r of objPids) warnings.push(...r.warnings);
+  for (const r of execve) warnings.push(...r.warnings);
   if (warnings.length) auditd.warnings = warnings;
 
   const relatedIds = new Set<string>();
