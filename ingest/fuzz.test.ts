@@ -9,6 +9,7 @@ import type { Format } from './detect.ts';
 import { FORMATS } from './detect.ts';
 import { NormalizedEvent } from './event.ts';
 import { readLines } from './sources/lines.ts';
+import { base36x11, eventId } from './source-identity.ts';
 import { FIXTURES, sharedPath } from '../test/helpers/paths.ts';
 
 /** Real lines to mutate: the seed, the shared audit corpus. */
@@ -110,6 +111,15 @@ describe('the line reader gives the same lines however the bytes are chunked', (
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('event ids', () => {
+  it('the base-36 digits are exactly what toString(36) gives, so ids stored before stay the same', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => assert.equal(base36x11(n), n.toString(36).padStart(11, '0'))), { numRuns: 20_000 });
+    for (const n of [0, 35, 36, 36 ** 4 - 1, 36 ** 4, 36 ** 8, Number.MAX_SAFE_INTEGER]) assert.equal(base36x11(n), n.toString(36).padStart(11, '0'));
+    // an id Elasticsearch already holds for this key
+    assert.equal(eventId('a|b|c:1'), '18k6km7lb290p72s11d513');
   });
 });
 
