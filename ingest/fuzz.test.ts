@@ -62,6 +62,24 @@ describe('bad input never throws out of a decoder', () => {
     );
   });
 
+  it('the audit(epoch:serial) stamp: read exactly when well formed, refused otherwise', () => {
+    const digits = (max: number) => fc.array(fc.constantFrom(...'0123456789'), { maxLength: max }).map((d) => d.join(''));
+    fc.assert(
+      fc.property(fc.constantFrom('msg=', ''), digits(14), fc.option(digits(11)), digits(12), fc.boolean(), (prefix, whole, frac, serial, colon) => {
+        const epoch = frac === null ? whole : `${whole}.${frac}`;
+        const r = parseAuditRecord(`${prefix === '' ? 'audit: type=1300 ' : 'type=SYSCALL '}${prefix}audit(${epoch}:${serial})${colon ? ':' : ''} pid=1`);
+        const wellFormed = whole.length >= 1 && whole.length <= 12 && (frac === null || (frac.length >= 1 && frac.length <= 9)) && serial.length >= 1 && serial.length <= 10 && Number(serial) <= 0xffffffff;
+        assert.equal(r.ok, wellFormed, epoch + ':' + serial);
+        if (r.ok) {
+          assert.equal(r.record.epoch, epoch);
+          assert.equal(r.record.serial, Number(serial));
+          assert.deepEqual(r.record.fields, [{ key: 'pid', value: '1', form: 'bare' }]);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('parseAuditRecord is total', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => {
       const r = parseAuditRecord(`type=SYSCALL msg=audit(1.1:1): ${s}`);
