@@ -64,7 +64,17 @@ type Where = { input: InputRef; src: string; offset: number; line: number };
 type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number };
 
 /** A line's time as a follower saves it beside its position (JSON: the nanoseconds as a string). */
-export type SavedStamp = { ns: string; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number };
+export type SavedStamp = {
+  ns: string;
+  basis: TimeBasis;
+  yearInferred?: boolean;
+  offsetMinutes?: number;
+  /** UTC offsets learned per node from zoned lines: unzoned syslog lines after a restart are read with them. */
+  zones?: Record<string, number>;
+};
+
+/** At most this many nodes' learned offsets are saved beside one position. */
+const MAX_SAVED_ZONES = 64;
 
 /** Where to read an input again after a restart, and the time a line without one takes there. */
 export type ResumePoint = { offset: number | undefined; stamp: SavedStamp | undefined };
@@ -193,7 +203,16 @@ export class Decoder {
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const c of a.openFirsts()) see(c);
     // a held line that took its predecessor's time took exactly this one
     const stamp = held ? held.stamp : this.inputs.get(inputId)?.lastStamp;
-    return { offset: held?.offset, stamp: stamp ? saveStamp(stamp) : undefined };
+    if (!stamp) return { offset: held?.offset, stamp: undefined };
+    const saved = saveStamp(stamp);
+    for (const [host, clock] of this.clocks) {
+      const offset = clock.learnedOffsetMinutes;
+      if (offset === undefined) continue;
+      saved.zones ??= {};
+      if (Object.keys(saved.zones).length >= MAX_SAVED_ZONES) break;
+      saved.zones[host] = offset;
+    }
+    return { offset: held?.offset, stamp: saved };
   }
 
   /** A follower resuming mid-input: the time its next line without one takes (see resumePoint). */
@@ -202,6 +221,7 @@ export class Decoder {
     if (saved.yearInferred) stamp.yearInferred = true;
     if (saved.offsetMinutes !== undefined) stamp.offsetMinutes = saved.offsetMinutes;
     this.input(ref).lastStamp = stamp;
+    for (const [host, offset] of Object.entries(saved.zones ?? {})) this.clock(host).adopt(offset);
   }
 
   /** For followers: time passes even when no line arrives. */

@@ -70,3 +70,34 @@ describe('a follower stopped and resumed', () => {
     assert.ok(crash && crash.exit137.time.basis !== 'relative', 'the crash dump has the time of the line before it');
   });
 });
+
+describe('the zone learned from a node’s zoned lines survives a restart', () => {
+  // rsyslog in Asia/Shanghai: the prefix is local time without a zone; containerd's time= is UTC
+  const zoned = 'Nov 24 14:59:45 vm containerd: time="2026-11-24T06:59:45.139625745Z" level=info msg="starting containerd"';
+  const unzoned = 'Nov 24 15:00:50 vm kernel: something the kernel said';
+
+  it('a resumed decoder reads unzoned lines with the saved offset, as the first one did', () => {
+    const ref = { id: 'messages', key: 'fp:test' };
+    const decoder = () => {
+      const events: NormalizedEvent[] = [];
+      return { d: new Decoder((e) => events.push(e), () => {}), events };
+    };
+    const read = (d: Decoder, lines: string[], from: number) => lines.forEach((l, i) => d.pushLine(ref, l, from + i * 200, i + 1));
+    const first = decoder();
+    read(first.d, [zoned], 0);
+    const saved = first.d.resumePoint('messages').stamp!;
+    assert.deepEqual(saved.zones, { vm: 480 });
+
+    const resumed = decoder();
+    resumed.d.primeInput(ref, JSON.parse(JSON.stringify(saved)));
+    read(resumed.d, [unzoned], 200);
+    resumed.d.end();
+    assert.deepEqual(resumed.events.map((e) => [e.exit137.time.basis, e['@timestamp']]), [['learned', '2026-11-24T07:00:50.000000000Z']]);
+
+    // without the saved zone the same line is read as UTC, and says it assumed so
+    const cold = decoder();
+    read(cold.d, [unzoned], 200);
+    cold.d.end();
+    assert.deepEqual(cold.events.map((e) => e.exit137.time.basis), ['assumed']);
+  });
+});

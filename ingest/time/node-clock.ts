@@ -34,6 +34,16 @@ export class NodeClock {
     this.lastNs = ns;
   }
 
+  /** The offset learned from the node's zoned lines (undefined when configured or not learned yet). */
+  get learnedOffsetMinutes(): number | undefined {
+    return this.config.offsetMinutes === undefined ? this.offsetMinutes : undefined;
+  }
+
+  /** An offset learned before a restart (saved beside a follower's position), until a zoned line says otherwise. */
+  adopt(offsetMinutes: number): void {
+    if (this.config.offsetMinutes === undefined && this.offsetMinutes === undefined) this.offsetMinutes = offsetMinutes;
+  }
+
   /** The latest absolute instant seen on this node: the year reference for the next unzoned line. */
   observe(ns: Nanos): void {
     this.lastNs = ns;
