@@ -25,7 +25,7 @@ export function healthCommands(program: Command): void {
     else if (findings.length === 0) process.stdout.write('no node-health findings\n');
     else {
       const t = new Table({ head: ['host', 'finding', 'severity', 'last seen (UTC)', 'what is happening'], colWidths: [14, 24, 10, 21, 80], wordWrap: true, style: process.stdout.isTTY ? {} : { head: [], border: [] } });
-      for (const f of findings) t.push([f.host, f.signature ? `${f.finding}\n(${f.signature})` : f.finding, f.severity, f.last_seen.slice(0, 19).replace('T', ' '), `${f.headline}\n→ ${f.remedy}`]);
+      for (const f of findings) t.push([f.host, f.signature ? `${f.finding}\n(${f.signature})` : f.finding, f.severity, f.time_basis === 'relative' ? 'no clock in input' : f.last_seen.slice(0, 19).replace('T', ' '), `${f.headline}\n→ ${f.remedy}`]);
       process.stdout.write(`${t.toString()}\n`);
     }
   });

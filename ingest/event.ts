@@ -117,6 +117,9 @@ const goCrash = z.object({
 });
 export type GoCrash = z.infer<typeof goCrash>;
 
+/** How an event's time was obtained (see ingest/time/node-clock.ts). */
+export const TimeBasisSchema = z.enum(['absolute', 'learned', 'configured', 'assumed', 'relative']);
+
 const oomTask = z.object({
   pid: z.number().int(),
   uid: z.number().int().optional(),
@@ -231,7 +234,7 @@ export const NormalizedEvent = z.object({
     /** Epoch nanoseconds as a string: the order key, exact below the millisecond. */
     ts_ns: z.string().regex(/^-?\d+$/),
     time: z.object({
-      basis: z.enum(['absolute', 'learned', 'configured', 'assumed', 'relative']),
+      basis: TimeBasisSchema,
       year_inferred: z.boolean().optional(),
       offset_minutes: z.number().int().optional(),
     }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TimeBasisSchema } from '../../ingest/event.ts';
 import { EvidenceItem } from '../verdict.ts';
 
 /** A node-health finding: a node that freezes, leaks or kills the wrong task, with its evidence. */
@@ -13,6 +14,8 @@ export const NodeFinding = z.object({
   confidence: z.number().min(0).max(1),
   first_seen: z.string(),
   last_seen: z.string(),
+  /** `relative`: the input had no absolute time (seconds since boot, or none), so the two above are not instants. */
+  time_basis: TimeBasisSchema,
   headline: z.string(),
   explanation: z.string(),
   remedy: z.string(),

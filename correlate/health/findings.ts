@@ -14,6 +14,11 @@ const LEAK_MIN_DYING = 40;
 
 const id = (...parts: string[]) => `node-${createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 24)}`;
 
+/** When a finding was seen, and whether those are real instants (a pasted stack or dmesg without a boot time has none). */
+function seen(first: Ev, last: Ev): Pick<NodeFinding, 'first_seen' | 'last_seen' | 'time_basis'> {
+  return { first_seen: first['@timestamp'], last_seen: last['@timestamp'], time_basis: last.exit137.time.basis };
+}
+
 /** Node-health findings from one input's events: stacks of blocked tasks, memcg counts, OOM reports. */
 export function findHealth(events: NormalizedEvent[]): NodeFinding[] {
   const out: NodeFinding[] = [];
@@ -49,8 +54,7 @@ function stackFindings(host: string, evs: Ev[]): NodeFinding[] {
       signature: sig.id,
       severity: sig.finding === 'cgroup-teardown-freeze' ? 'critical' : 'warning',
       confidence: 0.9,
-      first_seen: list[0]!['@timestamp'],
-      last_seen: list.at(-1)!['@timestamp'],
+      ...seen(list[0]!, list.at(-1)!),
       headline: `${names.slice(0, 4).join(', ')}${names.length > 4 ? ` and ${names.length - 4} more` : ''} blocked: ${sig.meaning}`,
       explanation: sig.explanation,
       remedy: sig.remedy,
@@ -78,8 +82,7 @@ function memcgFindings(host: string, evs: Ev[]): NodeFinding[] {
       finding: 'memcg-leak',
       severity: m.dying_cgroups > 10_000 ? 'critical' : 'warning',
       confidence: samples.length > 1 && growing ? 0.9 : 0.75,
-      first_seen: first['@timestamp'],
-      last_seen: last['@timestamp'],
+      ...seen(first, last),
       headline: `memory cgroup leak: ${m.dying_cgroups} removed memory cgroups still held by the kernel against ${m.live_cgroups} live${growing ? `, growing ${memcg.growth_per_hour}/hour` : ''}`,
       explanation:
         'Every short-lived cgroup (a container, a cron job or login session under systemd-logind) that read files leaves page cache charged to it; after rmdir the kernel keeps the cgroup until that cache is reclaimed. They pile up (v1 caps memory cgroups at 65,535: then mkdir fails with “no space left on device”), and walks over all of them (cache_reap, memory.stat) burn CPU and stall kworkers.',
@@ -105,8 +108,7 @@ function oomFindings(host: string, evs: Ev[]): NodeFinding[] {
       // the root-discount tie locks the container up; an adj-chosen victim is followed by the hog's own kill
       severity: a.mechanism === 'root-discount' ? 'critical' : 'warning',
       confidence: 0.85,
-      first_seen: e['@timestamp'],
-      last_seen: e['@timestamp'],
+      ...seen(e, e),
       headline: `the OOM killer chose ${a.victim} (${a.victim_rss_pages} pages) while ${a.largest_task} held ${a.largest_rss_pages} pages, among ${o.tasks.length} tasks listed`,
       ...wrongVictimStory(a),
       oom: { victim: a.victim ?? '?', victim_rss_pages: a.victim_rss_pages ?? 0, largest_task: a.largest_task ?? '?', largest_rss_pages: a.largest_rss_pages ?? 0, tasks: o.tasks.length, mechanism: a.mechanism ?? 'unexplained' },

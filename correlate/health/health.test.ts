@@ -52,6 +52,7 @@ describe('node-health findings from the seeds and the lab', () => {
     const oom = f[1]!;
     assert.deepEqual(oom.oom, { victim: 'python3[7039]', victim_rss_pages: 4885, largest_task: 'python3[7081]', largest_rss_pages: 14696, tasks: 2, mechanism: 'oom_score_adj' });
     assert.equal(oom.severity, 'warning');
+    assert.deepEqual([oom.time_basis, oom.last_seen], ['absolute', '2026-11-24T11:42:38.668006000Z']);
     assert.match(oom.explanation, /oom_score_adj 1000 against 0/);
     assert.match(oom.remedy, /what raised python3\[7039\]'s oom_score_adj/);
   });
@@ -64,6 +65,8 @@ describe('node-health findings from the seeds and the lab', () => {
     assert.equal(f!.severity, 'critical');
     assert.deepEqual([f!.tasks![0]!.name, f!.tasks![0]!.pid], ['systemd', 1]);
     assert.match(f!.headline, /^systemd:1 blocked: removing a cgroup waits/);
+    // a pasted dump has no clock: the finding says so rather than show 1970
+    assert.equal(f!.time_basis, 'relative');
   });
 
   it('a public report (kernel 4.15): the cgroup_destroy worker blocked on cgroup_mutex', async () => {
