@@ -48,6 +48,55 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     r.disconnect();
   });
 
+  it('a finalize that dies after writing its verdicts leaves none behind when later evidence re-dates the death', async () => {
+    const connection = { host: '127.0.0.1', port: redis.port, db: 2, maxRetriesPerRequest: null };
+    const admin = new Redis(connection);
+    await admin.flushdb();
+    // the kernel's OOM report dates the OOM death first; the runtime's lines, arriving later, re-date it
+    const fromDmesg = (e: NormalizedEvent) => e.log.file?.path?.endsWith('dmesg.txt') === true;
+    const first = events.filter(fromDmesg);
+    const later = events.filter((e) => !fromDmesg(e));
+    const q = eventsQueue(connection);
+    const verdicts = new Map<string, Attribution>();
+    let crashed = false;
+    const pool = correlateWorkers(connection, {
+      settleMs: 500,
+      onVerdicts: async (vs, _at, withdrawn) => {
+        for (const v of vs) verdicts.set(v.incident_id, v);
+        for (const id of withdrawn) verdicts.delete(id);
+        if (!crashed && vs.some((v) => v.cause === 'oom-kill')) {
+          crashed = true;
+          // written, then the worker dies before it records what it wrote; meanwhile the rest arrives
+          const stored = () => admin.zcard(`exit137:ev:${later[0]!.host.name}`);
+          const before = await stored();
+          await q.add('batch', { node: 'lab', events: later });
+          for (let i = 0; i < 100 && (await stored()) === before; i++) await new Promise((r) => setTimeout(r, 50));
+          throw new Error('the worker died after writing');
+        }
+      },
+    });
+    await q.add('batch', { node: 'lab', events: first });
+    const fin = new Queue(FINALIZE_QUEUE, { connection });
+    const deadline = Date.now() + 60_000;
+    let idleSince = 0;
+    while (Date.now() < deadline) {
+      const busy = Object.values(await q.getJobCounts('waiting', 'active', 'delayed'))
+        .concat(Object.values(await fin.getJobCounts('waiting', 'active', 'delayed')))
+        .some((n) => n > 0);
+      if (!busy && crashed) {
+        if (!idleSince) idleSince = Date.now();
+        else if (Date.now() - idleSince > 1500) break;
+      } else idleSince = 0;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await pool.close();
+    await q.close();
+    await fin.close();
+    admin.disconnect();
+    assert.ok(crashed, 'the OOM verdict was written before the rest of the evidence');
+    assert.deepEqual([...verdicts.values()].map(key).sort(), correlate(events).map(key).sort());
+  });
+
   for (const workers of [1, 2, 4]) {
     it(`${workers} worker(s): the same verdicts, one per death, from batches in file order`, async () => {
       const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };

@@ -61,6 +61,17 @@ export class RedisEvidenceStore {
     return before.filter((id) => !now.has(id));
   }
 
+  /**
+   * Before the sinks see them: the bucket may now hold these too. A worker that dies between
+   * writing a verdict and committing would otherwise leave a verdict no later finalize knows to
+   * withdraw; with this, the next one withdraws whatever the evidence no longer supports.
+   */
+  async intendBucketIncidents(host: string, bucket: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const key = this.bucketKey(host, bucket);
+    await this.redis.multi().sadd(key, ...ids).expire(key, 2 * 86400).exec();
+  }
+
   /** After the sinks took them: the bucket's incidents are these. */
   async commitBucketIncidents(host: string, bucket: string, ids: string[]): Promise<void> {
     const key = this.bucketKey(host, bucket);

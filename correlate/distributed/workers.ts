@@ -124,9 +124,11 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
         verdicts.push(attribute(inc, await store.nextVersion(`${host}|${inc.containerId}|${inc.deathNs}`)));
       }
     }
-    const withdrawn = await store.replaceBucketIncidents(job.data.host, job.data.bucket, verdicts.map((v) => v.incident_id));
+    const ids = verdicts.map((v) => v.incident_id);
+    const withdrawn = await store.replaceBucketIncidents(job.data.host, job.data.bucket, ids);
+    await store.intendBucketIncidents(job.data.host, job.data.bucket, ids);
     if (verdicts.length || withdrawn.length) await hooks.onVerdicts(verdicts, job.data.evidenceAt, withdrawn);
-    await store.commitBucketIncidents(job.data.host, job.data.bucket, verdicts.map((v) => v.incident_id));
+    await store.commitBucketIncidents(job.data.host, job.data.bucket, ids);
     await store.trimArrivedBefore(job.data.host, Date.now() - RETAIN_MS);
   }
 
