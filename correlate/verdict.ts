@@ -51,6 +51,10 @@ const sender = z.object({
 });
 export type Sender = z.infer<typeof sender>;
 
+/** What made the OOM killer choose a victim that was not the hog (correlate/causes/oom-victim.ts). */
+export const VictimMechanism = z.enum(['oom_score_adj', 'root-discount', 'unexplained']);
+export type VictimMechanism = z.infer<typeof VictimMechanism>;
+
 export const Attribution = z.object({
   incident_id: z.string(),
   version: z.number().int(),
@@ -88,7 +92,7 @@ export const Attribution = z.object({
       largest_task: z.string().optional(),
       largest_rss_pages: z.number().optional(),
       wrong_victim: z.boolean(),
-      mechanism: z.enum(['oom_score_adj', 'root-discount', 'unexplained']).optional(),
+      mechanism: VictimMechanism.optional(),
       victim_oom_score_adj: z.number().optional(),
       largest_oom_score_adj: z.number().optional(),
       kernel: z.string().optional(),

@@ -117,8 +117,15 @@ const goCrash = z.object({
 });
 export type GoCrash = z.infer<typeof goCrash>;
 
-/** How an event's time was obtained (see ingest/time/node-clock.ts). */
+/**
+ * How the absolute time of a line was obtained; kept on every event so a reader can judge it.
+ * absolute: the line carried a full instant (epoch, or ISO with zone); learned: wall clock resolved
+ * with the node's offset/year learned from its own zoned lines; configured: with the offset/year
+ * the user configured; assumed: as UTC in the reference year, nothing better was known; relative:
+ * kernel seconds since boot with no boot time known.
+ */
 export const TimeBasisSchema = z.enum(['absolute', 'learned', 'configured', 'assumed', 'relative']);
+export type TimeBasis = z.infer<typeof TimeBasisSchema>;
 
 const oomTask = z.object({
   pid: z.number().int(),

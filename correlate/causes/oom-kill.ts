@@ -25,6 +25,7 @@ export const oomKill: CauseModule = {
     if (runtimeOom) evidence.push({ event: runtimeOom, role: 'the runtime’s OOM event for this container' });
     const o = report?.exit137.oom;
     const analysis = o ? victimAnalysis(o) : { wrong_victim: false };
+    const story = analysis.wrong_victim ? wrongVictimStory(analysis) : undefined;
     const limit = o?.limit_kb !== undefined ? `${Math.round(o.limit_kb / 1024)} MiB` : 'its limit';
     const f: Finding = {
       cause: 'oom-kill',
@@ -34,11 +35,11 @@ export const oomKill: CauseModule = {
       headline: analysis.wrong_victim
         ? `memory cgroup OOM: the kernel killed ${analysis.victim} (${analysis.victim_rss_pages} pages) while ${analysis.largest_task} held ${analysis.largest_rss_pages}`
         : `the kernel OOM killer killed ${analysis.victim ?? 'the container’s process'}: the container reached ${limit}`,
-      explanation: analysis.wrong_victim
-        ? `The container hit its memory limit and the OOM killer chose a small process. ${wrongVictimStory(analysis).explanation}`
+      explanation: story
+        ? `The container hit its memory limit and the OOM killer chose a small process. ${story.explanation}`
         : `The container’s memory cgroup reached ${limit}${o?.usage_kb !== undefined ? ` (usage ${Math.round(o.usage_kb / 1024)} MiB)` : ''} and the kernel’s OOM killer sent SIGKILL. Note that “invoked oom-killer” names the task that was allocating, not the victim.`,
-      remedy: analysis.wrong_victim
-        ? wrongVictimStory(analysis).remedy
+      remedy: story
+        ? story.remedy
         : 'Raise the memory limit or reduce the application’s memory (heap/cache sizes); check for a leak in the container’s memory over time.',
       evidence,
       exitOrigin: 'oom',

@@ -1,4 +1,5 @@
 import type { OomReport, OomTask } from '../../ingest/event.ts';
+import type { Attribution, VictimMechanism } from '../verdict.ts';
 
 /**
  * Did the OOM killer shoot the process that held the memory? The kernel chooses by badness:
@@ -10,22 +11,8 @@ import type { OomReport, OomTask } from '../../ingest/event.ts';
 /** A victim holding less than this share of the largest task's badness pages was not the hog. */
 const WRONG_VICTIM_RATIO = 0.5;
 
-export type VictimMechanism = 'oom_score_adj' | 'root-discount' | 'unexplained';
-
-export type VictimAnalysis = {
-  wrong_victim: boolean;
-  mechanism?: VictimMechanism;
-  memcg?: string;
-  limit_kb?: number;
-  usage_kb?: number;
-  victim?: string;
-  victim_rss_pages?: number;
-  victim_oom_score_adj?: number;
-  largest_task?: string;
-  largest_rss_pages?: number;
-  largest_oom_score_adj?: number;
-  kernel?: string;
-};
+/** The verdict's `oom` block: the schema in correlate/verdict.ts is its single source. */
+export type VictimAnalysis = NonNullable<Attribution['oom']>;
 
 /** What the kernel counts of a task before oom_score_adj. */
 const badnessPages = (t: OomTask) => t.rss_pages + (t.swap_pages ?? 0) + (t.pgtable_pages ?? 0);

@@ -1,15 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { NormalizedEvent } from '../../ingest/event.ts';
 
+// compare-and-act on a lock's token, atomically (the lock may have expired and been taken by another worker)
+const IF_OWNER_THEN_DEL = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const IF_OWNER_THEN_PEXPIRE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+
 /**
  * Each node's evidence in Redis, so any correlate worker can finish any incident and a worker
  * that dies loses nothing: per node, a sorted set of event ids (score = epoch milliseconds) and
  * a hash of the events by id. Writing the same event twice changes nothing.
  */
-// compare-and-act on a lock's token, atomically (the lock may have expired and been taken by another worker)
-const IF_OWNER_THEN_DEL = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-const IF_OWNER_THEN_PEXPIRE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
-
 export class RedisEvidenceStore {
   constructor(private readonly redis: Redis, private readonly prefix = 'exit137:') {}
 

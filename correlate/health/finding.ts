@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TimeBasisSchema } from '../../ingest/event.ts';
-import { EvidenceItem } from '../verdict.ts';
+import { EvidenceItem, VictimMechanism } from '../verdict.ts';
 
 /** A node-health finding: a node that freezes, leaks or kills the wrong task, with its evidence. */
 export const FINDINGS = ['stuck-kill', 'cgroup-teardown-freeze', 'memcg-leak', 'oom-wrong-victim'] as const;
@@ -23,7 +23,7 @@ export const NodeFinding = z.object({
   memcg: z
     .object({ kernel_cgroups: z.number(), live_cgroups: z.number(), dying_cgroups: z.number(), growth_per_hour: z.number().optional(), samples: z.number().int() })
     .optional(),
-  oom: z.object({ victim: z.string(), victim_rss_pages: z.number(), largest_task: z.string(), largest_rss_pages: z.number(), tasks: z.number().int(), mechanism: z.enum(['oom_score_adj', 'root-discount', 'unexplained']) }).optional(),
+  oom: z.object({ victim: z.string(), victim_rss_pages: z.number(), largest_task: z.string(), largest_rss_pages: z.number(), tasks: z.number().int(), mechanism: VictimMechanism }).optional(),
   evidence: z.array(EvidenceItem),
 });
 export type NodeFinding = z.infer<typeof NodeFinding>;

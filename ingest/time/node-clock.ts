@@ -3,13 +3,9 @@ import { NS_PER_S } from './instant.ts';
 import type { LocalClock } from './syslog-time.ts';
 import { resolveClock } from './syslog-time.ts';
 
-/** How the absolute time of a line was obtained; kept on every event so a reader can judge it. */
-export type TimeBasis =
-  | 'absolute' // the line carried a full instant (epoch, or ISO with zone)
-  | 'learned' // wall clock resolved with the node's offset/year learned from its own zoned lines
-  | 'configured' // wall clock resolved with the offset/year the user configured
-  | 'assumed' // wall clock resolved as UTC in the reference year: nothing better was known
-  | 'relative'; // kernel seconds since boot with no boot time known
+import type { TimeBasis } from '../event.ts';
+
+export type { TimeBasis };
 
 export type ClockConfig = { offsetMinutes?: number; year?: number; referenceNs?: Nanos };
 
