@@ -10,6 +10,7 @@ import { FORMATS } from './detect.ts';
 import { NormalizedEvent } from './event.ts';
 import { readLines } from './sources/lines.ts';
 import { base36x11, eventId } from './source-identity.ts';
+import { formatNanos } from './time/instant.ts';
 import { FIXTURES, sharedPath } from '../test/helpers/paths.ts';
 
 /** Real lines to mutate: the seed, the shared audit corpus. */
@@ -73,6 +74,9 @@ describe('bad input never throws out of a decoder', () => {
         if (r.ok) {
           assert.equal(r.record.epoch, epoch);
           assert.equal(r.record.serial, Number(serial));
+          const ms = Number(epoch) * 1000;
+          assert.ok(Math.abs(r.record.ms - ms) <= 1e-3 + ms * 1e-12, `${r.record.ms} for ${epoch}`);
+          assert.equal(r.record.ns, BigInt(whole) * 10n ** 9n + BigInt((frac ?? '').padEnd(9, '0')));
           assert.deepEqual(r.record.fields, [{ key: 'pid', value: '1', form: 'bare' }]);
         }
       }),
@@ -138,6 +142,23 @@ describe('event ids', () => {
     for (const n of [0, 35, 36, 36 ** 4 - 1, 36 ** 4, 36 ** 8, Number.MAX_SAFE_INTEGER]) assert.equal(base36x11(n), n.toString(36).padStart(11, '0'));
     // an id Elasticsearch already holds for this key
     assert.equal(eventId('a|b|c:1'), '18k6km7lb290p72s11d513');
+  });
+
+  it('timestamps read off the digits are what BigInt arithmetic gives, on both sides of 2001 and the epoch', () => {
+    const reference = (ns: bigint): string => {
+      let sec = ns / 1_000_000_000n;
+      let frac = ns % 1_000_000_000n;
+      if (frac < 0n) {
+        frac += 1_000_000_000n;
+        sec -= 1n;
+      }
+      return `${new Date(Number(sec) * 1000).toISOString().slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+    };
+    const instants = fc.bigInt({ min: -(10n ** 18n), max: 4102444800n * 10n ** 9n });
+    fc.assert(fc.property(fc.array(instants, { minLength: 1, maxLength: 4 }), (list) => {
+      for (const ns of list) assert.equal(formatNanos(ns), reference(ns), ns.toString());
+    }), { numRuns: 5000 });
+    for (const ns of [0n, 1n, -1n, 999_999_999n, 10n ** 18n - 1n, 10n ** 18n, 1_582_099_207_232_000_000n]) assert.equal(formatNanos(ns), reference(ns));
   });
 });
 

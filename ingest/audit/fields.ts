@@ -63,6 +63,9 @@ const UPPER_KEY = /^[A-Z][A-Z0-9_-]*=/;
 function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue: boolean): string | undefined {
   let i = 0;
   const n = s.length;
+  // The kernel separates fields with one space and never writes a tab: without tabs a word's end
+  // is a native indexOf, not a loop over a proctitle's hundreds of hex digits.
+  const spacesOnly = s.indexOf('\t') < 0;
   // where the look-ahead after a bare value already found the next key's `=`
   let knownKeyAt = -1;
   let knownEq = -1;
@@ -118,8 +121,7 @@ function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue:
     } else {
       // A bare value ends at white space, unless what follows is not a `key=` (values with spaces:
       // `subj==/usr/sbin/ntpd (enforce)`, `SADDR=unknown family`).
-      let j = i;
-      while (j < n && !isSpaceCode(s.charCodeAt(j))) j++;
+      let j = wordEnd(s, i, spacesOnly);
       while (j < n) {
         let k = j;
         while (k < n && isSpaceCode(s.charCodeAt(k))) k++;
@@ -130,15 +132,24 @@ function scanPairs(s: string, out: AuditField[], warnings: string[], detectGlue:
           knownEq = nextEq;
           break;
         }
-        let m = k;
-        while (m < n && !isSpaceCode(s.charCodeAt(m))) m++;
-        j = m;
+        j = wordEnd(s, k, spacesOnly);
       }
       out.push({ key, value: s.slice(i, j), form: 'bare' });
       i = j;
     }
   }
   return undefined;
+}
+
+/** Where the word at i ends: the next space (or tab, when the text has any), or the end. */
+function wordEnd(s: string, i: number, spacesOnly: boolean): number {
+  if (spacesOnly) {
+    const sp = s.indexOf(' ', i);
+    return sp < 0 ? s.length : sp;
+  }
+  let j = i;
+  while (j < s.length && !isSpaceCode(s.charCodeAt(j))) j++;
+  return j;
 }
 
 /** Index of the `=` that ends a key starting at i, or -1 if the word at i is not `key=…`. */

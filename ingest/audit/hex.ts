@@ -11,23 +11,23 @@ export function isHexTextField(recordType: string, key: string): boolean {
   return HEX_TEXT_FIELDS.has(key);
 }
 
-export function looksHex(v: string): boolean {
-  if (v.length === 0 || v.length % 2 !== 0) return false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
-    if (!ok) return false;
-  }
-  return true;
+/** Where hex is decoded: one buffer reused, not a Buffer allocated per value (a proctitle per event). */
+let scratch = Buffer.allocUnsafe(4096);
+
+/**
+ * Hex-encoded text as UTF-8 (invalid sequences as U+FFFD), or undefined when the value is not hex:
+ * empty, odd length, or a non-hex digit (the native decoder stops there, so fewer bytes come out).
+ */
+export function hexText(v: string): string | undefined {
+  if (v.length === 0 || v.length % 2 !== 0) return undefined;
+  const bytes = v.length / 2;
+  if (bytes > scratch.length) scratch = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
+  const n = scratch.write(v, 0, bytes, 'hex');
+  return n === bytes ? scratch.toString('utf8', 0, n) : undefined;
 }
 
-export function hexToBytes(v: string): Buffer {
-  return Buffer.from(v, 'hex');
-}
-
-/** argv from a NUL-separated buffer (proctitle, EXECVE): empty strings in the middle are real arguments. */
-export function splitArgv(buf: Buffer): string[] {
-  const text = buf.toString('utf8');
+/** argv from NUL-separated text (proctitle, EXECVE): empty strings in the middle are real arguments. */
+export function splitArgv(text: string): string[] {
   const parts = text.split('\0');
   if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
   return parts;

@@ -1,6 +1,6 @@
 import type { NormalizedEvent, SignalInfo } from '../event.ts';
 import { containerIdsIn, trailingIdPrefix } from '../ids.ts';
-import { hexToBytes, isHexTextField, looksHex, splitArgv, splitKeys } from './hex.ts';
+import { hexText, isHexTextField, splitArgv, splitKeys } from './hex.ts';
 import type { AuditEvent } from './reassemble.ts';
 import type { AuditRecord } from './record.ts';
 import { field } from './record.ts';
@@ -28,16 +28,20 @@ export function text(r: AuditRecord, key: string): string | undefined {
   if (!f) return undefined;
   if (f.form === 'bare') {
     if (f.value === '(null)' || f.value === '?' || f.value === '(none)') return undefined;
-    if (isHexTextField(r.type, key) && looksHex(f.value)) return hexToBytes(f.value).toString('utf8');
+    if (isHexTextField(r.type, key)) return hexText(f.value) ?? f.value;
   }
   return f.value;
 }
 
-function hexBytes(r: AuditRecord, key: string): Buffer | undefined {
+/** A value that is always text (proctitle): hex decoded, or quoted as is, with its length in bytes. */
+function textAndBytes(r: AuditRecord, key: string): { text: string; bytes: number } | undefined {
   const f = field(r, key);
   if (!f) return undefined;
-  if (f.form === 'bare' && looksHex(f.value)) return hexToBytes(f.value);
-  if (f.form === 'quoted') return Buffer.from(f.value, 'utf8');
+  if (f.form === 'bare') {
+    const text = hexText(f.value);
+    return text === undefined ? undefined : { text, bytes: f.value.length / 2 };
+  }
+  if (f.form === 'quoted') return { text: f.value, bytes: Buffer.byteLength(f.value, 'utf8') };
   return undefined;
 }
 
@@ -57,6 +61,8 @@ function argInt32(hex: string | undefined): number | undefined {
   if (hex === undefined || !/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
   return Number(BigInt.asIntN(32, BigInt(`0x${hex}`)));
 }
+
+const ARG_KEYS = ['a0', 'a1', 'a2', 'a3'];
 
 /** `CONFIG_CHANGE` → `config-change`, once per record type (a few dozen exist). */
 const ACTIONS = new Map<string, string>();
@@ -108,11 +114,14 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
 
   let argv: string[] | undefined;
   let truncated = false;
+  let title: string | undefined;
   if (proctitle) {
-    const bytes = hexBytes(proctitle, 'proctitle');
-    if (bytes) {
-      argv = splitArgv(bytes);
-      truncated = bytes.length >= PROCTITLE_MAX;
+    const t = textAndBytes(proctitle, 'proctitle');
+    if (t) {
+      argv = splitArgv(t.text);
+      // argv joined by spaces, read off the text: the NULs as spaces, less the one ending the last argument
+      title = (t.text.endsWith('\0') ? t.text.slice(0, -1) : t.text).replaceAll('\0', ' ');
+      truncated = t.bytes >= PROCTITLE_MAX;
     }
   }
   const execArgs = execve.length > 0 ? execveArgs(execve) : undefined;
@@ -130,7 +139,7 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
     process.args = args;
     process.args_count = args.length;
   }
-  if (argv) process.title = argv.join(' ');
+  if (title !== undefined) process.title = title;
   const dir = cwd ? text(cwd, 'cwd') : undefined;
   if (dir !== undefined) process.working_directory = dir;
   const ppid = int(text(head, 'ppid'));
@@ -172,7 +181,11 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
     }
     const exit = text(sys, 'exit');
     if (exit !== undefined) auditd.exit = exit;
-    const a = [0, 1, 2, 3].map((i) => field(sys, `a${i}`)?.value).filter((v): v is string => v !== undefined);
+    const a: string[] = [];
+    for (const k of ARG_KEYS) {
+      const v = field(sys, k)?.value;
+      if (v !== undefined) a.push(v);
+    }
     if (a.length) auditd.a = a;
     const tty = text(sys, 'tty');
     if (tty !== undefined) auditd.tty = tty;
@@ -185,10 +198,10 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
     if (spec && name) {
       kind = 'audit-signal';
       action = 'killed-pid';
-      const sigNum = argInt32(field(sys, `a${spec.signalArg}`)?.value);
+      const sigNum = argInt32(field(sys, ARG_KEYS[spec.signalArg]!)?.value);
       if (sigNum !== undefined) signal = { number: sigNum, name: signalName(sigNum), syscall: name };
       if (spec.targetArg !== undefined) {
-        const t = argInt32(field(sys, `a${spec.targetArg}`)?.value);
+        const t = argInt32(field(sys, ARG_KEYS[spec.targetArg]!)?.value);
         if (t !== undefined) {
           if (name === 'kill' && t <= 0) {
             auditd.target_arg = t === -1 ? { pid: -1, scope: 'all' } : { pid: -t, scope: 'process-group' };
@@ -255,7 +268,7 @@ function execveArgs(records: AuditRecord[]): string[] {
       const m = /^a(\d+)(?:\[(\d+)\])?$/.exec(f.key);
       if (!m) continue;
       const i = Number(m[1]);
-      const v = f.form === 'bare' && looksHex(f.value) ? hexToBytes(f.value).toString('utf8') : f.value;
+      const v = (f.form === 'bare' ? hexText(f.value) : undefined) ?? f.value;
       const list = parts.get(i) ?? [];
       list[m[2] === undefined ? 0 : Number(m[2])] = v;
       parts.set(i, list);

@@ -1,5 +1,4 @@
 import type { Nanos } from '../time/instant.ts';
-import { NS_PER_S } from '../time/instant.ts';
 import type { AuditRecord } from './record.ts';
 
 /** The records of one kernel audit event: same node, same epoch, same serial. */
@@ -30,7 +29,8 @@ export type ReassemblerOptions = {
 
 export type ReassemblerStats = { events: number; records: number; duplicateRecords: number; lostSerials: number; lateRecords: number };
 
-type Open<P> = AuditEvent<P> & { lastSeenAt: Nanos; lastSeenRecord: number; touchedAt: number };
+/** An event still collecting records; times in log milliseconds (`AuditRecord.ms`): no BigInt per record. */
+type Open<P> = { node: string; first: AuditRecord; epoch: string; ms: number; serial: number; records: AuditRecord[]; origin: P; closedByEoe: boolean; lastSeenAt: number; lastSeenRecord: number; touchedAt: number };
 
 const HALF = 0x80000000;
 /** Serial order that survives the 2^32 wrap: 0 comes after 4294967295. */
@@ -46,11 +46,11 @@ function serialBefore(a: number, b: number): boolean {
  * the end of input. Events leave in serial order per node, which makes lost serials countable.
  */
 export class AuditReassembler<P = unknown> {
-  private readonly nodes = new Map<string, { open: Open<P>[]; lastEmitted?: number; lastEmittedNs?: Nanos; clock: Nanos; records: number }>();
+  private readonly nodes = new Map<string, { open: Open<P>[]; lastEmitted?: number; lastEmittedMs?: number; clock: number; records: number }>();
   readonly stats: ReassemblerStats = { events: 0, records: 0, duplicateRecords: 0, lostSerials: 0, lateRecords: 0 };
   /** Wall clock as of the last `expireIdle` (ms). */
   private wallMs: number;
-  private readonly timeoutNs: bigint;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly emit: (e: AuditEvent<P>) => void,
@@ -59,7 +59,7 @@ export class AuditReassembler<P = unknown> {
     private readonly now: () => number = Date.now,
   ) {
     this.wallMs = now();
-    this.timeoutNs = BigInt(opts.timeoutSeconds) * NS_PER_S;
+    this.timeoutMs = opts.timeoutSeconds * 1000;
   }
 
   push(r: AuditRecord, origin: P): void {
@@ -67,11 +67,11 @@ export class AuditReassembler<P = unknown> {
     const nodeKey = r.node ?? '';
     let node = this.nodes.get(nodeKey);
     if (!node) {
-      node = { open: [], clock: r.ns, records: 0 };
+      node = { open: [], clock: r.ms, records: 0 };
       this.nodes.set(nodeKey, node);
     }
     // The clock is the time of the latest record, not the largest: clocks jump backwards (clock_settime).
-    node.clock = r.ns;
+    node.clock = r.ms;
     node.records++;
     let ev: Open<P> | undefined;
     for (let i = node.open.length - 1; i >= 0; i--) {
@@ -83,7 +83,7 @@ export class AuditReassembler<P = unknown> {
     }
     if (!ev) {
       if (node.lastEmitted !== undefined && !serialBefore(node.lastEmitted, r.serial)) {
-        if (node.lastEmittedNs !== undefined && r.ns - node.lastEmittedNs > this.timeoutNs) {
+        if (node.lastEmittedMs !== undefined && r.ms - node.lastEmittedMs > this.timeoutMs) {
           // Serials restart at boot: a lower serial much later in time is a new boot, not a straggler.
           node.lastEmitted = undefined;
         } else {
@@ -91,10 +91,10 @@ export class AuditReassembler<P = unknown> {
           this.stats.lateRecords++;
         }
       }
-      ev = { node: nodeKey, epoch: r.epoch, ns: r.ns, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ns, lastSeenRecord: node.records, touchedAt: 0 };
+      ev = { node: nodeKey, first: r, epoch: r.epoch, ms: r.ms, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ms, lastSeenRecord: node.records, touchedAt: 0 };
       insertBySerial(node.open, ev);
     }
-    ev.lastSeenAt = r.ns;
+    ev.lastSeenAt = r.ms;
     ev.lastSeenRecord = node.records;
     ev.touchedAt = this.wallMs;
     if (r.type === 'EOE') {
@@ -144,12 +144,12 @@ export class AuditReassembler<P = unknown> {
   private release(nodeKey: string, all: boolean, force = 0): void {
     const node = this.nodes.get(nodeKey);
     if (!node) return;
-    const timeout = this.timeoutNs;
+    const timeout = this.timeoutMs;
     const settle = this.opts.settleRecords ?? 8;
     // Head-of-line: only the lowest open serial may leave, so events leave in order.
     while (node.open.length > 0) {
       const head = node.open[0]!;
-      const done = head.closedByEoe || (abs(node.clock - head.lastSeenAt) > timeout && node.records - head.lastSeenRecord >= settle);
+      const done = head.closedByEoe || (Math.abs(node.clock - head.lastSeenAt) > timeout && node.records - head.lastSeenRecord >= settle);
       if (!(all || done || force > 0 || node.open.length > this.opts.maxInFlight)) {
         // A closed event behind an open head waits; but an EOE-closed head frees those behind it.
         break;
@@ -161,12 +161,12 @@ export class AuditReassembler<P = unknown> {
       }
       if (node.lastEmitted === undefined || serialBefore(node.lastEmitted, head.serial)) {
         node.lastEmitted = head.serial;
-        node.lastEmittedNs = head.ns;
+        node.lastEmittedMs = head.ms;
       }
       if (head.records.length === 0) continue; // a lone EOE
       this.stats.events++;
       // built field by field: object rest (`...event`) is a slow runtime call on this path
-      this.emit({ node: head.node, epoch: head.epoch, ns: head.ns, serial: head.serial, records: head.records, origin: head.origin, closedByEoe: head.closedByEoe });
+      this.emit({ node: head.node, epoch: head.epoch, ns: head.first.ns, serial: head.serial, records: head.records, origin: head.origin, closedByEoe: head.closedByEoe });
     }
   }
 }
@@ -177,6 +177,3 @@ function insertBySerial<P>(list: Open<P>[], ev: Open<P>): void {
   list.splice(i, 0, ev);
 }
 
-function abs(n: bigint): bigint {
-  return n < 0n ? -n : n;
-}

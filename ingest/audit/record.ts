@@ -10,7 +10,9 @@ export type AuditRecord = {
   node?: string;
   type: string;
   epoch: string;
-  ns: Nanos;
+  /** The epoch in milliseconds, for the reassembler's timeouts; `ns` is the exact instant. */
+  ms: number;
+  readonly ns: Nanos;
   serial: number;
   /** The key=value text after the stamp; tokenized on first use of `fields`. */
   body: string;
@@ -79,11 +81,13 @@ export function parseAuditRecord(line: string, given?: { type?: string; epoch?: 
   }
   let epoch = given?.epoch;
   let serial = given?.serial;
+  let ms: number | undefined;
   const fast = readStamp(rest);
   const m = fast ? undefined : STAMP.exec(rest);
   if (fast) {
     epoch = fast.epoch;
     serial = fast.serial;
+    ms = fast.ms;
     rest = rest.slice(fast.end);
   } else if (m && m.index <= 4) {
     epoch = m[1];
@@ -95,10 +99,11 @@ export function parseAuditRecord(line: string, given?: { type?: string; epoch?: 
   if (epoch === undefined || serial === undefined) {
     return err(type.startsWith('UNKNOWN') ? 'unknown-type-without-id' : 'malformed-header', `record ${type} has no audit(epoch:serial) stamp`);
   }
-  const ns = parseEpochSeconds(epoch);
-  if (ns === undefined) return err('malformed-header', `bad epoch ${epoch}`);
+  // The stamp read by hand is well formed; the exact instant waits until someone asks for it.
+  const ns = fast ? undefined : parseEpochSeconds(epoch);
+  if (!fast && ns === undefined) return err('malformed-header', `bad epoch ${epoch}`);
   if (serial > 0xffffffff) return err('malformed-header', `serial ${serial} exceeds 32 bits`);
-  const record = new LazyRecord(type, epoch, ns, serial, rest, raw);
+  const record = new LazyRecord(type, epoch, ms ?? Number(epoch) * 1000, ns, serial, rest, raw);
   if (node !== undefined) record.node = node;
   return { ok: true, record };
 }
@@ -107,36 +112,36 @@ export function parseAuditRecord(line: string, given?: { type?: string; epoch?: 
  * The stamp as audit.log and the kernel console write it, `msg=audit(1582099207.232:3369619): `
  * or `audit(…): `, read without the regex (once per record); anything else goes to STAMP.
  */
-function readStamp(s: string): { epoch: string; serial: number; end: number } | undefined {
+function readStamp(s: string): { epoch: string; serial: number; ms: number; end: number } | undefined {
   const open = s.startsWith('msg=audit(') ? 10 : s.startsWith('audit(') ? 6 : -1;
   if (open < 0) return undefined;
+  // the numbers are summed as the digits go by: no slice and Number() per record
   let i = open;
-  const whole = digitsEnd(s, i, 12);
-  if (whole === i) return undefined;
-  i = whole;
+  let whole = 0;
+  while (i < s.length && i - open <= 12 && isDigit(s.charCodeAt(i))) whole = whole * 10 + (s.charCodeAt(i++) - 48);
+  if (i === open || i - open > 12) return undefined;
+  let ms = whole * 1000;
   if (s.charCodeAt(i) === 46 /* . */) {
-    const frac = digitsEnd(s, i + 1, 9);
-    if (frac === i + 1) return undefined;
-    i = frac;
+    const from = ++i;
+    let scale = 100;
+    while (i < s.length && i - from <= 9 && isDigit(s.charCodeAt(i))) {
+      ms += (s.charCodeAt(i++) - 48) * scale;
+      scale /= 10;
+    }
+    if (i === from || i - from > 9) return undefined;
   }
   if (s.charCodeAt(i) !== 58 /* : */) return undefined;
-  const serialEnd = digitsEnd(s, i + 1, 10);
-  if (serialEnd === i + 1 || s.charCodeAt(serialEnd) !== 41 /* ) */) return undefined;
-  const epoch = s.slice(open, i);
-  const serial = Number(s.slice(i + 1, serialEnd));
-  const end = s.charCodeAt(serialEnd + 1) === 58 ? serialEnd + 2 : serialEnd + 1;
-  return { epoch, serial, end };
+  const epochEnd = i++;
+  const serialStart = i;
+  let serial = 0;
+  while (i < s.length && i - serialStart <= 10 && isDigit(s.charCodeAt(i))) serial = serial * 10 + (s.charCodeAt(i++) - 48);
+  if (i === serialStart || i - serialStart > 10 || s.charCodeAt(i) !== 41 /* ) */) return undefined;
+  const end = s.charCodeAt(i + 1) === 58 ? i + 2 : i + 1;
+  return { epoch: s.slice(open, epochEnd), serial, ms, end };
 }
 
-/** The end of a run of at most `max` digits from i (a longer run is no stamp: i returned). */
-function digitsEnd(s: string, i: number, max: number): number {
-  let j = i;
-  while (j < s.length && j - i <= max) {
-    const c = s.charCodeAt(j);
-    if (c < 48 || c > 57) break;
-    j++;
-  }
-  return j - i > max ? i : j;
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /**
@@ -150,11 +155,18 @@ class LazyRecord implements AuditRecord {
   constructor(
     readonly type: string,
     readonly epoch: string,
-    readonly ns: Nanos,
+    readonly ms: number,
+    private exact: Nanos | undefined,
     readonly serial: number,
     readonly body: string,
     readonly raw: string,
   ) {}
+
+  /** A BigInt per record was a tenth of the parse: only an event's first record is ever asked. */
+  get ns(): Nanos {
+    this.exact ??= parseEpochSeconds(this.epoch)!;
+    return this.exact;
+  }
 
   private get tokenized(): Tokenized {
     this.tokens ??= tokenizeBody(this.body);

@@ -77,23 +77,33 @@ function isDigits(s: string): boolean {
 }
 
 /** `2020-02-19T08:00:07.232000000Z`: always nine digits, so ES date_nanos keeps them and strings sort as times. */
-export function formatNanos(ns: Nanos): string {
+export function formatNanos(ns: Nanos, digits = ns.toString()): string {
+  // Any instant from 2001-09-09 on has 19 digits: the second and the fraction are the digits
+  // themselves (hot path: BigInt division and modulo allocate, once per event).
+  if (digits.length === 19 && ns > 0n) return `${secondText(digits.slice(0, 10))}.${digits.slice(10)}Z`;
   let sec = ns / NS_PER_S;
   let frac = ns % NS_PER_S;
   if (frac < 0n) {
     frac += NS_PER_S;
     sec -= 1n;
   }
-  // Date renders the second exactly (hot path: luxon's formatter costs microseconds per event);
-  // consecutive events mostly share their second, so the last one is remembered.
+  return `${secondText(sec.toString())}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+/**
+ * `2020-02-19T08:00:07` for a second since the epoch, in decimal. Date renders the second
+ * exactly (luxon's formatter costs microseconds per event); consecutive events mostly share
+ * their second, so the last one is remembered.
+ */
+function secondText(sec: string): string {
   if (sec !== lastSec) {
     lastSec = sec;
     lastSecText = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
   }
-  return `${lastSecText}.${frac.toString().padStart(9, '0')}Z`;
+  return lastSecText;
 }
 
-let lastSec = -1n;
+let lastSec = '';
 let lastSecText = '';
 
 export function nanosFromMillis(ms: number): Nanos {

@@ -18,7 +18,8 @@ const DAY_NS = 86_400n * NS_PER_S;
  */
 export class NodeClock {
   private offsetMinutes: number | undefined;
-  private lastNs: Nanos | undefined;
+  /** An instant, or a record whose instant is computed only if an unzoned line needs it. */
+  private last: Nanos | { readonly ns: Nanos } | undefined;
 
   constructor(private readonly config: ClockConfig = {}) {
     this.offsetMinutes = config.offsetMinutes;
@@ -27,7 +28,7 @@ export class NodeClock {
   /** A zoned instant seen in this node's logs. */
   learn(ns: Nanos, offsetMinutes: number): void {
     if (this.config.offsetMinutes === undefined) this.offsetMinutes = offsetMinutes;
-    this.lastNs = ns;
+    this.last = ns;
   }
 
   /** The offset learned from the node's zoned lines (undefined when configured or not learned yet). */
@@ -41,8 +42,12 @@ export class NodeClock {
   }
 
   /** The latest absolute instant seen on this node: the year reference for the next unzoned line. */
-  observe(ns: Nanos): void {
-    this.lastNs = ns;
+  observe(at: Nanos | { readonly ns: Nanos }): void {
+    this.last = at;
+  }
+
+  private get lastNs(): Nanos | undefined {
+    return typeof this.last === 'object' ? this.last.ns : this.last;
   }
 
   resolve(c: LocalClock): { ns: Nanos; basis: TimeBasis; yearInferred: boolean } | undefined {
@@ -52,8 +57,9 @@ export class NodeClock {
       const ns = resolveClock(c, this.config.year, offset);
       return ns === undefined ? undefined : { ns, basis, yearInferred: false };
     }
-    const fromNeighbours = this.lastNs !== undefined;
-    const refNs = this.lastNs ?? this.config.referenceNs ?? BigInt(Date.now()) * 1_000_000n;
+    const lastNs = this.lastNs;
+    const fromNeighbours = lastNs !== undefined;
+    const refNs = lastNs ?? this.config.referenceNs ?? BigInt(Date.now()) * 1_000_000n;
     const refYear = new Date(Number(refNs / 1_000_000n)).getUTCFullYear();
     let best: Nanos | undefined;
     for (const year of [refYear - 1, refYear, refYear + 1]) {
