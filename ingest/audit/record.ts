@@ -1,5 +1,5 @@
 import type { Nanos } from '../time/instant.ts';
-import { parseEpochSeconds } from '../time/instant.ts';
+import { NS_PER_MS, parseEpochSeconds } from '../time/instant.ts';
 import type { AuditField } from './fields.ts';
 import type { Tokenized } from './fields.ts';
 import { tokenizeBody } from './fields.ts';
@@ -162,9 +162,10 @@ class LazyRecord implements AuditRecord {
     readonly raw: string,
   ) {}
 
-  /** A BigInt per record was a tenth of the parse: only an event's first record is ever asked. */
+  /** Made on demand: a BigInt per record is an allocation on the hot path, and only an event's first record is asked. */
   get ns(): Nanos {
-    this.exact ??= parseEpochSeconds(this.epoch)!;
+    // a stamp with milliseconds (as the kernel writes it) has them exactly in `ms`
+    this.exact ??= Number.isInteger(this.ms) && this.epoch.length - this.epoch.indexOf('.') === 4 ? BigInt(this.ms) * NS_PER_MS : parseEpochSeconds(this.epoch)!;
     return this.exact;
   }
 
