@@ -316,7 +316,7 @@ export class Decoder {
       if (offset !== undefined) clock.learn(logrus.line.ns, offset);
     }
     const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined);
-    const ctx: LineCtx = { ...where, env, stamp, host, original };
+    const ctx = lineCtx(where, env, stamp, host, original);
 
     const assembler = isKernel ? this.kernelBlocks : env.app === undefined ? this.anyBlocks : this.goBlocks;
     if (logrus?.ok) {
@@ -346,7 +346,7 @@ export class Decoder {
           const r = clock.resolve(k.clock);
           if (r) kstamp = { ns: r.ns, basis: r.basis, yearInferred: r.yearInferred };
         }
-        this.runtimeLine({ msg: k.msg, fields: k.fields, level: k.level, form: 'logfmt' }, { ...ctx, stamp: kstamp }, 'kubelet');
+        this.runtimeLine({ msg: k.msg, fields: k.fields, level: k.level, form: 'logfmt' }, lineCtx(ctx, ctx.env, kstamp, ctx.host, ctx.original), 'kubelet');
         return;
       }
     }
@@ -484,7 +484,7 @@ export class Decoder {
 
   private containerEvent(c: ContainerEventLine, env: Envelope, original: string, where: Where, host: string): void {
     const stamp: Stamp = c.ns !== undefined ? { ns: c.ns, basis: 'absolute' } : { ns: 0n, basis: 'relative' };
-    const ctx: LineCtx = { ...where, env, stamp, host, original };
+    const ctx = lineCtx(where, env, stamp, host, original);
     // An event stream line carries its own nanosecond time and a live stream has no offsets that
     // survive a restart: the line itself is its identity, the same in a capture and when followed.
     const e = this.base(ctx, host, c.source, 'container-event', `container-${c.action}`, `${host}|${c.source}|${original}`);
@@ -620,6 +620,11 @@ export class Decoder {
     }
     return c;
   }
+}
+
+/** Spelled out field by field: object spread is a runtime call, and this runs once per line. */
+function lineCtx(where: Where, env: Envelope, stamp: Stamp, host: string, original: string): LineCtx {
+  return { input: where.input, src: where.src, offset: where.offset, line: where.line, env, stamp, host, original };
 }
 
 /**
