@@ -14,12 +14,12 @@ const V1 = /^1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[.*?\])+)(?: (.*))?$/;
 const UNIX = /^(\d{9,11}\.\d{1,9})\s+(\S+)\s+(.*)$/;
 
 /** Splits `ident[pid]: message` (ident may be absent on continuation lines of some shippers). */
-function tag(rest: string): { app?: string; pid?: string; text: string } {
+/** The envelope of a line's `app[pid]: text` rest, with its host and time: filled in, not spread (once per line). */
+function tagged(rest: string, host: string, time: NonNullable<Envelope['time']>): Envelope {
   const m = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/s.exec(rest);
-  if (!m) return { text: unescapeControl(rest) };
-  const out: { app?: string; pid?: string; text: string } = { app: m[1]!, text: unescapeControl(m[3]!) };
-  if (m[2]) out.pid = m[2];
-  return out;
+  const env: Envelope = m ? { text: unescapeControl(m[3]!), app: m[1]!, host, time } : { text: unescapeControl(rest), host, time };
+  if (m?.[2]) env.pid = m[2];
+  return env;
 }
 
 /** rsyslog writes control characters as `#ooo` (octal): a tab-indented Go frame arrives as `#011/go/src/…`. */
@@ -47,19 +47,19 @@ export function parseSyslog(line: string): EnvelopeResult {
   if (m) {
     const t = parseIsoNanos(m[1]!);
     if (!t.ok) return fail('bad-time', t.error);
-    return { ok: true, env: { ...tag(m[3]!), host: m[2]!, time: { kind: 'absolute', ns: t.ns, offsetMinutes: t.offsetMinutes } } };
+    return { ok: true, env: tagged(m[3]!, m[2]!, { kind: 'absolute', ns: t.ns, offsetMinutes: t.offsetMinutes }) };
   }
   m = BSD.exec(s);
   if (m) {
     const clock = parseSyslogClock(m[1]!.replace(/\s+/g, ' '));
     if (!clock) return fail('bad-time', `unreadable syslog time ${JSON.stringify(m[1])}`);
-    return { ok: true, env: { ...tag(m[3]!), host: m[2]!, time: { kind: 'wall', clock } } };
+    return { ok: true, env: tagged(m[3]!, m[2]!, { kind: 'wall', clock }) };
   }
   m = UNIX.exec(s);
   if (m) {
     const [sec, frac = ''] = m[1]!.split('.');
     const ns = BigInt(sec!) * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
-    return { ok: true, env: { ...tag(m[3]!), host: m[2]!, time: { kind: 'absolute', ns } } };
+    return { ok: true, env: tagged(m[3]!, m[2]!, { kind: 'absolute', ns }) };
   }
   return fail('not-syslog', 'no syslog prefix');
 }
