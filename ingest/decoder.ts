@@ -628,8 +628,8 @@ function lineCtx(where: Where, env: Envelope, stamp: Stamp, host: string, origin
 }
 
 /**
- * Where an audit record was read. Its time is the record's own, made exact only for the first
- * record of an event (the one whose origin the event keeps): a BigInt per record cost a tenth.
+ * Where an audit record was read. Its time is the record's own, made exact only when asked: for
+ * the first record of an event (the one whose origin the event keeps), not a BigInt per record.
  */
 class AuditLineCtx implements LineCtx {
   readonly input: InputRef;

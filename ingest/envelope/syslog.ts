@@ -13,8 +13,10 @@ const V1 = /^1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[.*?\])+)(?: (.*))?$/;
 // `journalctl -o short-unix`: `1582647633.374422 host ident[pid]: msg`
 const UNIX = /^(\d{9,11}\.\d{1,9})\s+(\S+)\s+(.*)$/;
 
-/** Splits `ident[pid]: message` (ident may be absent on continuation lines of some shippers). */
-/** The envelope of a line's `app[pid]: text` rest, with its host and time: filled in, not spread (once per line). */
+/**
+ * The envelope of a line's `ident[pid]: message` rest (ident may be absent on continuation lines of
+ * some shippers), with its host and time: filled in, not spread, as it runs once per line.
+ */
 function tagged(rest: string, host: string, time: NonNullable<Envelope['time']>): Envelope {
   const m = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/s.exec(rest);
   const env: Envelope = m ? { text: unescapeControl(m[3]!), app: m[1]!, host, time } : { text: unescapeControl(rest), host, time };
