@@ -4,11 +4,6 @@ import { AuditReassembler } from './audit/reassemble.ts';
 import { parseAuditRecord } from './audit/record.ts';
 import { BlockAssembler } from './blocks/assembler.ts';
 import type { FinishedBlock } from './blocks/assembler.ts';
-import type { BlockKind } from './blocks/block.ts';
-import { goCrash } from './blocks/go-crash.ts';
-import { hungTask } from './blocks/hung-task.ts';
-import { kernelOom } from './blocks/kernel-oom.ts';
-import { procStack } from './blocks/proc-stack.ts';
 import { Counters, deadLetter } from './dead-letter.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import type { Format } from './detect.ts';
@@ -17,11 +12,13 @@ import { JournalExportFramer, journalEntry, parseJournalJson } from './envelope/
 import { parseKmsg, stripKernelStamp } from './envelope/kmsg.ts';
 import type { Envelope, EnvelopeResult } from './envelope/message.ts';
 import { parseSyslog } from './envelope/syslog.ts';
-import type { GoCrash, HungTask, OomReport, Source } from './event.ts';
+import type { Source } from './event.ts';
 import { ECS_VERSION, NormalizedEvent } from './event.ts';
 import { containerIdsIn, isContainerRef, isHexId } from './ids.ts';
 import { eventId, fingerprint } from './source-identity.ts';
 import { parseCtrEvent, parseDockerEvent } from './runtime/events.ts';
+import type { Draft } from './readers/draft.ts';
+import { KERNEL_BLOCKS, LINE_READERS, PASTE_BLOCKS, PROGRAM_BLOCKS } from './readers/index.ts';
 import type { ContainerEventLine } from './runtime/events.ts';
 import { parseKlogJson, parseKlogText } from './runtime/klog.ts';
 import { parseLogfmtLine, parseLogrusTty } from './runtime/logrus.ts';
@@ -95,10 +92,10 @@ export class Decoder {
   private readonly inputs = new Map<string, InputState>();
   private readonly clocks = new Map<string, NodeClock>();
   private readonly audit: AuditReassembler<LineCtx>;
-  private readonly goBlocks = new BlockAssembler<LineCtx>([goCrash as BlockKind<unknown, unknown>]);
-  private readonly kernelBlocks = new BlockAssembler<LineCtx>([kernelOom as BlockKind<unknown, unknown>, hungTask as BlockKind<unknown, unknown>]);
+  private readonly goBlocks = new BlockAssembler<LineCtx>(PROGRAM_BLOCKS);
+  private readonly kernelBlocks = new BlockAssembler<LineCtx>(KERNEL_BLOCKS);
   /** Lines of no known program (a pasted report, a raw file): any kind of report may start there. */
-  private readonly anyBlocks = new BlockAssembler<LineCtx>([goCrash, kernelOom, hungTask, procStack] as BlockKind<unknown, unknown>[]);
+  private readonly anyBlocks = new BlockAssembler<LineCtx>(PASTE_BLOCKS);
   readonly maxLineBytes: number;
 
   constructor(
@@ -133,6 +130,13 @@ export class Decoder {
     }
     if (input.format === undefined) input.format = ref.format ?? sniffFormat(text);
     let format = input.format;
+    // A paste is many shapes in one input (a command, its output, a log excerpt): with no format
+    // forced, each line of an unframed input is recognised on its own. A daemon's own logfmt lines
+    // need no look.
+    if (format === 'raw' && ref.format === undefined && !text.startsWith('time=') && !text.startsWith('level=')) {
+      const own = sniffFormat(text);
+      if (own !== 'journal-export') format = own;
+    }
     let env = this.envelope(format, text);
     if (!env.ok) {
       const other = sniffFormat(text);
@@ -349,6 +353,13 @@ export class Decoder {
         this.runtimeLine({ msg: k.msg, fields: k.fields, level: k.level, form: 'logfmt' }, lineCtx(ctx, ctx.env, kstamp, ctx.host, ctx.original), 'kubelet');
         return;
       }
+      for (const reader of LINE_READERS) {
+        if (!reader.detect(text)) continue;
+        const r = reader.read(text);
+        if (!r.ok) this.dead(r.reason, `${reader.name}: ${r.message}`, original, where);
+        else for (let i = 0; i < r.drafts.length; i++) this.emitDraft(ctx, r.drafts[i]!, i === 0 ? positionKey(ctx) : `${positionKey(ctx)}#${i}`);
+        return;
+      }
     }
     this.plainLine(text, ctx, isKernel);
   }
@@ -515,50 +526,45 @@ export class Decoder {
     const id = positionKey(first);
     const original = b.lines.map((l) => l.ctx.original).join('\n');
     if (b.cut) this.counters.inc(`block_cut_${b.kind}`);
-    if (b.kind === 'go-crash') {
-      const crash = b.result as GoCrash;
-      const e = this.base(first, first.host, sourceOf(undefined, first.env.app), 'go-crash', 'go-crash', id);
-      e.event.category = ['process'];
-      e.event.type = ['end'];
-      e.exit137.crash = crash;
-      e.message = `${crash.headline}${crash.top_frame ? ` at ${crash.top_frame.func}${crash.top_frame.file ? ` (${crash.top_frame.file}:${crash.top_frame.line})` : ''}` : ''}`;
-      e.event.original = original;
-      if (!b.complete) e.tags.push('incomplete');
-      this.emit(e);
-    } else if (b.kind === 'kernel-oom') {
-      const oom = b.result as OomReport;
-      const e = this.base(first, first.host, 'kernel', 'kernel-oom', 'oom-kill', id);
-      e.event.category = ['process'];
-      e.event.type = ['end'];
-      e.exit137.oom = oom;
-      const v = oom.victim ?? oom.chosen;
-      e.message = `OOM killer (${oom.global ? 'global' : `memcg ${oom.memcg ?? '?'}`}) killed ${v ? `${v.name}[${v.pid ?? '?'}]` : '?'}`;
-      if (v?.pid !== undefined) e.process = { pid: v.pid, name: v.name };
-      const ids = containerIdsIn(`${oom.memcg ?? ''} ${oom.task_memcg ?? ''} ${oom.cpuset ?? ''}`);
-      if (ids[0]) e.container = { id: ids[0] };
-      e.event.original = original;
-      if (!b.complete) e.tags.push('incomplete');
-      this.emit(e);
-    } else if (b.kind === 'task-stack') {
-      const h = b.result as HungTask;
-      const e = this.base(first, first.host, 'proc', 'task-stack', 'task-stack', id);
-      e.event.category = ['process'];
-      e.exit137.hung_task = h;
-      e.message = `a task's kernel stack: ${h.stack.slice(0, 4).join(' ← ')}`;
-      e.event.original = original;
-      this.emit(e);
-    } else {
-      const h = b.result as HungTask;
-      const e = this.base(first, first.host, 'kernel', 'kernel-hung-task', 'hung-task', id);
-      e.event.category = ['process'];
-      e.event.type = ['info'];
-      e.exit137.hung_task = h;
-      e.process = { pid: h.pid, name: h.name };
-      const blocked = h.blocked_seconds !== undefined ? `blocked for more than ${h.blocked_seconds} s` : 'in D state (blocked-task dump)';
-      e.message = `task ${h.name}:${h.pid} ${blocked} in ${h.stack.slice(0, 3).join(' ← ')}`;
+    for (let i = 0; i < b.drafts.length; i++) {
+      const e = this.emitDraft(first, b.drafts[i]!, i === 0 ? id : `${id}#${i}`, false);
       e.event.original = original;
       this.emit(e);
     }
+  }
+
+  /**
+   * A reader's draft as a normalized event: the parts every event shares from where it was read,
+   * the facts from the draft. Emitted unless the caller still has to finish it.
+   */
+  private emitDraft(ctx: LineCtx, d: Draft, idKey: string, emit = true): NormalizedEvent {
+    const at = d.at;
+    const c = at ? lineCtx(ctx, ctx.env, at.offsetMinutes !== undefined ? { ns: at.ns, basis: at.basis, offsetMinutes: at.offsetMinutes } : { ns: at.ns, basis: at.basis }, ctx.host, ctx.original) : ctx;
+    const e = this.base(c, ctx.host, d.source ?? sourceOf(undefined, ctx.env.app), d.kind, d.action, idKey);
+    e.event.category = ['process'];
+    e.event.type = [d.type ?? 'info'];
+    e.message = d.message;
+    if (d.level) e.log.level = d.level;
+    if (d.container) e.container = d.container;
+    if (d.orchestrator) e.orchestrator = d.orchestrator;
+    if (d.process) e.process = d.process;
+    if (d.tags) for (const t of d.tags) e.tags.push(t);
+    const x = e.exit137;
+    if (d.message_id) x.message_id = d.message_id;
+    if (d.fields) x.fields = d.fields;
+    if (d.signal) x.signal = d.signal;
+    if (d.target) x.target = d.target;
+    if (d.exit) x.exit = d.exit;
+    if (d.grace_seconds !== undefined) x.grace_seconds = d.grace_seconds;
+    if (d.crash) x.crash = d.crash;
+    if (d.oom) x.oom = d.oom;
+    if (d.hung_task) x.hung_task = d.hung_task;
+    if (d.memcg) x.memcg = d.memcg;
+    if (d.state) x.state = d.state;
+    if (d.processes) x.processes = d.processes;
+    if (d.related_ids?.length) x.related_ids = d.related_ids;
+    if (emit) this.emit(e);
+    return e;
   }
 
   private base(ctx: LineCtx, host: string, source: Source, kind: NormalizedEvent['exit137']['kind'], action: string, idKey: string): NormalizedEvent {

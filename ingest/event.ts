@@ -21,6 +21,8 @@ export const EventKind = z.enum([
   'kernel-hung-task', // a kernel hung-task report with its stack
   'task-stack', // a blocked task's /proc stack: sampled live, or a pasted `cat /proc/PID/stack`
   'memcg-sample', // memory cgroups counted: /proc/cgroups against the hierarchy
+  'container-state', // a container's state as a CLI showed it: docker inspect, kubectl describe / get pod, crictl, ps -a
+  'process-tree', // a pasted process tree (ps auxf, ps -ef --forest, systemd-cgls): shims, inits, zombies, D state
   'kernel', // any other kernel message
   'log', // any other line we read but did not recognise
 ]);
@@ -38,6 +40,9 @@ export const Source = z.enum([
   'containerd-events',
   'syslog',
   'proc',
+  'docker-cli',
+  'kubectl',
+  'crictl',
 ]);
 export type Source = z.infer<typeof Source>;
 
@@ -197,6 +202,33 @@ const memcgSample = z.object({
 });
 export type MemcgSample = z.infer<typeof memcgSample>;
 
+/**
+ * A container's state as a CLI reported it (docker inspect, kubectl describe / get pod, crictl
+ * inspect, docker ps -a): what the runtime concluded, which is evidence of what it saw, not of why.
+ */
+const containerState = z.object({
+  status: z.string().optional(),
+  /** The runtime's or the kubelet's reason: OOMKilled, Error, Completed, ContainerCannotRun… */
+  reason: z.string().optional(),
+  oom_killed: z.boolean().optional(),
+  error: z.string().optional(),
+  started: isoNanos.optional(),
+  finished: isoNanos.optional(),
+  restart_count: z.number().int().optional(),
+  /** last = the previous run (kubectl's Last State), current = the state shown now. */
+  which: z.enum(['current', 'last']).optional(),
+});
+export type ContainerState = z.infer<typeof containerState>;
+
+const processNode = z.object({
+  pid: z.number().int(),
+  ppid: z.number().int().optional(),
+  state: z.string().optional(),
+  command: z.string(),
+  depth: z.number().int().optional(),
+});
+export type ProcessNode = z.infer<typeof processNode>;
+
 export const NormalizedEvent = z.object({
   '@timestamp': isoNanos,
   ecs: z.object({ version: z.literal(ECS_VERSION) }),
@@ -257,6 +289,9 @@ export const NormalizedEvent = z.object({
     oom: oomReport.optional(),
     hung_task: hungTask.optional(),
     memcg: memcgSample.optional(),
+    state: containerState.optional(),
+    /** A pasted process tree: each process with its parent and state (a shim, the init under it, zombies, D). */
+    processes: z.array(processNode).optional(),
     /** Other container ids the line names (exec ids, sandbox ids, ids inside paths). */
     related_ids: z.array(z.string()).optional(),
   }),

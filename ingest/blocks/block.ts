@@ -1,3 +1,5 @@
+import type { Draft } from '../readers/draft.ts';
+
 /**
  * A kind of multi-line report (Go crash dump, kernel OOM report, hung-task report): how it starts,
  * which lines belong to it, and what it means once complete. Each kind is one file; the assembler
@@ -16,6 +18,8 @@ export type BlockKind<R, S = unknown> = {
   accepts(text: string, state: S): 'yes' | 'end' | 'no';
   /** Reads the lines of a finished report. `complete` is false when it was cut (limit or end of input). */
   finish(lines: string[], complete: boolean): R;
+  /** The events a finished report stands for (most reports are one event; a `kubectl describe` is several). */
+  drafts(result: R, complete: boolean): Draft[];
 };
 
 export const MAX_BLOCK_LINES = 4000;

@@ -1,5 +1,6 @@
 import type { GoCrash, GoFrame } from '../event.ts';
 import type { BlockKind } from './block.ts';
+import type { Draft } from '../readers/draft.ts';
 
 const START = /^(panic: |fatal error: |(SIG[A-Z]+|signal \d+): [a-z]|unexpected fault address )/;
 const GOROUTINE = /^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]+)\]:$/;
@@ -82,6 +83,10 @@ export const goCrash: BlockKind<GoCrash, State> = {
       }
     }
     return crash;
+  },
+  drafts(crash, complete): Draft[] {
+    const at = crash.top_frame ? ` at ${crash.top_frame.func}${crash.top_frame.file ? ` (${crash.top_frame.file}:${crash.top_frame.line})` : ''}` : '';
+    return [{ kind: 'go-crash', action: 'go-crash', type: 'end', crash, message: `${crash.headline}${at}`, tags: complete ? [] : ['incomplete'] }];
   },
 };
 

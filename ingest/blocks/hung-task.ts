@@ -1,5 +1,6 @@
 import type { HungTask } from '../event.ts';
 import type { BlockKind } from './block.ts';
+import type { Draft } from '../readers/draft.ts';
 
 const HEADER = /^INFO: task (.+):(\d+) blocked for more than (\d+) seconds\.$/;
 /**
@@ -58,5 +59,9 @@ export const hungTask: BlockKind<HungTask, State> = {
       if (f && !/^\s*\? /.test(t)) out.stack.push(f[1]!);
     }
     return out;
+  },
+  drafts(h): Draft[] {
+    const blocked = h.blocked_seconds !== undefined ? `blocked for more than ${h.blocked_seconds} s` : 'in D state (blocked-task dump)';
+    return [{ kind: 'kernel-hung-task', source: 'kernel', action: 'hung-task', type: 'info', hung_task: h, process: { pid: h.pid, name: h.name }, message: `task ${h.name}:${h.pid} ${blocked} in ${h.stack.slice(0, 3).join(' ← ')}` }];
   },
 };

@@ -1,5 +1,7 @@
 import type { OomReport, OomTask } from '../event.ts';
 import type { BlockKind } from './block.ts';
+import type { Draft } from '../readers/draft.ts';
+import { containerIdsIn } from '../ids.ts';
 
 const INVOKED = /^(.+?) invoked oom-killer: /;
 const TABLE_HEADER = /^\[\s*pid\s*\]\s+(.*)$/;
@@ -107,6 +109,22 @@ export const kernelOom: BlockKind<OomReport, State> = {
     }
     if (r.constraint === 'CONSTRAINT_NONE') r.global = true;
     return r;
+  },
+  drafts(oom, complete): Draft[] {
+    const v = oom.victim ?? oom.chosen;
+    const d: Draft = {
+      kind: 'kernel-oom',
+      source: 'kernel',
+      action: 'oom-kill',
+      type: 'end',
+      oom,
+      message: `OOM killer (${oom.global ? 'global' : `memcg ${oom.memcg ?? '?'}`}) killed ${v ? `${v.name}[${v.pid ?? '?'}]` : '?'}`,
+      tags: complete ? [] : ['incomplete'],
+    };
+    if (v?.pid !== undefined) d.process = { pid: v.pid, name: v.name };
+    const ids = containerIdsIn(`${oom.memcg ?? ''} ${oom.task_memcg ?? ''} ${oom.cpuset ?? ''}`);
+    if (ids[0]) d.container = { id: ids[0] };
+    return [d];
   },
 };
 
