@@ -40,8 +40,17 @@ export type Finding = {
   exitOrigin?: Attribution['exit_origin'];
 };
 
-/** One cause: its evidence rules, explanation and remedy. Returns nothing when it does not apply. */
-export type CauseModule = { cause: Cause; assess(ctx: IncidentContext): Finding | undefined };
+/**
+ * One cause: its evidence rules, explanation and remedy. `assess` returns nothing when it does not
+ * apply. `opens` names what an event alone says happened, when that is enough to say a container
+ * died (or was being killed) even with no exit status in the input: a stop escalation line, a
+ * probe failure, a shim's crash dump. Real evidence is partial; a death opened this way still
+ * gets a verdict, with the confidence its evidence allows.
+ */
+export type CauseModule = { cause: Cause; assess(ctx: IncidentContext): Finding | undefined; opens?(e: Ev): string | undefined };
+
+/** The container of a death whose evidence names none (a shim's crash dump without an id). */
+export const NO_CONTAINER = '?';
 
 /** A finding's evidence from (event, why it counts) pairs, leaving out the events that were not found. */
 export function withRoles(pairs: [Ev | undefined, string][]): Finding['evidence'] {
@@ -58,7 +67,9 @@ export function sameContainer(a: string | undefined, b: string | undefined): boo
 
 /** Does this event name the container (its id, an id inside a path or a cut argv)? */
 export function mentions(e: Ev, id: string): boolean {
-  if (sameContainer(e.container?.id ?? e.container?.alias, id)) return true;
+  // a death of no known container concerns every line that names none either
+  if (id === NO_CONTAINER) return !e.container?.id && !e.container?.name && !e.orchestrator?.resource?.name && !e.exit137.related_ids?.length;
+  if (sameContainer(e.container?.id ?? e.container?.alias ?? e.container?.name?.replace(/^\//, '') ?? e.orchestrator?.resource?.name, id)) return true;
   return (e.exit137.related_ids ?? []).some((r) => sameContainer(r, id));
 }
 

@@ -1,8 +1,9 @@
 import { UNKNOWN_HOST } from '../ingest/decoder.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
-import { isContainerId } from '../ingest/ids.ts';
+import { isContainerId, isHexId } from '../ingest/ids.ts';
 import type { Ev, IncidentContext } from './context.ts';
-import { S, isKill, isRuntimeProcess, sameContainer } from './context.ts';
+import { NO_CONTAINER, S, isKill, isRuntimeProcess, sameContainer } from './context.ts';
+import { CAUSE_MODULES } from './causes/index.ts';
 import { STUCK_AFTER_S } from './causes/stuck-kill.ts';
 
 /** Evidence is looked for this long before a death (a stop's grace period, a slow OOM)… */
@@ -81,7 +82,8 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
   };
   const idsOf = (e: Ev): string[] => {
     const out: string[] = [];
-    const own = e.container?.id ?? e.container?.alias;
+    // a CLI's output (kubectl describe, docker ps) may name a container only by its name
+    const own = e.container?.id ?? e.container?.alias ?? e.container?.name?.replace(/^\//, '') ?? e.orchestrator?.resource?.name;
     if (own) out.push(canonical(own));
     for (const r of e.exit137.related_ids ?? []) if (r.length >= 12) out.push(canonical(r));
     return out;
@@ -129,8 +131,14 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
       if (id) triggers.push({ id, ns: e.ns, what: 'SIGKILL to the container' });
     } else if (e.exit137.kind === 'kernel-oom' && (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))) {
       triggers.push({ id: (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))!, ns: e.ns, what: 'OOM kill' });
-    } else if (e.exit137.message_id === 'shim-dead-cleanup' && ids[0]) {
-      triggers.push({ id: ids[0], ns: e.ns, what: 'shim death' });
+    } else {
+      // what a cause's own evidence says alone: a stop escalation, a probe failure, a shim's dump
+      for (const m of CAUSE_MODULES) {
+        const what = m.opens?.(e);
+        if (what === undefined) continue;
+        triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, what });
+        break;
+      }
     }
   }
 
@@ -149,11 +157,23 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     }
   }
 
+  // A death of no known container (a shim's crash dump without an id) close to a named one is that
+  // one's evidence, not a second death.
+  for (let i = groups.length - 1; i >= 0; i--) {
+    const g = groups[i]!;
+    if (g[0]!.id !== NO_CONTAINER) continue;
+    const named = (t: Trigger) => t.id !== NO_CONTAINER && g.some((u) => (t.ns > u.ns ? t.ns - u.ns : u.ns - t.ns) <= SAME_DEATH_S * S);
+    if (groups.some((h) => h !== g && h.some(named))) groups.splice(i, 1);
+  }
+
   // Evidence per container, and node-wide evidence (kills, dumps, kernel reports, engine restarts).
   const byContainer = new Map<string, Ev[]>();
   const nodeWide: Ev[] = [];
   for (const e of events) {
-    for (const id of new Set(idsOf(e))) {
+    const ids = idsOf(e);
+    // lines that name no container are the evidence of a death whose container is unknown
+    if (ids.length === 0) ids.push(NO_CONTAINER);
+    for (const id of new Set(ids)) {
       const list = byContainer.get(id) ?? [];
       list.push(e);
       byContainer.set(id, list);
@@ -183,7 +203,7 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     const inc: Incident = {
       host,
       containerId: id,
-      idIsPrefix: !isContainerId(id),
+      idIsPrefix: isHexId(id) && !isContainerId(id),
       deathNs,
       exitCode: firstExit?.exit137.exit?.code ?? exitT?.exit,
       trigger: g.map((t) => t.what).filter((w, i, a) => a.indexOf(w) === i).join(', '),

@@ -353,6 +353,12 @@ export class Decoder {
         this.runtimeLine({ msg: k.msg, fields: k.fields, level: k.level, form: 'logfmt' }, lineCtx(ctx, ctx.env, kstamp, ctx.host, ctx.original), 'kubelet');
         return;
       }
+      // A daemon's message with its envelope cut away (journalctl -o cat, a line quoted in a
+      // ticket) still says what it says.
+      if (matchWording(text, NO_META) !== undefined) {
+        this.runtimeLine({ msg: text, fields: {}, form: 'bare' }, ctx);
+        return;
+      }
       for (const reader of LINE_READERS) {
         if (!reader.detect(text)) continue;
         const r = reader.read(text);
@@ -452,7 +458,11 @@ export class Decoder {
       // The docker API takes a name or an id in its path: only a hex one is an id.
       if (id && c.id !== undefined && match.wording.component === 'dockerd' && !isHexId(id)) e.container = { name: id };
       else if (id) e.container = { id };
-      if (f.pod) e.orchestrator = { resource: { type: 'pod', name: f.pod } };
+      if (f.pod) {
+        // the kubelet names pods `namespace/name`
+        const slash = f.pod.indexOf('/');
+        e.orchestrator = slash > 0 ? { namespace: f.pod.slice(0, slash), resource: { type: 'pod', name: f.pod.slice(slash + 1) } } : { resource: { type: 'pod', name: f.pod } };
+      }
       if (f.containerName) e.container = { ...(e.container ?? {}), name: f.containerName };
       const code = payload?.exitStatus ?? num(f.exitCode);
       if (code !== undefined) {

@@ -4,6 +4,7 @@ import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf
 /** A SIGKILL from a process that is not the runtime, or a kill asked of the engine (docker kill). */
 export const externalKill: CauseModule = {
   cause: 'external-kill',
+  opens: (e) => (e.exit137.message_id === 'docker-api-kill' ? 'a kill asked of the engine' : undefined),
   assess(ctx) {
     const near = (e: Ev) => e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + 2n * S;
     const outsider = ctx.evidence.find((e) => near(e) && killsContainer(e, ctx) && !isRuntimeProcess(e.process?.executable, e.process?.name));

@@ -5,6 +5,7 @@ import type { Cause } from '../verdict.ts';
 function kubeletCause(cause: Cause, ids: string[], what: string, explanation: string, remedy: string): CauseModule {
   return {
     cause,
+    opens: (e: Ev) => (ids.includes(e.exit137.message_id ?? '') ? what : undefined),
     assess(ctx: IncidentContext) {
       const e = ctx.evidence.find((x: Ev) => ids.includes(x.exit137.message_id ?? '') && x.ns >= ctx.deathNs - 300n * S && x.ns <= ctx.deathNs + S && mentions(x, ctx.containerId));
       if (!e) return undefined;

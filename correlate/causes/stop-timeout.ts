@@ -1,5 +1,6 @@
 import type { CauseModule, Ev, Finding } from '../context.ts';
 import { S, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
+import { saysKillStuck } from './stuck-kill.ts';
 
 const TIMEOUT_LINES = new Set(['docker-stop-timeout', 'kubelet-grace-expired', 'cri-kill']);
 const STOP_REQUESTS = new Set(['docker-api-stop', 'kubelet-kill-grace', 'cri-stop', 'cri-stop-signal']);
@@ -7,6 +8,7 @@ const STOP_REQUESTS = new Set(['docker-api-stop', 'kubelet-kill-grace', 'cri-sto
 /** SIGTERM, then SIGKILL after the grace period (docker stop, kubelet): the app did not exit on SIGTERM. */
 export const stopTimeout: CauseModule = {
   cause: 'stop-timeout',
+  opens: (e) => (TIMEOUT_LINES.has(e.exit137.message_id ?? '') ? 'the stop grace period ran out' : undefined),
   assess(ctx) {
     const window = (e: Ev) => e.ns >= ctx.deathNs - 900n * S && e.ns <= ctx.deathNs + 2n * S;
     const mine = ctx.evidence.filter((e) => window(e) && mentions(e, ctx.containerId));
@@ -17,7 +19,10 @@ export const stopTimeout: CauseModule = {
     const kill = mine.find((e) => (e.event.action === 'container-kill' && e.exit137.signal?.number === 9) || (e.exit137.message_id === 'docker-kill-signal' && e.exit137.signal?.number === 9));
     const escalated = term && kill && kill.ns > term.ns;
     if (!timeout && !escalated) return undefined;
+    // the SIGKILL after the grace period did not end it: the hang is the story (stuck-kill), not the stop
+    const stuck = ctx.evidence.find((e) => saysKillStuck(e) && mentions(e, ctx.containerId));
     const grace = timeout?.exit137.grace_seconds ?? request?.exit137.grace_seconds ?? (escalated ? Number((kill.ns - term.ns) / 1_000_000n) / 1000 : undefined);
+    const exited = mine.some((e) => e.exit137.exit !== undefined && !e.exit137.exit.exec_id && e.ns >= (timeout ?? kill!).ns);
     const auditKill = ctx.evidence.find((e) => killsContainer(e, ctx) && e.ns >= (term?.ns ?? timeout!.ns) - S);
     const evidence = withRoles([
       [request, 'the stop request and its grace period'],
@@ -29,8 +34,14 @@ export const stopTimeout: CauseModule = {
     const f: Finding = {
       cause: 'stop-timeout',
       subCause: timeout?.exit137.source === 'kubelet' || request?.exit137.source === 'kubelet' ? 'kubelet' : 'docker-stop',
-      confidence: timeout ? 0.9 : 0.8,
-      confidenceReason: timeout ? 'the runtime logged that the grace period ran out' : 'SIGTERM then SIGKILL to the same container',
+      confidence: stuck ? 0.5 : timeout ? (exited ? 0.9 : 0.75) : 0.8,
+      confidenceReason: stuck
+        ? 'the grace period ran out, but the engine says the SIGKILL did not end the container either'
+        : timeout
+          ? exited
+            ? 'the runtime logged that the grace period ran out, and the container then exited'
+            : 'the runtime logged that the grace period ran out (no exit status in the input)'
+          : 'SIGTERM then SIGKILL to the same container',
       headline: `stopped: no exit within ${grace !== undefined ? `${grace} s` : 'the grace period'} of SIGTERM, then SIGKILL`,
       explanation:
         'The container was asked to stop. It got SIGTERM and did not exit within the grace period, so it was SIGKILLed: the application ignores or mishandles SIGTERM (or is not PID 1’s child that receives it), or its shutdown takes longer than the grace period.',

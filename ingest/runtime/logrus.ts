@@ -9,7 +9,8 @@ export type LogrusLine = {
   level?: string;
   msg: string;
   fields: Record<string, string>;
-  form: 'logfmt' | 'tty';
+  /** `bare`: a message with no logrus envelope (journalctl -o cat, a line quoted in a ticket). */
+  form: 'logfmt' | 'tty' | 'bare';
 };
 
 export type LogrusResult = { ok: true; line: LogrusLine } | { ok: false; reason: string; message: string };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { analyzeInputs } from '../../correlate/analyze.ts';
 import { findHealth } from '../../correlate/health/findings.ts';
 import type { NodeFinding } from '../../correlate/health/finding.ts';
+import { NO_CONTAINER } from '../../correlate/context.ts';
 import type { Attribution } from '../../correlate/verdict.ts';
 import { expandInputs } from '../../ingest/sources/files.ts';
 import { FIXTURES } from '../helpers/paths.ts';
@@ -53,11 +54,15 @@ export function labelOf(e: Expectation): string {
 
 /** Does a verdict concern the container the excerpt names (an id or its prefix, a name, a pod)? */
 function names(v: Attribution, container: string | null | undefined): boolean {
-  if (!container) return true;
+  // a death whose container the evidence does not name names no wrong one either
+  if (!container || v.container.id === NO_CONTAINER) return true;
   const c = container.replace(/^[a-z-]+:\/\//, '').replace(/^\//, '');
   const id = v.container.id;
   if (/^[0-9a-f]{6,}$/.test(c) && /^[0-9a-f]+$/.test(id)) return id.startsWith(c) || c.startsWith(id);
-  return [id, v.container.name, v.container.pod].some((x) => x !== undefined && x.replace(/^\//, '') === c);
+  if ([id, v.container.name, v.container.pod].some((x) => x !== undefined && x.replace(/^\//, '') === c)) return true;
+  // a container named after its workload runs in pods named `<workload>-<hash>[-<suffix>]`
+  const pod = v.container.pod ?? (/^[0-9a-f]+$/.test(id) ? undefined : id);
+  return pod !== undefined && pod.startsWith(`${c}-`);
 }
 
 function accepts(e: Expectation, v: Attribution | undefined, f: NodeFinding[]): boolean {
