@@ -21,7 +21,7 @@ export function analyzeCommand(program: Command): void {
     .description('read node records and say, for each container death, what killed it, why, how sure, and what to do')
     .argument('<inputs...>', 'files (.gz too), directories, or - for stdin; formats are detected per input')
     .option('--json', 'print one verdict per line as NDJSON instead of a table')
-    .option('--all', 'also list deaths whose cause is unknown in the table (always in --json)');
+    .option('--all', 'also list deaths whose cause is unknown, and normal exits, in the table (always in --json)');
   for (const o of ingestOptions()) cmd.addOption(o);
   for (const o of esOptions()) cmd.addOption(o);
   cmd.action(async (paths: string[], o: AnalyzeOptions) => {
@@ -29,7 +29,7 @@ export function analyzeCommand(program: Command): void {
     if (o.json) {
       for (const v of r.verdicts) writeLine(process.stdout, JSON.stringify(Attribution.parse(v)));
     } else {
-      printTable(r.verdicts.filter((v) => o.all || v.cause !== 'unknown'), r.verdicts.length);
+      printTable(r.verdicts.filter((v) => o.all || (v.cause !== 'unknown' && v.cause !== 'normal-exit')), r.verdicts.length);
     }
     process.stderr.write(`exit137: ${r.verdicts.length} deaths, ${r.evidenceEvents} evidence events from ${r.decoder.counters.get('lines')} lines; ${r.deadLetters} undecodable\n`);
     if (o.es) {

@@ -13,6 +13,8 @@ export const CAUSES = [
   'runtime-restart',
   'host-shutdown',
   'stuck-kill',
+  /** Not a kill: the container ended in order (exit 0 or 143 on SIGTERM, the usual teardown after it). */
+  'normal-exit',
   'unknown',
 ] as const;
 export const Cause = z.enum(CAUSES);

@@ -1,4 +1,5 @@
 import { shortFrameName } from '../../ingest/blocks/go-crash.ts';
+import type { GoCrash } from '../../ingest/event.ts';
 import type { CauseModule, Ev, Finding, IncidentContext } from '../context.ts';
 import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
 import { matchKnownBugs } from '../known-bugs.ts';
@@ -8,8 +9,34 @@ const SHIM_GONE_V1 = new Set(['shim-dead-cleanup', 'shim-dead-cleanup-failed']);
 const SHIM_GONE_V2 = new Set(['shim-disconnected', 'shim-disconnected-cleanup', 'dead-shim-cleanup', 'shim-disconnected-cleanup-failed', 'ttrpc-closed']);
 const EXIT_IDS = new Set(['task-exit-received', 'container-die', 'container-tasks-exit', 'kubelet-container-finished']);
 
+/** Frames only a shim runs: the v1 shim, the runc v2 shim's service, their binaries' mains. */
+const SHIM_FRAMES = /runtime\/v1\/shim|runtime\/v2\/runc|containerd-shim|cmd\/containerd-shim|pkg\/shim|shim\.\(\*[sS]ervice\)|runc\/v[12]\.\(\*service\)|task\.\(\*service\)\.(Start|Create|Stats|Exec|Kill|Delete)/;
+
+export function isShimCrash(c: GoCrash | undefined): boolean {
+  if (!c) return false;
+  return c.frames.some((f) => SHIM_FRAMES.test(f.func) || SHIM_FRAMES.test(f.file ?? ''));
+}
+
+/** The task's deletion: it follows an exit that containerd already processed, whatever the exit's own line. */
+const DELETE_IDS = new Set(['docker-task-delete-ignored', 'container-tasks-delete', 'container-destroy']);
+/**
+ * dockerd logs containerd's TaskDelete a little after containerd logs the shim going away (two
+ * processes, two clocks): a delete this close after the shim line still came first.
+ */
+const CROSS_DAEMON_SKEW_NS = 50_000_000n;
+
 function exitOf(e: Ev): boolean {
   return EXIT_IDS.has(e.exit137.message_id ?? e.event.action) && e.exit137.exit !== undefined;
+}
+
+/** The container's end as containerd and dockerd saw it: its exit, or the deletion that only follows one. */
+export function endOf(mine: Ev[]): Ev | undefined {
+  return mine.find((e) => exitOf(e) || DELETE_IDS.has(e.exit137.message_id ?? e.event.action));
+}
+
+/** A line that says the connection to a v2 shim closed (also said after every normal exit). */
+export function isShimGoneV2(e: Ev): boolean {
+  return SHIM_GONE_V2.has(e.exit137.message_id ?? '');
 }
 
 /**
@@ -18,11 +45,21 @@ function exitOf(e: Ev): boolean {
  */
 export const shimDeath: CauseModule = {
   cause: 'shim-death',
+  opens(e) {
+    if (SHIM_GONE_V1.has(e.exit137.message_id ?? '')) return 'shim death';
+    // also said after every normal exit: opened here, told apart by order in assess (or normal-exit)
+    if (e.exit137.message_id === 'shim-disconnected') return 'the shim went away';
+    // a crash dump whose frames are a shim's stands for a dead shim even when no line names its container
+    if (e.exit137.kind === 'go-crash' && isShimCrash(e.exit137.crash)) return 'a containerd shim crashed';
+    return undefined;
+  },
   assess(ctx: IncidentContext): Finding | undefined {
     const mine = ctx.evidence.filter((e) => mentions(e, ctx.containerId));
     const firstExit = mine.find(exitOf);
-    // Cause before consequence: a shim line after the container already exited is the normal teardown.
-    const before = (e: Ev) => !firstExit || e.ns <= firstExit.ns;
+    const end = endOf(mine);
+    // Cause before consequence: a shim line after the container already exited (or was deleted,
+    // which only follows an exit) is the normal teardown.
+    const before = (e: Ev) => (!firstExit || e.ns <= firstExit.ns) && (!end || SHIM_GONE_V1.has(e.exit137.message_id ?? '') || e.ns + CROSS_DAEMON_SKEW_NS < end.ns);
     const gone = mine.find((e) => (SHIM_GONE_V1.has(e.exit137.message_id ?? '') || SHIM_GONE_V2.has(e.exit137.message_id ?? '')) && before(e));
     if (gone && firstExit && firstExit.exit137.exit!.code !== 137 && !SHIM_GONE_V1.has(gone.exit137.message_id ?? '')) return undefined;
     const reaped = mine.find((e) => e.exit137.message_id === 'shim-reaped' && before(e));
@@ -67,6 +104,12 @@ export const shimDeath: CauseModule = {
       confidence = 0.85;
       why = 'containerd’s dead-shim cleanup line and the runtime’s force-delete SIGKILL in the audit log';
       headline = `the shim died; ${cleanupKill.process?.executable?.split('/').pop() ?? cleanupKill.process?.name ?? 'the runtime'} delete --force SIGKILLed the container during containerd’s cleanup`;
+    } else if (gone && SHIM_GONE_V2.has(gone.exit137.message_id ?? '') && !firstExit) {
+      // v2 says `shim disconnected` on every exit; only its place before any exit makes it a death
+      subCause = 'shim-died';
+      confidence = 0.45;
+      why = 'the shim’s connection closed with no exit or deletion of the container before it in the input; a normal exit would come first';
+      headline = 'the shim went away while the container still ran (no exit before it in the input): likely a dead shim';
     } else if (gone) {
       subCause = 'shim-died';
       confidence = 0.7;

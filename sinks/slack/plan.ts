@@ -34,7 +34,7 @@ export type Planned = { kind: 'alert'; verdict: Attribution } | { kind: 'digest'
 export async function planAlerts(verdicts: Attribution[], ledger: AlertLedger, policy: AlertPolicy = DEFAULT_POLICY): Promise<Planned[]> {
   const eligible: Attribution[] = [];
   for (const v of verdicts) {
-    if (v.cause === 'unknown' && !policy.causes?.includes('unknown')) continue;
+    if ((v.cause === 'unknown' || v.cause === 'normal-exit') && !policy.causes?.includes(v.cause)) continue;
     if (policy.causes && !policy.causes.includes(v.cause)) continue;
     if (v.confidence < policy.minConfidence) continue;
     if (await ledger.first(v.incident_id)) eligible.push(v);

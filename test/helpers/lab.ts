@@ -21,7 +21,8 @@ export async function checkLabBundle(dir: string, rendering: LogRendering = 'raw
   for (const t of truth) {
     const mine = verdicts.filter((v) => v.container.id === t.container);
     if (t.cause === 'none') {
-      assert.deepEqual(mine.map((v) => `${v.cause}: ${v.headline}`), [], `${t.scenario}: a decoy must not produce a verdict`);
+      // an orderly end may be said (normal-exit), never a cause of death
+      assert.deepEqual(mine.filter((v) => v.cause !== 'normal-exit').map((v) => `${v.cause}: ${v.headline}`), [], `${t.scenario}: a decoy must not be given a cause of death`);
       continue;
     }
     assert.equal(mine.length, 1, `${t.scenario}: one death = one verdict (got ${mine.length})`);
@@ -31,6 +32,6 @@ export async function checkLabBundle(dir: string, rendering: LogRendering = 'raw
     assert.equal(v.exit_code, 137, `${t.scenario}: exit code`);
     assert.ok(v.evidence.length >= 2, `${t.scenario}: evidence chain`);
   }
-  assert.equal(verdicts.length, truth.filter((t) => t.cause !== 'none').length, 'no verdict for anything the lab did not do');
+  assert.equal(verdicts.filter((v) => v.cause !== 'normal-exit').length, truth.filter((t) => t.cause !== 'none').length, 'no cause of death for anything the lab did not do');
   return { verdicts, truth };
 }
