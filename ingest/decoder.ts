@@ -16,6 +16,7 @@ import type { Source } from './event.ts';
 import { ECS_VERSION, NormalizedEvent } from './event.ts';
 import { containerIdsIn, isContainerRef, isHexId } from './ids.ts';
 import { eventId, fingerprint } from './source-identity.ts';
+import { goCrash } from './blocks/go-crash.ts';
 import { parseCtrEvent, parseDockerEvent } from './runtime/events.ts';
 import type { Draft } from './readers/draft.ts';
 import { KERNEL_BLOCKS, LINE_READERS, PASTE_BLOCKS, PROGRAM_BLOCKS } from './readers/index.ts';
@@ -96,6 +97,8 @@ export class Decoder {
   private readonly kernelBlocks = new BlockAssembler<LineCtx>(KERNEL_BLOCKS);
   /** Lines of no known program (a pasted report, a raw file): any kind of report may start there. */
   private readonly anyBlocks = new BlockAssembler<LineCtx>(PASTE_BLOCKS);
+  /** Crash dumps relayed inside logfmt lines' msg= (see payload). */
+  private readonly relayBlocks = new BlockAssembler<LineCtx>(PROGRAM_BLOCKS);
   readonly maxLineBytes: number;
 
   constructor(
@@ -186,13 +189,13 @@ export class Decoder {
     }
     this.inputs.delete(ref.id);
     const mine = (stream: string) => stream.endsWith(`\0${ref.id}`);
-    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const b of a.flushStreams(mine)) this.emitBlock(b);
+    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const b of a.flushStreams(mine)) this.emitBlock(b);
   }
 
   /** End of all input: let go of open audit events and reports. */
   end(): void {
     this.audit.flush();
-    for (const b of [...this.goBlocks.flush(), ...this.kernelBlocks.flush(), ...this.anyBlocks.flush()]) this.emitBlock(b);
+    for (const b of [...this.goBlocks.flush(), ...this.kernelBlocks.flush(), ...this.anyBlocks.flush(), ...this.relayBlocks.flush()]) this.emitBlock(b);
   }
 
   /**
@@ -208,7 +211,7 @@ export class Decoder {
       if (c.input.id === inputId && c.offset >= 0 && (held === undefined || c.offset < held.offset)) held = c;
     };
     for (const c of this.audit.openOrigins()) see(c);
-    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const c of a.openFirsts()) see(c);
+    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const c of a.openFirsts()) see(c);
     // a held line that took its predecessor's time took exactly this one
     const stamp = held ? held.stamp : this.inputs.get(inputId)?.lastStamp;
     if (!stamp) return { offset: held?.offset, stamp: undefined };
@@ -235,7 +238,7 @@ export class Decoder {
   /** For followers: time passes even when no line arrives. */
   tick(): void {
     this.audit.expireIdle();
-    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks]) for (const b of a.expire(BLOCK_IDLE_MS)) this.emitBlock(b);
+    for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const b of a.expire(BLOCK_IDLE_MS)) this.emitBlock(b);
   }
 
   // ---- envelopes ----
@@ -326,6 +329,14 @@ export class Decoder {
     if (logrus?.ok) {
       // A logfmt line is never part of a dump: it closes whatever report the stream had open.
       if (assembler.openCount > 0) for (const b of assembler.close(streamKey(host, env.app, input.ref.id))) this.emitBlock(b);
+      // …unless it relays one: wrappers (k0s, CRI-O's conmon) log a program's stderr line by line as
+      // msg=, so a shim's crash dump arrives one logfmt line per dump line, in a stream of its own.
+      const relay = streamKey(host, `relay\0${env.app ?? ''}`, input.ref.id);
+      if (this.relayBlocks.isOpen(relay) || goCrash.starts(logrus.line.msg)) {
+        const offered = this.relayBlocks.push(relay, logrus.line.msg, ctx);
+        for (const b of offered.finished) this.emitBlock(b);
+        if (offered.taken) return;
+      }
     } else {
       const offered = assembler.push(streamKey(host, env.app, input.ref.id), text, ctx);
       for (const b of offered.finished) this.emitBlock(b);

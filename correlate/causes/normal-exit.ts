@@ -1,6 +1,6 @@
 import type { CauseModule, Ev, Finding } from '../context.ts';
 import { mentions, withRoles } from '../context.ts';
-import { endOf, isShimGoneV2 } from './shim-death.ts';
+import { endOf, isShimGoneV2, stoppedInOrder } from './shim-death.ts';
 
 /** Exit statuses of an orderly end: done, or ended by the SIGTERM a stop sends (128 + 15). */
 const ORDERLY = new Set([0, 143]);
@@ -15,7 +15,20 @@ export const normalExit: CauseModule = {
   assess(ctx) {
     const mine = ctx.evidence.filter((e) => mentions(e, ctx.containerId));
     const end = endOf(mine);
-    if (!end) return undefined;
+    if (!end) {
+      const gone = mine.find(isShimGoneV2);
+      if (!gone || !stoppedInOrder(mine, gone)) return undefined;
+      return {
+        cause: 'normal-exit',
+        confidence: 0.6,
+        confidenceReason: 'a stop was asked and the shim went away inside the grace period, with no SIGKILL (no exit status in the input)',
+        headline: 'stopped on request: it ended within its grace period',
+        explanation: 'The container was asked to stop and ended before the grace period ran out; containerd then tore it down (`shim disconnected` and the cleanup lines follow every exit).',
+        remedy: 'Nothing to fix here: find who asked for the stop if it was unexpected (a deployment, a node drain, docker stop).',
+        evidence: withRoles([[gone, 'the shim went away after the stop request: the usual teardown']]),
+        exitOrigin: 'unknown',
+      };
+    }
     const code = end.exit137.exit?.code ?? ctx.exitCode;
     if (code !== undefined && !ORDERLY.has(code)) return undefined;
     const teardown = mine.find((e: Ev) => isShimGoneV2(e) && e.ns >= end.ns - 50_000_000n);

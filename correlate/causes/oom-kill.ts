@@ -1,5 +1,5 @@
 import type { CauseModule, Ev, Finding, IncidentContext } from '../context.ts';
-import { S, mentions } from '../context.ts';
+import { NO_CONTAINER, S, mentions } from '../context.ts';
 import { victimAnalysis, wrongVictimStory } from './oom-victim.ts';
 
 function inContainer(e: Ev, ctx: IncidentContext): boolean {
@@ -10,15 +10,47 @@ function inContainer(e: Ev, ctx: IncidentContext): boolean {
   return o.victim?.pid !== undefined && ctx.initPids.has(o.victim.pid);
 }
 
+/** A memory cgroup path of a container engine's (docker, kubepods, containerd, libpod, cri-o, lxc). */
+const CONTAINER_MEMCG = /(^|\/)(docker|kubepods|system\.slice\/(docker|containerd|crio|cri-containerd)|libpod|machine\.slice\/libpod|lxc|garden|ecs)[-/.]/;
+
+/** The runtime's or a CLI's word that the container was OOM-killed (docker inspect, kubectl, TaskOOM). */
+const RUNTIME_OOM = new Set(['task-oom-received', 'task-oom-published', 'container-oom', 'container-tasks-oom', 'docker-event-oom', 'kubelet-oom-event']);
+
+function saysOom(e: Ev): boolean {
+  if (RUNTIME_OOM.has(e.exit137.message_id ?? e.event.action)) return true;
+  const st = e.exit137.state;
+  return st?.oom_killed === true || st?.reason === 'OOMKilled';
+}
+
+/**
+ * A kernel report that names no container: one of a container's, by its memory cgroup or its
+ * constraint, and not the host's own (a global OOM of /init.scope or /system.slice/sshd.service).
+ */
+function unnamedContainerReport(e: Ev): boolean {
+  const o = e.exit137.oom;
+  if (!o || e.container?.id) return false;
+  const path = o.task_memcg ?? o.memcg;
+  if (path !== undefined) return CONTAINER_MEMCG.test(path);
+  // a report says `global` when it was (global_oom, CONSTRAINT_NONE, `Out of memory:`); one that
+  // said nothing at all (a cut fragment) is no evidence of either
+  return !o.global && (o.constraint === 'CONSTRAINT_MEMCG' || o.limit_kb !== undefined || o.victim !== undefined || o.chosen !== undefined || o.invoker !== undefined);
+}
+
 /** The kernel's memory-cgroup OOM killer ended the container (or shot the wrong process in it). */
 export const oomKill: CauseModule = {
   cause: 'oom-kill',
+  opens(e) {
+    if (saysOom(e)) return 'the runtime says OOM-killed';
+    if (e.exit137.kind === 'kernel-oom' && unnamedContainerReport(e)) return 'OOM kill';
+    return undefined;
+  },
   assess(ctx) {
     const near = (e: Ev) => e.ns >= ctx.deathNs - 30n * S && e.ns <= ctx.deathNs + 5n * S;
-    const report = ctx.evidence.find((e) => e.exit137.kind === 'kernel-oom' && near(e) && inContainer(e, ctx));
-    const runtimeOom = ctx.evidence.find(
-      (e) => near(e) && mentions(e, ctx.containerId) && ['task-oom-received', 'task-oom-published', 'container-oom', 'container-tasks-oom', 'docker-event-oom'].includes(e.exit137.message_id ?? e.event.action),
-    );
+    let report = ctx.evidence.find((e) => e.exit137.kind === 'kernel-oom' && near(e) && inContainer(e, ctx));
+    // a report that names no container, just before this one's exit: the pairing is by time
+    const pairedByTime = !report && ctx.exitCode === 137 ? ctx.evidence.find((e) => e.exit137.kind === 'kernel-oom' && e.ns >= ctx.deathNs - 5n * S && e.ns <= ctx.deathNs + S && unnamedContainerReport(e)) : undefined;
+    report ??= pairedByTime;
+    const runtimeOom = ctx.evidence.find((e) => near(e) && mentions(e, ctx.containerId) && saysOom(e));
     if (!report && !runtimeOom) return undefined;
     const evidence: Finding['evidence'] = [];
     if (report) evidence.push({ event: report, role: 'the kernel OOM killer’s report for this container’s memory cgroup' });
@@ -30,8 +62,14 @@ export const oomKill: CauseModule = {
     const f: Finding = {
       cause: 'oom-kill',
       subCause: analysis.wrong_victim ? 'wrong-victim' : o?.global ? 'global-oom' : 'memcg-oom',
-      confidence: report ? 0.95 : 0.8,
-      confidenceReason: report ? 'the kernel’s OOM report names this container’s memory cgroup' : 'the runtime reported an OOM for this container (no kernel report in the input)',
+      confidence: pairedByTime ? (runtimeOom ? 0.85 : 0.7) : report ? (ctx.containerId === NO_CONTAINER ? 0.6 : 0.95) : 0.8,
+      confidenceReason: pairedByTime
+        ? `a kernel OOM report that names no container came ${Number((ctx.deathNs - pairedByTime.ns) / 1_000_000n)} ms before this container’s exit 137: paired by time${runtimeOom ? ', and the runtime says OOM too' : ''}`
+        : report
+          ? ctx.containerId === NO_CONTAINER
+            ? 'the kernel’s OOM report for a container’s memory cgroup; the input does not say which container'
+            : 'the kernel’s OOM report names this container’s memory cgroup'
+          : 'the runtime reported an OOM for this container (no kernel report in the input)',
       headline: analysis.wrong_victim
         ? `memory cgroup OOM: the kernel killed ${analysis.victim} (${analysis.victim_rss_pages} pages) while ${analysis.largest_task} held ${analysis.largest_rss_pages}`
         : `the kernel OOM killer killed ${analysis.victim ?? 'the container’s process'}: the container reached ${limit}`,

@@ -1,8 +1,9 @@
 import { shortFrameName } from '../../ingest/blocks/go-crash.ts';
 import type { GoCrash } from '../../ingest/event.ts';
 import type { CauseModule, Ev, Finding, IncidentContext } from '../context.ts';
-import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
+import { NO_CONTAINER, S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
 import { matchKnownBugs } from '../known-bugs.ts';
+import { isStopEscalation, isStopRequest } from './stop-timeout.ts';
 
 /** containerd says the shim is gone before the task exited: v1 wordings always, v2 ones only by order. */
 const SHIM_GONE_V1 = new Set(['shim-dead-cleanup', 'shim-dead-cleanup-failed']);
@@ -32,6 +33,12 @@ function exitOf(e: Ev): boolean {
 /** The container's end as containerd and dockerd saw it: its exit, or the deletion that only follows one. */
 export function endOf(mine: Ev[]): Ev | undefined {
   return mine.find((e) => exitOf(e) || DELETE_IDS.has(e.exit137.message_id ?? e.event.action));
+}
+
+/** A stop was asked before the shim went away, and nothing escalated it to SIGKILL. */
+export function stoppedInOrder(mine: Ev[], gone: Ev): boolean {
+  const request = mine.find((e) => isStopRequest(e) && e.ns <= gone.ns && gone.ns - e.ns <= 900n * S);
+  return request !== undefined && !mine.some((e) => isStopEscalation(e) && e.ns >= request.ns && e.ns <= gone.ns);
 }
 
 /** A line that says the connection to a v2 shim closed (also said after every normal exit). */
@@ -66,8 +73,10 @@ export const shimDeath: CauseModule = {
     const cleanupKill = ctx.evidence.find(
       (e) => killsContainer(e, ctx) && isRuntimeProcess(e.process?.executable, e.process?.name) && (e.process?.args ?? []).includes('delete'),
     );
-    if (!gone && !cleanupKill) return undefined;
-    const anchor = gone ?? cleanupKill!;
+    // a shim's own crash dump, even with nothing after it in the input (the excerpt ends at the panic)
+    const ownCrash = ctx.evidence.find((e) => e.exit137.kind === 'go-crash' && isShimCrash(e.exit137.crash) && e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + S);
+    if (!gone && !cleanupKill && !ownCrash) return undefined;
+    const anchor = gone ?? cleanupKill ?? ownCrash!;
     const crash = ctx.evidence.filter((e) => e.exit137.kind === 'go-crash' && e.ns <= anchor.ns + S && e.ns >= anchor.ns - 10n * S).at(-1);
     const shimKill = ctx.evidence.find(
       (e) => e.exit137.kind === 'audit-signal' && /^containerd-shi/.test(e.exit137.target?.process.name ?? '') && e.ns <= anchor.ns + S && e.ns >= anchor.ns - 10n * S,
@@ -94,6 +103,12 @@ export const shimDeath: CauseModule = {
       confidence = 0.95;
       why = 'a Go crash dump from the shim, then containerd’s dead-shim cleanup for this container';
       headline = `containerd-shim crashed (${c!.headline.replace(/^panic: /, '')}${frame ? ` in ${frame}` : ''}); containerd’s cleanup killed the container`;
+    } else if (crash && !gone && !cleanupKill) {
+      subCause = 'shim-crashed';
+      // the frames say it was a shim; which container, and that containerd cleaned up, the input does not say
+      confidence = ctx.containerId === NO_CONTAINER ? 0.6 : 0.7;
+      why = 'a Go crash dump whose frames are a containerd shim’s; no cleanup or exit line in the input';
+      headline = `a containerd shim crashed (${c!.headline.replace(/^panic: /, '')}${frame ? ` in ${frame}` : ''}): its container died with it`;
     } else if (shimKill && gone) {
       subCause = 'shim-killed';
       confidence = 0.95;
@@ -104,6 +119,9 @@ export const shimDeath: CauseModule = {
       confidence = 0.85;
       why = 'containerd’s dead-shim cleanup line and the runtime’s force-delete SIGKILL in the audit log';
       headline = `the shim died; ${cleanupKill.process?.executable?.split('/').pop() ?? cleanupKill.process?.name ?? 'the runtime'} delete --force SIGKILLed the container during containerd’s cleanup`;
+    } else if (gone && SHIM_GONE_V2.has(gone.exit137.message_id ?? '') && !firstExit && stoppedInOrder(mine, gone)) {
+      // asked to stop, and the shim went away inside the grace period with no SIGKILL: an orderly stop
+      return undefined;
     } else if (gone && SHIM_GONE_V2.has(gone.exit137.message_id ?? '') && !firstExit) {
       // v2 says `shim disconnected` on every exit; only its place before any exit makes it a death
       subCause = 'shim-died';

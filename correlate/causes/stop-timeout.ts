@@ -5,6 +5,18 @@ import { saysKillStuck } from './stuck-kill.ts';
 const TIMEOUT_LINES = new Set(['docker-stop-timeout', 'kubelet-grace-expired', 'cri-kill']);
 const STOP_REQUESTS = new Set(['docker-api-stop', 'kubelet-kill-grace', 'cri-stop', 'cri-stop-signal']);
 
+/** A stop asked of the container (docker stop, the kubelet, the CRI) or the SIGTERM it sends. */
+export function isStopRequest(e: Ev): boolean {
+  if (STOP_REQUESTS.has(e.exit137.message_id ?? '')) return true;
+  return (e.event.action === 'container-kill' || e.exit137.message_id === 'docker-kill-signal') && e.exit137.signal?.number === 15;
+}
+
+/** The stop escalated: the grace period ran out, or a SIGKILL followed. */
+export function isStopEscalation(e: Ev): boolean {
+  if (TIMEOUT_LINES.has(e.exit137.message_id ?? '')) return true;
+  return (e.event.action === 'container-kill' || e.exit137.message_id === 'docker-kill-signal') && e.exit137.signal?.number === 9;
+}
+
 /** SIGTERM, then SIGKILL after the grace period (docker stop, kubelet): the app did not exit on SIGTERM. */
 export const stopTimeout: CauseModule = {
   cause: 'stop-timeout',

@@ -96,6 +96,10 @@ export class BlockAssembler<C> {
     for (const o of this.open.values()) yield o.lines[0]!.ctx;
   }
 
+  isOpen(stream: string): boolean {
+    return this.open.has(stream);
+  }
+
   get openCount(): number {
     return this.open.size;
   }
