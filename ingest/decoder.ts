@@ -364,17 +364,19 @@ export class Decoder {
         this.runtimeLine({ msg: k.msg, fields: k.fields, level: k.level, form: 'logfmt' }, lineCtx(ctx, ctx.env, kstamp, ctx.host, ctx.original), 'kubelet');
         return;
       }
-      // A daemon's message with its envelope cut away (journalctl -o cat, a line quoted in a
-      // ticket) still says what it says.
-      if (matchWording(text, NO_META) !== undefined) {
-        this.runtimeLine({ msg: text, fields: {}, form: 'bare' }, ctx);
-        return;
-      }
+      // A CLI's line (an events row, a docker CLI error) is read by its shape first: its message
+      // is one column of it, or comes after the CLI's own prefix.
       for (const reader of LINE_READERS) {
         if (!reader.detect(text)) continue;
         const r = reader.read(text);
         if (!r.ok) this.dead(r.reason, `${reader.name}: ${r.message}`, original, where);
         else for (let i = 0; i < r.drafts.length; i++) this.emitDraft(ctx, r.drafts[i]!, i === 0 ? positionKey(ctx) : `${positionKey(ctx)}#${i}`);
+        return;
+      }
+      // A daemon's message with its envelope cut away (journalctl -o cat, a line quoted in a
+      // ticket) still says what it says.
+      if (matchWording(text, NO_META) !== undefined) {
+        this.runtimeLine({ msg: text, fields: {}, form: 'bare' }, ctx);
         return;
       }
     }
@@ -548,8 +550,11 @@ export class Decoder {
     const original = b.lines.map((l) => l.ctx.original).join('\n');
     if (b.cut) this.counters.inc(`block_cut_${b.kind}`);
     for (let i = 0; i < b.drafts.length; i++) {
-      const e = this.emitDraft(first, b.drafts[i]!, i === 0 ? id : `${id}#${i}`, false);
-      e.event.original = original;
+      const d = b.drafts[i]!;
+      // a draft that names its lines (a table's row) is placed and keyed as those lines would be
+      const own = d.lines ? b.lines[d.lines.from] : undefined;
+      const e = own ? this.emitDraft(own.ctx, d, `${positionKey(own.ctx)}${i > 0 && b.drafts[i - 1]!.lines?.from === d.lines!.from ? `#${i}` : ''}`, false) : this.emitDraft(first, d, i === 0 ? id : `${id}#${i}`, false);
+      e.event.original = own ? b.lines.slice(d.lines!.from, d.lines!.to + 1).map((l) => l.ctx.original).join('\n') : original;
       this.emit(e);
     }
   }

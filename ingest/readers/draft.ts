@@ -40,6 +40,12 @@ export type Draft = {
   state?: X['state'];
   processes?: X['processes'];
   related_ids?: X['related_ids'];
+  /**
+   * For a block's draft: the block's lines (indices) it stands for. The event takes the first
+   * one's position and id and their text as its original, as a line of its own would: a table's
+   * row is not the whole table, once per row.
+   */
+  lines?: { from: number; to: number };
 };
 
 /** A line reader's answer: drafts (often one), or why a line that looked like its shape is not. */
