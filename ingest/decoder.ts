@@ -137,7 +137,18 @@ export class Decoder {
     // forced, each line of an unframed input is recognised on its own. A daemon's own logfmt lines
     // need no look.
     if (format === 'raw' && ref.format === undefined && !text.startsWith('time=') && !text.startsWith('level=')) {
-      const own = sniffFormat(text);
+      let own = sniffFormat(text);
+      // a line indented or quoted by the ticket it was pasted in (`\tMay 31 15:26:23 host …`,
+      // `> E0730 …`) is still the line it quotes; a Go frame's own tab is not a quote
+      const c0 = text.charCodeAt(0);
+      if (own === 'raw' && (c0 === 9 || c0 === 32 || c0 === 62)) {
+        const unquoted = text.replace(/^(?:>[ \t]?|[ \t])+/, '');
+        const inner = sniffFormat(unquoted);
+        if (inner !== 'raw' || /^[IWEF]\d{4} |^time="|^[A-Z]{4}\[/.test(unquoted)) {
+          text = unquoted;
+          own = inner;
+        }
+      }
       if (own !== 'journal-export') format = own;
     }
     let env = this.envelope(format, text);
@@ -369,14 +380,17 @@ export class Decoder {
       for (const reader of LINE_READERS) {
         if (!reader.detect(text)) continue;
         const r = reader.read(text);
+        // a reader that finds nothing of its shape in the line leaves it to the next, never drops it
+        if (r.ok && r.drafts.length === 0) continue;
         if (!r.ok) this.dead(r.reason, `${reader.name}: ${r.message}`, original, where);
         else for (let i = 0; i < r.drafts.length; i++) this.emitDraft(ctx, r.drafts[i]!, i === 0 ? positionKey(ctx) : `${positionKey(ctx)}#${i}`);
         return;
       }
       // A daemon's message with its envelope cut away (journalctl -o cat, a line quoted in a
       // ticket) still says what it says.
-      if (matchWording(text, NO_META) !== undefined) {
-        this.runtimeLine({ msg: text, fields: {}, form: 'bare' }, ctx);
+      const bare = bareMessage(text);
+      if (matchWording(bare, NO_META) !== undefined) {
+        this.runtimeLine({ msg: bare, fields: {}, form: 'bare' }, ctx);
         return;
       }
     }
@@ -725,6 +739,7 @@ function streamKey(host: string, app: string | undefined, input: string): string
 function sourceOf(component: string | undefined, app: string | undefined): Source {
   if (component === 'kubelet' || app === 'kubelet') return 'kubelet';
   if (component === 'cri-o' || app === 'crio') return 'crio';
+  if (component === 'podman' || app === 'podman') return 'podman';
   if (component === 'containerd') return 'containerd';
   if (component === 'dockerd') return 'dockerd';
   if (app === 'containerd' || app?.startsWith('containerd-shim')) return 'containerd';
@@ -752,6 +767,16 @@ function signalOf(v: string | undefined): NormalizedEvent['exit137']['signal'] {
   if (n === undefined) return undefined;
   const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 15: 'SIGTERM' };
   return { number: n, name: names[n] ?? `SIG${n}` };
+}
+
+/**
+ * A daemon's message from what is left of its line once a paste cut the envelope: a klog header
+ * with its level and time gone (`kuberuntime_container.go:561] Killing …`), a logrus TTY prefix
+ * (`WARN[0010] …`) with its terminal colours written out as text (`^[[33m`).
+ */
+function bareMessage(text: string): string {
+  const m = /^(?:(?:\^\[|\x1b)\[[\d;]*m)?(?:[A-Z]{4}(?:(?:\^\[|\x1b)\[[\d;]*m)?\[[^\]]{1,40}\]|[\w-]+\.go:\d+\]) +/.exec(text);
+  return m ? text.slice(m[0].length) : text;
 }
 
 /** `10s`, `4m20s`, `2` (seconds), `30 second` → seconds. */

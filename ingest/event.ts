@@ -35,6 +35,7 @@ export const Source = z.enum([
   'containerd-shim',
   'kubelet',
   'crio',
+  'podman',
   'kernel',
   'docker-events',
   'containerd-events',

@@ -1,10 +1,13 @@
 import type { CauseModule, Ev, Finding } from '../context.ts';
 import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf } from '../context.ts';
 
+/** A kill asked of the engine: its API in dockerd's debug log, a pasted command, compose's `Killing …`. */
+const ASKED_KILL = new Set(['docker-api-kill', 'cli-kill', 'compose-kill']);
+
 /** A SIGKILL from a process that is not the runtime, or a kill asked of the engine (docker kill). */
 export const externalKill: CauseModule = {
   cause: 'external-kill',
-  opens: (e) => (e.exit137.message_id === 'docker-api-kill' ? 'a kill asked of the engine' : undefined),
+  opens: (e) => (ASKED_KILL.has(e.exit137.message_id ?? '') && e.exit137.signal?.number !== 15 ? 'a kill asked of the engine' : e.exit137.message_id === 'docker-kill-no-such-process' ? 'the process was gone before the engine killed it' : undefined),
   assess(ctx) {
     const near = (e: Ev) => e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + 2n * S;
     const outsider = ctx.evidence.find((e) => near(e) && killsContainer(e, ctx) && !isRuntimeProcess(e.process?.executable, e.process?.name));
@@ -27,7 +30,24 @@ export const externalKill: CauseModule = {
         exitOrigin: 'signal',
       } satisfies Finding;
     }
-    const api = ctx.evidence.find((e) => e.ns >= ctx.deathNs - 30n * S && e.ns <= ctx.deathNs + S && mentions(e, ctx.containerId) && (e.exit137.message_id === 'docker-api-kill' || (e.event.action === 'container-kill' && e.exit137.signal?.number === 9)));
+    const preempted = ctx.evidence.find((e) => e.exit137.message_id === 'docker-kill-no-such-process' && mentions(e, ctx.containerId));
+    if (preempted) {
+      return {
+        cause: 'external-kill',
+        subCause: 'outside-the-engine',
+        // who did it is not in the input: the engine's failure only says it was not the engine
+        confidence: 0.55,
+        confidenceReason: 'dockerd found no such process when it tried to kill the container: something outside the engine had already ended it',
+        headline: 'ended outside the engine: its process was gone when dockerd tried to kill it',
+        explanation: 'dockerd still thought the container was running, but the kernel said no such process: the container’s process had been killed (or died) without going through the engine — a kill from a shell on the node, an agent, or a userspace OOM killer. dockerd’s fallback to a direct SIGKILL that follows is a consequence.',
+        remedy: 'Load the exit137 audit rule pack (auditctl -R rules/exit137-signals.rules) so the next kill records its sender; check the node’s shell history and agents for kill commands.',
+        evidence: [{ event: preempted, role: 'the engine’s kill found no such process' }],
+        exitOrigin: 'unknown',
+      } satisfies Finding;
+    }
+    const api = ctx.evidence.find(
+      (e) => e.ns >= ctx.deathNs - 30n * S && e.ns <= ctx.deathNs + S && mentions(e, ctx.containerId) && ((ASKED_KILL.has(e.exit137.message_id ?? '') && e.exit137.signal?.number !== 15) || (e.event.action === 'container-kill' && e.exit137.signal?.number === 9)),
+    );
     const stopped = ctx.evidence.some((e) => mentions(e, ctx.containerId) && ['docker-api-stop', 'docker-stop-timeout'].includes(e.exit137.message_id ?? ''));
     if (!api || stopped) return undefined;
     const runtimeKill = ctx.evidence.find((e) => near(e) && killsContainer(e, ctx));
@@ -36,7 +56,8 @@ export const externalKill: CauseModule = {
     const f: Finding = {
       cause: 'external-kill',
       subCause: 'docker-kill',
-      confidence: api.exit137.message_id === 'docker-api-kill' ? 0.9 : 0.8,
+      // a transcript shows the command, not that it was what ended the container
+      confidence: api.exit137.message_id === 'docker-api-kill' ? 0.9 : api.exit137.source === 'docker-cli' ? 0.7 : 0.8,
       confidenceReason: 'dockerd received a kill request for this container (docker kill / API), with no stop before it',
       headline: 'killed on request through the docker API (docker kill)',
       explanation: 'Someone or something called the docker API to kill this container (docker kill sends SIGKILL by default); the engine carried it out.',

@@ -2,7 +2,7 @@ import type { CauseModule, Ev, Finding } from '../context.ts';
 import { S, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
 import { saysKillStuck } from './stuck-kill.ts';
 
-const TIMEOUT_LINES = new Set(['docker-stop-timeout', 'kubelet-grace-expired', 'cri-kill']);
+const TIMEOUT_LINES = new Set(['docker-stop-timeout', 'podman-stop-timeout', 'kubelet-grace-expired', 'cri-kill']);
 const STOP_REQUESTS = new Set(['docker-api-stop', 'kubelet-kill-grace', 'cri-stop', 'cri-stop-signal']);
 
 /** A stop asked of the container (docker stop, the kubelet, the CRI) or the SIGTERM it sends. */

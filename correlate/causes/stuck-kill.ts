@@ -22,7 +22,9 @@ export const stuckKill: CauseModule = {
   cause: 'stuck-kill',
   opens: (e) => (saysKillStuck(e) ? 'a kill that did not end the container' : undefined),
   assess(ctx) {
-    const said = ctx.evidence.find((e) => saysKillStuck(e) && mentions(e, ctx.containerId));
+    // dockerd's fallback after 'no such process' is no hang: the process was already gone
+    const gone = ctx.evidence.find((e) => e.exit137.message_id === 'docker-kill-no-such-process' && mentions(e, ctx.containerId));
+    const said = gone ? undefined : ctx.evidence.find((e) => saysKillStuck(e) && mentions(e, ctx.containerId));
     const kill = ctx.evidence.find((e) => killsContainer(e, ctx) || (mentions(e, ctx.containerId) && e.exit137.message_id === 'docker-api-kill'));
     if (!kill) return said ? fromEngine(ctx, said) : undefined;
     const exit = ctx.evidence.find((e) => e.ns >= kill.ns && mentions(e, ctx.containerId) && e.exit137.exit !== undefined);

@@ -3,6 +3,7 @@ import { goCrash } from '../blocks/go-crash.ts';
 import { hungTask } from '../blocks/hung-task.ts';
 import { kernelOom } from '../blocks/kernel-oom.ts';
 import { procStack } from '../blocks/proc-stack.ts';
+import { cliCommand } from './cli-command.ts';
 import type { LineReader } from './draft.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { LineReader } from './draft.ts';
  */
 
 /** Single-line shapes, tried in order on a line that no envelope payload (audit, logfmt, klog) took. */
-export const LINE_READERS: LineReader[] = [];
+export const LINE_READERS: LineReader[] = [cliCommand];
 
 /**
  * Multi-line shapes of text that no known program wrote (a pasted report, a CLI's output):

@@ -6,7 +6,7 @@
  */
 export type Wording = {
   id: string;
-  component: 'containerd' | 'dockerd' | 'kubelet' | 'cri-o';
+  component: 'containerd' | 'dockerd' | 'kubelet' | 'cri-o' | 'podman';
   msg: string[];
   where?: Record<string, string>;
   /** What this line means for a death, in words (shown by `explain`). */
@@ -41,6 +41,8 @@ export const WORDINGS: Wording[] = [
   { id: 'docker-stop-timeout', component: 'dockerd', msg: ['Container {id} failed to exit within {grace} seconds of signal {signal} - using the force', 'Container failed to exit within {grace} of signal {signal} - using the force', 'Container {id} failed to exit within {grace} seconds of SIGTERM - using the force'], meaning: 'the stop grace period ran out: dockerd sends SIGKILL', seen: '≤1.10 SIGTERM; 1.11–20.10.9 id in text; 20.10.10+ container= field' },
   { id: 'docker-kill-fallback', component: 'dockerd', msg: ['Container {id} failed to exit within {grace} seconds of kill - trying direct SIGKILL', 'Container failed to exit within {grace} of kill - trying direct SIGKILL'], meaning: 'a kill did not end the container: dockerd signals the process directly', seen: 'all' },
   { id: 'docker-kill-no-exit-event', component: 'dockerd', msg: ['{text*}tried to kill container, but did not receive an exit event{rest*}'], meaning: 'dockerd sent SIGKILL and no exit followed: the kill is stuck', seen: '20.10+ (docker stop / kill / rm -f error)' },
+  { id: 'docker-kill-not-running', component: 'dockerd', msg: ['Cannot kill container{text*}is not running{rest*}'], meaning: 'a kill asked for a container that had already exited: whoever asked did not kill it', seen: 'docker CLI error, all versions' },
+  { id: 'docker-kill-no-such-process', component: 'dockerd', msg: ['container kill failed because of {rest*}no such process{tail*}'], meaning: 'dockerd tried to kill the container and its process was already gone: something outside the engine ended it', seen: '17.x+' },
   { id: 'docker-api-kill', component: 'dockerd', msg: ['Calling POST /{ver}/containers/{id}/kill{query*}', 'Calling POST /containers/{id}/kill{query*}'], meaning: 'a client asked dockerd to kill the container (docker kill)', seen: 'moby debug' },
   { id: 'docker-api-stop', component: 'dockerd', msg: ['Calling POST /{ver}/containers/{id}/stop{query*}', 'Calling POST /containers/{id}/stop{query*}'], meaning: 'a client asked dockerd to stop the container (docker stop)', seen: 'moby debug' },
   { id: 'docker-api-exec', component: 'dockerd', msg: ['Calling POST /{ver}/containers/{id}/exec', 'starting exec command {exec} in container {id}'], meaning: 'an exec started in the container', seen: 'moby debug' },
@@ -51,15 +53,18 @@ export const WORDINGS: Wording[] = [
   { id: 'docker-shutdown', component: 'dockerd', msg: ["Processing signal '{signal}'", 'Daemon shutdown complete'], meaning: 'dockerd is stopping', seen: 'all' },
   { id: 'docker-live-restore', component: 'dockerd', msg: ['Live restore is enabled{rest*}', 'restoring container{rest*}'], meaning: 'dockerd restores running containers', seen: 'all' },
   // kubelet
-  { id: 'kubelet-kill-grace', component: 'kubelet', msg: ['Killing container with a grace period', 'Killing container with a grace period override', 'Killing container {id} with {grace} second grace period'], meaning: 'the kubelet stops the container with this grace period', seen: 'k8s ≤1.20 text, 1.21+ structured' },
+  { id: 'kubelet-kill-grace', component: 'kubelet', msg: ['Killing container with a grace period', 'Killing container with a grace period override', 'Killing container {id} with {grace} second grace period', 'Stopping container {name}', 'Killing container with id {id}:Need to kill Pod'], meaning: 'the kubelet stops the container with this grace period', seen: 'k8s ≤1.20 text, 1.21+ structured' },
   { id: 'kubelet-grace-expired', component: 'kubelet', msg: ['Container termination failed with gracePeriod', 'termination failed after {grace}: operation timeout'], meaning: 'the grace period ran out', seen: 'k8s' },
-  { id: 'kubelet-liveness-failed', component: 'kubelet', msg: ['Liveness probe failed{rest*}', 'Container {name} failed liveness probe, will be restarted', 'Liveness probe errored{rest*}', '{rest*} is unhealthy, it will be killed and re-created.'], meaning: 'the liveness probe failed: the kubelet restarts the container', seen: 'k8s' },
-  { id: 'kubelet-eviction', component: 'kubelet', msg: ['Eviction manager: pods ranked for eviction', 'eviction manager: pods ranked for eviction{rest*}', 'Eviction manager: pod is evicted successfully', 'Eviction manager: attempting to reclaim{rest*}'], meaning: 'the kubelet evicts pods to reclaim a node resource', seen: 'k8s' },
-  { id: 'kubelet-preemption', component: 'kubelet', msg: ['Preempting pod to free up resources{rest*}', 'preemption: pod {rest*}'], meaning: 'the pod was preempted for a higher-priority pod', seen: 'k8s' },
-  { id: 'kubelet-node-shutdown', component: 'kubelet', msg: ['Shutdown manager killing pod with gracePeriod', 'Shutdown manager detected new shutdown event{rest*}'], meaning: 'the node is shutting down', seen: 'k8s 1.20+' },
+  { id: 'kubelet-liveness-failed', component: 'kubelet', msg: ['Liveness probe failed{rest*}', 'Container {name} failed liveness probe, will be restarted', 'Liveness probe errored{rest*}', '{rest*} is unhealthy, it will be killed and re-created.', 'Killing container with id {id}:Container failed liveness probe{rest*}', 'Container {name} failed startup probe, will be restarted'], meaning: 'the liveness probe failed: the kubelet restarts the container', seen: 'k8s (the last three: event messages, ≤1.10 and 1.16+)' },
+  { id: 'kubelet-eviction', component: 'kubelet', msg: ['Eviction manager: pods ranked for eviction', 'eviction manager: pods ranked for eviction{rest*}', 'Eviction manager: pod is evicted successfully', 'Eviction manager: attempting to reclaim{rest*}', 'The node was low on resource: {resource}. Container {name} was using {rest*}', 'The node was low on resource: {rest*}', 'The node had condition: {rest*}'], meaning: 'the kubelet evicts pods to reclaim a node resource', seen: 'k8s (The node…: the Evicted event and pod status message)' },
+  { id: 'kubelet-preemption', component: 'kubelet', msg: ['Preempting pod to free up resources{rest*}', 'preemption: pod {rest*}', 'Preempted by {rest*}'], meaning: 'the pod was preempted for a higher-priority pod', seen: 'k8s (Preempted by: the event and pod status message)' },
+  { id: 'kubelet-node-shutdown', component: 'kubelet', msg: ['Shutdown manager killing pod with gracePeriod', 'Shutdown manager detected new shutdown event{rest*}', 'Pod was terminated in response to imminent node shutdown.'], meaning: 'the node is shutting down', seen: 'k8s 1.20+ (Pod was terminated…: the pod status message)' },
   { id: 'kubelet-kill-deadline', component: 'kubelet', msg: ['{text*}KillContainer{mid*}DeadlineExceeded{rest*}', '{text*}StopContainer{mid*}DeadlineExceeded{rest*}', 'KillContainer from runtime service failed', 'StopContainer from runtime service failed'], meaning: 'the runtime did not finish killing the container before the kubelet’s deadline', seen: 'k8s, CRI errors' },
+  { id: 'kubelet-oom-event', component: 'kubelet', msg: ['System OOM encountered, victim process: {name}, pid: {pid}', 'Cgroup OOM encountered, victim process: {name}, pid: {pid}', 'System OOM encountered{rest*}'], meaning: 'the kubelet saw the kernel OOM killer kill this process (its SystemOOM / CgroupOOM event)', seen: 'k8s SystemOOM since 1.x; CgroupOOM proposed in k8s PR 100487' },
   { id: 'kubelet-container-finished', component: 'kubelet', msg: ['Generic (PLEG): container finished'], meaning: 'the kubelet saw the container exit', seen: 'k8s 1.2x+' },
   // CRI-O
+  // podman: its own stop escalation (libpod), in its logrus TTY form under the unit's ident
+  { id: 'podman-stop-timeout', component: 'podman', msg: ['StopSignal {signal} failed to stop container {id} in {grace} seconds, resorting to SIGKILL'], meaning: 'the stop grace period ran out: podman sends SIGKILL', seen: 'podman 3+' },
   { id: 'crio-stopped', component: 'cri-o', msg: ['Stopped container {id}: {name}'], meaning: 'CRI-O stopped the container', seen: 'CRI-O' },
 ];
 

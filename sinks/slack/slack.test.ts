@@ -65,7 +65,9 @@ describe('alert planning: once per incident, storms folded into digests', async 
   it('alerts each attributed death once, even re-attributed or replayed', async () => {
     const ledger = new MemoryLedger();
     const first = await planAlerts(verdicts, ledger);
-    assert.equal(first.length, verdicts.length);
+    // a normal exit is said in the verdicts but is nobody's page
+    assert.equal(first.length, verdicts.filter((v) => v.cause !== 'normal-exit' && v.cause !== 'unknown').length);
+    assert.ok(first.length >= 7);
     assert.ok(first.every((p) => p.kind === 'alert'));
     const again = await planAlerts(verdicts.map((v) => ({ ...v, version: 2, confidence: 0.99 })), ledger);
     assert.deepEqual(again, []);
