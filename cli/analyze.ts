@@ -3,6 +3,8 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { analyzeInputs } from '../correlate/analyze.ts';
+import { findHealth } from '../correlate/health/findings.ts';
+import { printFindings, writeFindingsJson } from './health.ts';
 import { Attribution } from '../correlate/verdict.ts';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { expandInputs } from '../ingest/sources/files.ts';
@@ -26,12 +28,19 @@ export function analyzeCommand(program: Command): void {
   for (const o of esOptions()) cmd.addOption(o);
   cmd.action(async (paths: string[], o: AnalyzeOptions) => {
     const r = await run(paths, o);
+    // one question, one command: what the same evidence says of the node's health comes with the deaths
+    const findings = findHealth(r.evidence);
     if (o.json) {
       for (const v of r.verdicts) writeLine(process.stdout, JSON.stringify(Attribution.parse(v)));
+      writeFindingsJson(findings);
     } else {
       printTable(r.verdicts.filter((v) => o.all || (v.cause !== 'unknown' && v.cause !== 'normal-exit')), r.verdicts.length);
+      if (findings.length) {
+        process.stdout.write('\nnode health:\n');
+        printFindings(findings);
+      }
     }
-    process.stderr.write(`exit137: ${r.verdicts.length} deaths, ${r.evidenceEvents} evidence events from ${r.decoder.counters.get('lines')} lines; ${r.deadLetters} undecodable\n`);
+    process.stderr.write(`exit137: ${r.verdicts.length} deaths, ${findings.length} node-health findings, ${r.evidenceEvents} evidence events from ${r.decoder.counters.get('lines')} lines; ${r.deadLetters} undecodable\n`);
     if (o.es) {
       // publish the evidence and the verdicts: ids make a re-run a no-op for events and an update for verdicts
       const client = esClient(o);

@@ -21,13 +21,9 @@ export function healthCommands(program: Command): void {
     const events: NormalizedEvent[] = [];
     await decodeInputs(await expandInputs(paths, o), { event: (e) => events.push(e), deadLetter: (d) => process.stderr.write(`exit137: ${d.input}:${d.line ?? '?'}: ${d.reason}: ${d.message}\n`) }, decoderOptions(o));
     const findings = findHealth(events);
-    if (o.json) for (const f of findings) writeLine(process.stdout, JSON.stringify(NodeFinding.parse(f)));
+    if (o.json) writeFindingsJson(findings);
     else if (findings.length === 0) process.stdout.write('no node-health findings\n');
-    else {
-      const t = new Table({ head: ['host', 'finding', 'severity', 'last seen (UTC)', 'what is happening'], colWidths: [14, 24, 10, 21, 80], wordWrap: true, style: process.stdout.isTTY ? {} : { head: [], border: [] } });
-      for (const f of findings) t.push([f.host, f.signature ? `${f.finding}\n(${f.signature})` : f.finding, f.severity, f.time_basis === 'relative' ? 'no clock in input' : f.last_seen.slice(0, 19).replace('T', ' '), `${f.headline}\n→ ${f.remedy}`]);
-      process.stdout.write(`${t.toString()}\n`);
-    }
+    else printFindings(findings);
   });
 
   program
@@ -44,4 +40,15 @@ export function healthCommands(program: Command): void {
       process.once('SIGTERM', () => ac.abort());
       await collectInto(stdoutSink(), { intervalSeconds: Number(o.interval), thresholdSeconds: o.once ? 0 : Number(o.threshold), procRoot: o.procRoot, cgroupRoot: o.cgroupRoot, once: o.once ?? false }, ac.signal);
     });
+}
+
+/** One finding per line, as the schema says it. */
+export function writeFindingsJson(findings: NodeFinding[]): void {
+  for (const f of findings) writeLine(process.stdout, JSON.stringify(NodeFinding.parse(f)));
+}
+
+export function printFindings(findings: NodeFinding[]): void {
+  const t = new Table({ head: ['host', 'finding', 'severity', 'last seen (UTC)', 'what is happening'], colWidths: [14, 24, 10, 21, 80], wordWrap: true, style: process.stdout.isTTY ? {} : { head: [], border: [] } });
+  for (const f of findings) t.push([f.host, f.signature ? `${f.finding}\n(${f.signature})` : f.finding, f.severity, f.time_basis === 'relative' ? 'no clock in input' : f.last_seen.slice(0, 19).replace('T', ' '), `${f.headline}\n→ ${f.remedy}`]);
+  process.stdout.write(`${t.toString()}\n`);
 }
