@@ -63,10 +63,30 @@ record() { truth+=("{\"scenario\":\"$1\",\"container\":\"$2\",\"cause\":\"$3\",\
 cid() { "${docker[@]}" inspect -f '{{.Id}}' "$1"; }
 cpid() { "${docker[@]}" inspect -f '{{.State.Pid}}' "$1"; }
 
-# 1. v2 shim killed with SIGKILL
+# The first scenario's kill must be recorded: on a cold machine (the first run after setup) auditd
+# may not be writing yet when the rules are loaded. A canary's SIGKILL proves the path end to end.
+canary_recorded=no
+for _ in $(seq 3); do
+  sleep 300 & canary=$!
+  kill -9 "$canary"; wait "$canary" 2>/dev/null || true
+  for _ in $(seq 50); do grep -q "opid=$canary " "$lab/audit/audit.log" && { canary_recorded=yes; break; }; sleep 0.1; done
+  [ "$canary_recorded" = yes ] && break
+done
+[ "$canary_recorded" = yes ] || echo "lab: warning: a canary's SIGKILL did not reach the audit log within 15 s" >&2
+
+# 1. v2 shim killed with SIGKILL. Its `start` process forks the shim daemon and exits: wait until
+# one process is left, so the SIGKILL goes to the daemon that serves the container, not to the
+# starter on its way out.
 "${ctr[@]}" run -d --runtime io.containerd.runc.v2 --rootfs "$lab/rootfs" lab-shim-v2 /bin/sh -c 'sleep 1000' >/dev/null
+shim=""
+for _ in $(seq 50); do
+  shims=$(pgrep -f 'containerd-shim-runc-v2 .*-id lab-shim-v2( |$)' || true)
+  if [ "$(printf '%s\n' "$shims" | grep -c .)" = 1 ] && [[ "$(tr '\0' ' ' < "/proc/$shims/cmdline" 2>/dev/null)" != *" start "* ]]; then shim=$shims; break; fi
+  sleep 0.1
+done
+[ -n "$shim" ] || die "no single v2 shim daemon for lab-shim-v2: $shims"
 sleep 1
-kill -9 "$(pgrep -f 'containerd-shim-runc-v2 .*-id lab-shim-v2')"
+kill -9 "$shim"
 sleep 3
 record shim-v2-killed lab-shim-v2 shim-death shim-killed
 
