@@ -30,3 +30,18 @@ export function isContainerRef(s: string): boolean {
 export function isHexId(s: string): boolean {
   return /^[0-9a-f]{12,64}$/.test(s);
 }
+
+/**
+ * The container a cgroup path belongs to: its innermost segment that is a container id
+ * (`/docker/<outer>/docker/<inner>` is the inner one's, docker-in-docker), whole or cut short by a
+ * paste, in any engine's spelling (`docker-<id>.scope`, `cri-containerd-<id>.scope`, `crio-<id>`).
+ */
+export function cgroupContainer(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  const segs = path.split('/');
+  for (let i = segs.length - 1; i >= 0; i--) {
+    const m = /^(?:[a-z-]*-)?([0-9a-f]{12,64})(?:\.scope)?$/.exec(segs[i]!);
+    if (m) return m[1];
+  }
+  return undefined;
+}

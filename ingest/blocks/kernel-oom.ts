@@ -1,7 +1,7 @@
 import type { OomReport, OomTask } from '../event.ts';
 import type { BlockKind } from './block.ts';
 import type { Draft } from '../readers/draft.ts';
-import { containerIdsIn } from '../ids.ts';
+import { cgroupContainer, containerIdsIn } from '../ids.ts';
 
 const INVOKED = /^(.+?) invoked oom-killer: /;
 const TABLE_HEADER = /^\[\s*pid\s*\]\s+(.*)$/;
@@ -122,8 +122,10 @@ export const kernelOom: BlockKind<OomReport, State> = {
       tags: complete ? [] : ['incomplete'],
     };
     if (v?.pid !== undefined) d.process = { pid: v.pid, name: v.name };
-    const ids = containerIdsIn(`${oom.memcg ?? ''} ${oom.task_memcg ?? ''} ${oom.cpuset ?? ''}`);
-    if (ids[0]) d.container = { id: ids[0] };
+    // the victim's container is its memory cgroup's innermost id (task_memcg, else the OOM's memcg);
+    // cpuset is the allocating task's, read only when no memcg is known (3.x docker nodes)
+    const id = cgroupContainer(oom.task_memcg) ?? cgroupContainer(oom.memcg) ?? (oom.task_memcg || oom.memcg ? undefined : containerIdsIn(oom.cpuset ?? '')[0]);
+    if (id) d.container = { id };
     return [d];
   },
 };

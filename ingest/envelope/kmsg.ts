@@ -1,13 +1,17 @@
 import { parseIsoNanos } from '../time/instant.ts';
+import { MONTH_TOKEN, monthNumber } from '../time/syslog-time.ts';
 import type { EnvelopeResult } from './message.ts';
 import { fail } from './message.ts';
+import { monotonicEnvelope } from './monotonic.ts';
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+// The weekday and month as the reader's locale prints them: `[So Nov 15 …]`, `[lun. déc.  7 …]`.
+const READER_TIME = new RegExp(String.raw`^\[(?:\p{L}{2,3}\.?\s+)?(${MONTH_TOKEN})\s*(\d{1,2})\s+(\d\d:\d\d:\d\d)\s+(\d{4})\] ?(.*)$`, 'su');
 
 /**
  * Kernel messages as the tools print them:
  *   `[  123.456789] text`                       dmesg (seconds since boot)
- *   `[Tue Nov 24 06:30:01 2026] text`           dmesg -T (local time; the zone is the reader's)
+ *   `[Tue Nov 24 06:30:01 2026] text`           dmesg -T (local time; the zone is the reader's; any locale)
+ *   `[ 1234.567890] host ident[pid]: text`      journalctl -o short-monotonic (see monotonic.ts)
  *   `2026-11-24T06:30:01,123456+00:00 text`     dmesg --time-format iso
  *   `6,1234,5678901,-;text`                     /dev/kmsg (microseconds since boot)
  */
@@ -15,12 +19,15 @@ export function parseKmsg(line: string): EnvelopeResult {
   let m = /^\[\s*(\d+)\.(\d{1,9})\] ?(.*)$/s.exec(line);
   if (m) {
     const ns = BigInt(m[1]!) * 1_000_000_000n + BigInt(m[2]!.padEnd(9, '0'));
+    // `journalctl -o short-monotonic` prints the same stamp before a host and a syslog tag
+    const journal = monotonicEnvelope(m[3]!, ns);
+    if (journal) return { ok: true, env: journal };
     return { ok: true, env: { text: m[3]!, app: 'kernel', time: { kind: 'boot', ns } } };
   }
-  m = /^\[(?:[A-Za-z]{2,3}\s+)?([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d:\d\d:\d\d)\s+(\d{4})\] ?(.*)$/s.exec(line);
+  m = READER_TIME.exec(line);
   if (m) {
-    const month = MONTHS.indexOf(m[1]!) + 1;
-    if (month === 0) return fail('bad-time', `unknown month ${m[1]}`);
+    const month = monthNumber(m[1]!);
+    if (month === undefined) return fail('bad-time', `unknown month ${m[1]}`);
     const iso = `${m[4]}-${String(month).padStart(2, '0')}-${m[2]!.padStart(2, '0')}T${m[3]}`;
     const t = parseIsoNanos(iso);
     if (!t.ok) return fail('bad-time', t.error);
@@ -40,8 +47,16 @@ export function parseKmsg(line: string): EnvelopeResult {
   return fail('not-kmsg', 'no kernel log prefix');
 }
 
-/** `kernel: [12345.678901] text` inside syslog: the inner boot-time stamp is noise once the prefix has a time. */
+/**
+ * `kernel: [12345.678901] text` inside syslog: the text without the inner boot-time stamp, and
+ * the stamp (ns since boot). Beside the prefix's wall clock it says when the node booted.
+ */
+export function splitKernelStamp(text: string): { text: string; bootNs?: bigint } {
+  const m = /^\[\s*(\d{1,10})\.(\d{1,9})\] ?/.exec(text);
+  if (!m) return { text };
+  return { text: text.slice(m[0].length), bootNs: BigInt(m[1]!) * 1_000_000_000n + BigInt(m[2]!.padEnd(9, '0')) };
+}
+
 export function stripKernelStamp(text: string): string {
-  const m = /^\[\s*\d+\.\d+\] ?/.exec(text);
-  return m ? text.slice(m[0].length) : text;
+  return splitKernelStamp(text).text;
 }
