@@ -4,7 +4,7 @@ import { hexText, isHexTextField, splitArgv, splitKeys } from './hex.ts';
 import type { AuditEvent } from './reassemble.ts';
 import type { AuditRecord } from './record.ts';
 import { field } from './record.ts';
-import { archName, signalName, signalSyscall, syscallName } from './tables.ts';
+import { archName, signalName, signalNumber, signalSyscall, syscallName } from './tables.ts';
 
 /** The kernel copies at most this many bytes of a process's argv into PROCTITLE. */
 export const PROCTITLE_MAX = 128;
@@ -28,13 +28,20 @@ export function text(r: AuditRecord, key: string): string | undefined {
   if (!f) return undefined;
   if (f.form === 'bare') {
     if (f.value === '(null)' || f.value === '?' || f.value === '(none)') return undefined;
-    if (isHexTextField(r.type, key)) return hexText(f.value) ?? f.value;
+    if (isHexTextField(r.type, key) && !r.interpreted) return hexText(f.value) ?? f.value;
   }
   return f.value;
 }
 
 /** A value that is always text (proctitle): hex decoded, or quoted as is, with its length in bytes. */
 function textAndBytes(r: AuditRecord, key: string): { text: string; bytes: number } | undefined {
+  if (r.interpreted) {
+    // ausearch -i prints the title decoded, NULs as spaces, unquoted: the rest of the record is it
+    const at = r.body.indexOf(`${key}=`);
+    if (at < 0) return undefined;
+    const title = r.body.slice(at + key.length + 1).trimEnd();
+    return { text: title.replaceAll(' ', '\0'), bytes: Buffer.byteLength(title, 'utf8') };
+  }
   const f = field(r, key);
   if (!f) return undefined;
   if (f.form === 'bare') {
@@ -60,6 +67,14 @@ function int(v: string | undefined): number | undefined {
 function argInt32(hex: string | undefined): number | undefined {
   if (hex === undefined || !/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
   return Number(BigInt.asIntN(32, BigInt(`0x${hex}`)));
+}
+
+/** An argument as `ausearch -i` prints it: `0x1312` (hex with its prefix), or a signal by name (`SIGKILL`). */
+function interpretedArg(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (v.startsWith('0x')) return argInt32(v.slice(2));
+  const sig = signalNumber(v);
+  return sig ?? (/^-?\d+$/.test(v) ? Number(v) : undefined);
 }
 
 const ARG_KEYS = ['a0', 'a1', 'a2', 'a3'];
@@ -198,10 +213,11 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
     if (spec && name) {
       kind = 'audit-signal';
       action = 'killed-pid';
-      const sigNum = argInt32(field(sys, ARG_KEYS[spec.signalArg]!)?.value);
+      const arg = sys.interpreted ? interpretedArg : argInt32;
+      const sigNum = arg(field(sys, ARG_KEYS[spec.signalArg]!)?.value);
       if (sigNum !== undefined) signal = { number: sigNum, name: signalName(sigNum), syscall: name };
       if (spec.targetArg !== undefined) {
-        const t = argInt32(field(sys, ARG_KEYS[spec.targetArg]!)?.value);
+        const t = arg(field(sys, ARG_KEYS[spec.targetArg]!)?.value);
         if (t !== undefined) {
           if (name === 'kill' && t <= 0) {
             auditd.target_arg = t === -1 ? { pid: -1, scope: 'all' } : { pid: -t, scope: 'process-group' };
@@ -268,7 +284,7 @@ function execveArgs(records: AuditRecord[]): string[] {
       const m = /^a(\d+)(?:\[(\d+)\])?$/.exec(f.key);
       if (!m) continue;
       const i = Number(m[1]);
-      const v = (f.form === 'bare' ? hexText(f.value) : undefined) ?? f.value;
+      const v = (f.form === 'bare' && !r.interpreted ? hexText(f.value) : undefined) ?? f.value;
       const list = parts.get(i) ?? [];
       list[m[2] === undefined ? 0 : Number(m[2])] = v;
       parts.set(i, list);

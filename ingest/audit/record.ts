@@ -21,6 +21,11 @@ export type AuditRecord = {
   readonly warnings: string[];
   /** The line as read, envelope included. */
   raw: string;
+  /**
+   * `ausearch -i` wrote it: names instead of numbers (`syscall=kill a1=SIGKILL uid=root`), values
+   * unquoted and never hex, and the stamp in the reader's local time (its zone unknown here).
+   */
+  readonly interpreted?: boolean;
 };
 
 export type AuditParseError = {
@@ -31,6 +36,8 @@ export type AuditParseError = {
 export type AuditParse = { ok: true; record: AuditRecord } | { ok: false; error: AuditParseError };
 
 const GLOG = /^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\] (.*)$/s;
+/** `ausearch -i`: `msg=audit(05/01/2025 13:07:21.965:1704) : ` with the date as the reader's locale writes `%x`. */
+const LOCAL_STAMP = /^msg=audit\((\d{1,4})([./-])(\d{1,2})\2(\d{2,4}) (\d\d):(\d\d):(\d\d)\.(\d{3}):(\d{1,10})\) ?: ?/;
 const STAMP = /audit\((\d{1,12}(?:\.\d{1,9})?):(\d{1,10})\):?/;
 
 /**
@@ -94,7 +101,12 @@ export function parseAuditRecord(line: string, given?: { type?: string; epoch?: 
     serial = Number(m[2]);
     rest = rest.slice(m.index + m[0].length);
   } else if (rest.startsWith('msg=audit(')) {
-    return err('malformed-header', 'unreadable audit(...) stamp');
+    const local = readLocalStamp(rest);
+    if (!local) return err('malformed-header', 'unreadable audit(...) stamp');
+    const record = new LazyRecord(type, local.epoch, local.ms, undefined, local.serial, rest.slice(local.end), raw);
+    record.interpreted = true;
+    if (node !== undefined) record.node = node;
+    return { ok: true, record };
   }
   if (epoch === undefined || serial === undefined) {
     return err(type.startsWith('UNKNOWN') ? 'unknown-type-without-id' : 'malformed-header', `record ${type} has no audit(epoch:serial) stamp`);
@@ -140,6 +152,31 @@ function readStamp(s: string): { epoch: string; serial: number; ms: number; end:
   return { epoch: s.slice(open, epochEnd), serial, ms, end };
 }
 
+/**
+ * The local-time stamp of `ausearch -i`, as if the reader's zone were UTC (the caller marks the
+ * zone as assumed). `%x` differs by locale: `05/01/25` (C), `05/01/2025` (en_US), `01/05/2025`
+ * (en_GB, fr: read as month first unless the first number cannot be a month), `13.01.2021` (de,
+ * ru: day first), `2025-05-01` (sv, ISO).
+ */
+function readLocalStamp(s: string): { epoch: string; ms: number; serial: number; end: number } | undefined {
+  const m = LOCAL_STAMP.exec(s);
+  if (!m) return undefined;
+  const [a, sep, b, c] = [m[1]!, m[2]!, Number(m[3]), m[4]!];
+  let year: number;
+  let month: number;
+  let day: number;
+  if (a.length === 4) [year, month, day] = [Number(a), b, Number(c)];
+  else if (sep === '.' || Number(a) > 12) [day, month, year] = [Number(a), b, Number(c)];
+  else [month, day, year] = [Number(a), b, Number(c)];
+  if (year < 100) year += 2000;
+  const ms = Date.UTC(year, month - 1, day, Number(m[5]), Number(m[6]), Number(m[7])) + Number(m[8]);
+  const back = new Date(ms);
+  if (!Number.isFinite(ms) || back.getUTCDate() !== day || back.getUTCMonth() !== month - 1) return undefined;
+  const serial = Number(m[9]);
+  if (serial > 0xffffffff) return undefined;
+  return { epoch: `${Math.floor(ms / 1000)}.${m[8]}`, ms, serial, end: m[0].length };
+}
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
@@ -150,6 +187,7 @@ function isDigit(c: number): boolean {
  */
 class LazyRecord implements AuditRecord {
   node?: string;
+  interpreted?: boolean;
   private tokens: Tokenized | undefined;
 
   constructor(

@@ -32,6 +32,16 @@ export function signalName(num: number): string {
   return signalByNumber[String(num)] ?? `SIG${num}`;
 }
 
+const numberBySignal = new Map(Object.entries(signalByNumber).filter(([k]) => k !== '_comment').map(([k, v]) => [v, Number(k)]));
+
+/** `SIGKILL` (or `KILL`) → 9, as ausearch -i names signal arguments. */
+export function signalNumber(name: string): number | undefined {
+  const n = name.startsWith('SIG') ? name : `SIG${name}`;
+  const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(n);
+  if (rt) return 34 + Number(rt[1] ?? 0);
+  return n === 'SIGRTMAX' ? 64 : numberBySignal.get(n);
+}
+
 export function signalSyscall(name: string): SignalSyscall | undefined {
   return name === '_comment' ? undefined : signalSyscallSpec[name];
 }
