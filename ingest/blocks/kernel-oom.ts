@@ -4,11 +4,30 @@ import type { Draft } from '../readers/draft.ts';
 import { cgroupContainer, containerIdsIn } from '../ids.ts';
 
 const INVOKED = /^(.+?) invoked oom-killer: /;
-const TABLE_HEADER = /^\[\s*pid\s*\]\s+(.*)$/;
+// `[ pid ]`, `[  pid  ]` (4.19+), or `pid ]` when dmesg inside a container ate the bracket as a stamp
+const TABLE_HEADER = /^\[?\s*pid\s*\]\s+(uid\s.*)$/;
 const TASK_ROW = /^\[\s*(\d+)\]\s+(.*)$/;
 const CHOSEN = /^(?:Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): Kill process (\d+) \((.*)\) score (\d+) or sacrifice child$/;
 const KILLED = /^(?:(Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): )?Killed process (\d+)?,?(?: UID (\d+),)? ?\((.*?)\),? total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:, UID:(\d+))?/;
-const START = [INVOKED, TABLE_HEADER, /^Tasks state \(memory values in pages\):$/, /^(?:Memory cgroup out of memory|Out of memory): Kill/];
+const TASK_IN = /^Task in (\S+) killed as a result of limit of (\S+)$/;
+const OOM_KILL = /^oom-kill:constraint=/;
+/**
+ * Where a report may start: its first line, or any line a paste or a grep left first (the header
+ * cut: `Task in …`, `memory: usage …`, `Memory cgroup stats for …`, the task table), down to the
+ * one-line summaries that say alone who was killed (`oom-kill:constraint=…`, `Killed process …`).
+ */
+const START = [
+  INVOKED,
+  /^.+? cpuset=\S+ mems_allowed=/,
+  TASK_IN,
+  /^memory: usage \d+kB, limit \d+kB, failcnt \d+$/,
+  /^Memory cgroup stats for \//,
+  TABLE_HEADER,
+  /^Tasks state \(memory values in pages\):$/,
+  OOM_KILL,
+  /^(?:Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): Kill/,
+  /^Killed process \d+/,
+];
 
 type State = { killed: boolean };
 
@@ -19,7 +38,8 @@ type State = { killed: boolean };
 export const kernelOom: BlockKind<OomReport, State> = {
   name: 'kernel-oom',
   starts: (t) => START.some((re) => re.test(t)),
-  init: () => ({ killed: false }),
+  // a report that starts at its victim line (a grep, a cut paste) has only the reaper's note to come
+  init: (first) => ({ killed: KILLED.test(first) }),
   accepts(t, s) {
     if (s.killed) {
       // After the victim line only the reaper's note belongs to the report.
@@ -36,6 +56,7 @@ export const kernelOom: BlockKind<OomReport, State> = {
   finish(lines, complete) {
     const r: OomReport = { tasks: [], global: false, complete };
     let columns: string[] | undefined;
+    let summary: NonNullable<OomReport['victim']> | undefined;
     for (const t of lines) {
       let m = INVOKED.exec(t);
       if (m) {
@@ -53,7 +74,7 @@ export const kernelOom: BlockKind<OomReport, State> = {
         r.cpuset = m[2]!;
         continue;
       }
-      m = /^Task in (\S+) killed as a result of limit of (\S+)$/.exec(t);
+      m = TASK_IN.exec(t);
       if (m) {
         r.task_memcg = m[1]!;
         r.memcg = m[2]!;
@@ -77,6 +98,11 @@ export const kernelOom: BlockKind<OomReport, State> = {
         if (kv.oom_memcg) r.memcg = kv.oom_memcg;
         if (kv.task_memcg) r.task_memcg = kv.task_memcg;
         if (kv.global_oom !== undefined) r.global = true;
+        // 4.19+ names the victim here too: alone (a grep for oom-kill) it is all there is
+        if (kv.task !== undefined && kv.pid !== undefined && /^\d+$/.test(kv.pid)) {
+          summary = { name: kv.task, pid: Number(kv.pid) };
+          if (kv.uid !== undefined && /^\d+$/.test(kv.uid)) summary.uid = Number(kv.uid);
+        }
         continue;
       }
       m = TABLE_HEADER.exec(t);
@@ -108,20 +134,24 @@ export const kernelOom: BlockKind<OomReport, State> = {
       }
     }
     if (r.constraint === 'CONSTRAINT_NONE') r.global = true;
+    if (!r.victim && summary) r.victim = summary;
     return r;
   },
   drafts(oom, complete): Draft[] {
     const v = oom.victim ?? oom.chosen;
+    const where = oom.global ? 'global' : `memcg ${oom.memcg ?? oom.task_memcg ?? '?'}`;
     const d: Draft = {
       kind: 'kernel-oom',
       source: 'kernel',
       action: 'oom-kill',
       type: 'end',
       oom,
-      message: `OOM killer (${oom.global ? 'global' : `memcg ${oom.memcg ?? '?'}`}) killed ${v ? `${v.name}[${v.pid ?? '?'}]` : '?'}`,
+      message: v ? `OOM killer (${where}) killed ${v.name}[${v.pid ?? '?'}]` : `OOM killer (${where}) invoked${oom.invoker ? ` by ${oom.invoker.name}` : ''}; the victim is not in the excerpt`,
       tags: complete ? [] : ['incomplete'],
     };
     if (v?.pid !== undefined) d.process = { pid: v.pid, name: v.name };
+    // the OOM killer kills with SIGKILL: a victim named (or chosen) is a process that got it
+    if (v) d.signal = { number: 9, name: 'SIGKILL' };
     // the victim's container is its memory cgroup's innermost id (task_memcg, else the OOM's memcg);
     // cpuset is the allocating task's, read only when no memcg is known (3.x docker nodes)
     const id = cgroupContainer(oom.task_memcg) ?? cgroupContainer(oom.memcg) ?? (oom.task_memcg || oom.memcg ? undefined : containerIdsIn(oom.cpuset ?? '')[0]);
