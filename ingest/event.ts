@@ -185,6 +185,10 @@ const hungTask = z.object({
   cgroup: z.string().optional(),
   blocked_seconds: z.number().int().optional(),
   state: z.string().optional(),
+  /** The parent's pid when the report prints it (2 = a kernel thread, not a container's task). */
+  ppid: z.number().int().optional(),
+  /** A kernel worker's `Workqueue: <queue> <function>`: the work it runs, even when the stack is cut. */
+  workqueue: z.object({ queue: z.string(), function: z.string() }).optional(),
   stack: z.array(z.string()),
   complete: z.boolean(),
 });
@@ -192,14 +196,38 @@ export type HungTask = z.infer<typeof hungTask>;
 
 const memcgSample = z.object({
   hierarchy: z.enum(['v1', 'v2']),
-  /** What the kernel counts (v1: the memory line of /proc/cgroups; v2: live + dying descendants). */
-  kernel_cgroups: z.number().int(),
+  /**
+   * What the kernel counts (v1: the memory line of /proc/cgroups; v2: live + dying descendants).
+   * A pasted reading often holds only one side: the counts it does not state are left out, never guessed.
+   */
+  kernel_cgroups: z.number().int().optional(),
   /** What exists as directories (v1) or live descendants (v2). */
-  live_cgroups: z.number().int(),
+  live_cgroups: z.number().int().optional(),
   /** Removed but not freed: the difference, or v2's nr_dying_descendants. */
-  dying_cgroups: z.number().int(),
+  dying_cgroups: z.number().int().optional(),
   /** The directory walk stopped at its budget: live_cgroups is a lower bound. */
   partial: z.boolean().optional(),
+  /** The directory whose sub-directories a pasted count counted, when not the whole hierarchy recursively: live_cgroups is then a lower bound. */
+  counted_under: z.string().optional(),
+  /** num_cgroups of every controller in the same /proc/cgroups reading: memory alone rising is memory cgroups outliving their directories. */
+  controllers: z.record(z.string(), z.number().int()).optional(),
+  /** Entries of /sys/kernel/slab counted: with kmem accounting (v1, before 5.9) each memory cgroup has its own copy of every cache it used. */
+  slab_caches: z.number().int().optional(),
+  /**
+   * A memory cgroup that could not be made or could not allocate: mkdir refused (ENOSPC: the
+   * 65,535 memory cgroup ids are used up; ENOMEM), or a per-cgroup kmem cache out of memory
+   * (`SLUB: Unable to allocate memory` naming `cache(<id>:<cgroup>)`).
+   */
+  failure: z
+    .object({
+      kind: z.enum(['mkdir-enospc', 'mkdir-enomem', 'kmem-cache']),
+      /** The cgroup that could not be made (mkdir's path), or the cgroup the cache belongs to. */
+      cgroup: z.string().optional(),
+      cache: z.string().optional(),
+      /** What refused: runc or the engine, the kubelet, a shell's mkdir, the kernel. */
+      by: z.string().optional(),
+    })
+    .optional(),
 });
 export type MemcgSample = z.infer<typeof memcgSample>;
 

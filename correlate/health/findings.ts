@@ -65,15 +65,16 @@ function stackFindings(host: string, evs: Ev[]): NodeFinding[] {
 }
 
 function memcgFindings(host: string, evs: Ev[]): NodeFinding[] {
-  const samples = evs.filter((e) => e.exit137.memcg);
+  // a full count: both sides read (the collector's samples)
+  const samples = evs.filter((e) => e.exit137.memcg?.kernel_cgroups !== undefined && e.exit137.memcg.live_cgroups !== undefined && e.exit137.memcg.dying_cgroups !== undefined);
   if (samples.length === 0) return [];
   const last = samples.at(-1)!;
-  const m = last.exit137.memcg!;
+  const m = last.exit137.memcg as Required<Pick<NonNullable<Ev['exit137']['memcg']>, 'kernel_cgroups' | 'live_cgroups' | 'dying_cgroups'>>;
   if (m.dying_cgroups < LEAK_MIN_DYING || m.dying_cgroups < LEAK_RATIO * m.live_cgroups) return [];
   const first = samples[0]!;
   const hours = Number(last.ns - first.ns) / 3.6e12;
   const memcg: NonNullable<NodeFinding['memcg']> = { kernel_cgroups: m.kernel_cgroups, live_cgroups: m.live_cgroups, dying_cgroups: m.dying_cgroups, samples: samples.length };
-  if (hours > 0) memcg.growth_per_hour = Math.round((m.dying_cgroups - first.exit137.memcg!.dying_cgroups) / hours);
+  if (hours > 0) memcg.growth_per_hour = Math.round((m.dying_cgroups - first.exit137.memcg!.dying_cgroups!) / hours);
   const growing = memcg.growth_per_hour !== undefined && memcg.growth_per_hour > 0;
   return [
     {
