@@ -3,9 +3,12 @@ import { MONTH_TOKEN, monthNumber } from '../time/syslog-time.ts';
 import type { EnvelopeResult } from './message.ts';
 import { fail } from './message.ts';
 import { monotonicEnvelope } from './monotonic.ts';
+import { afterPastePrefix } from './paste.ts';
 
 // The weekday and month as the reader's locale prints them: `[So Nov 15 …]`, `[lun. déc.  7 …]`.
 const READER_TIME = new RegExp(String.raw`^\[(?:\p{L}{2,3}\.?\s+)?(${MONTH_TOKEN})\s*(\d{1,2})\s+(\d\d:\d\d:\d\d)\s+(\d{4})\] ?(.*)$`, 'su');
+
+const SYSLOG_REST = /^\S+ (?:kernel|[^\s:[\]]{1,64}(?:\[\d+\])?):/;
 
 /**
  * Kernel messages as the tools print them:
@@ -15,9 +18,13 @@ const READER_TIME = new RegExp(String.raw`^\[(?:\p{L}{2,3}\.?\s+)?(${MONTH_TOKEN
  *   `2026-11-24T06:30:01,123456+00:00 text`     dmesg --time-format iso
  *   `6,1234,5678901,-;text`                     /dev/kmsg (microseconds since boot)
  */
-export function parseKmsg(line: string): EnvelopeResult {
-  let m = /^\[\s*(\d+)\.(\d{1,9})\] ?(.*)$/s.exec(line);
+export function parseKmsg(line: string, pasted = false): EnvelopeResult {
+  // `<6>` (console loglevel) and `[  T38]` (printk caller id) around the stamp; a paste may have
+  // cut its `[` (six fraction digits then say it is one)
+  let m = /^(?:<\d>)?(?:\[\s*(\d+)\.(\d{1,9})|(\d+)\.(\d{6}))\](?:\[\s*[TC]\d+\])? ?(.*)$/s.exec(line);
   if (m) {
+    if (m[1] === undefined) m = [m[0], m[3]!, m[4]!, m[5]!] as unknown as RegExpExecArray;
+    else m = [m[0], m[1], m[2]!, m[5]!] as unknown as RegExpExecArray;
     const ns = BigInt(m[1]!) * 1_000_000_000n + BigInt(m[2]!.padEnd(9, '0'));
     // `journalctl -o short-monotonic` prints the same stamp before a host and a syslog tag
     const journal = monotonicEnvelope(m[3]!, ns);
@@ -34,8 +41,10 @@ export function parseKmsg(line: string): EnvelopeResult {
     // dmesg -T renders in the reader's zone, which the file does not record: resolved later as a wall clock.
     return { ok: true, env: { text: m[5]!, app: 'kernel', time: { kind: 'absolute', ns: t.ns }, meta: { zone: 'reader' } } };
   }
-  m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[.,]\d{1,9}[+-]\d\d:?\d\d) (.*)$/s.exec(line);
-  if (m) {
+  m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([.,])\d{1,9}[+-]\d\d:?\d\d) (.*)$/s.exec(line);
+  // dmesg writes a comma; rsyslog's and journalctl's ISO prefixes (a dot) go on to a host and a tag
+  if (m && (m[2] === ',' || !SYSLOG_REST.test(m[3]!))) {
+    m = [m[0], m[1]!, m[3]!] as unknown as RegExpExecArray;
     const t = parseIsoNanos(m[1]!.replace(',', '.'));
     if (!t.ok) return fail('bad-time', t.error);
     return { ok: true, env: { text: m[2]!, app: 'kernel', time: { kind: 'absolute', ns: t.ns, offsetMinutes: t.offsetMinutes } } };
@@ -43,6 +52,10 @@ export function parseKmsg(line: string): EnvelopeResult {
   m = /^(\d+),(\d+),(\d+),[^;]*;(.*)$/s.exec(line);
   if (m) {
     return { ok: true, env: { text: m[4]!, app: 'kernel', time: { kind: 'boot', ns: BigInt(m[3]!) * 1000n }, meta: { kmsg_seq: m[2]! } } };
+  }
+  if (!pasted) {
+    const inner = afterPastePrefix(line);
+    if (inner !== undefined) return parseKmsg(inner, true);
   }
   return fail('not-kmsg', 'no kernel log prefix');
 }

@@ -2,6 +2,7 @@ import { parseIsoNanos } from '../time/instant.ts';
 import { MONTH_TOKEN, parseSyslogClock } from '../time/syslog-time.ts';
 import type { Envelope, EnvelopeResult } from './message.ts';
 import { fail } from './message.ts';
+import { afterPastePrefix } from './paste.ts';
 
 const PRI = /^<(\d{1,3})>/;
 // `Feb 25 22:07:13 host ident[pid]: msg` (RFC 3164 as rsyslog writes it, journalctl's default
@@ -47,7 +48,7 @@ function hostAndRest(host: string, rest: string, time: NonNullable<Envelope['tim
   return TAG_ONLY.test(host) ? tagged(`${host} ${rest}`, undefined, time) : tagged(rest, host, time);
 }
 
-export function parseSyslog(line: string): EnvelopeResult {
+export function parseSyslog(line: string, pasted = false): EnvelopeResult {
   let s = line;
   const pri = PRI.exec(s);
   if (pri) s = s.slice(pri[0].length);
@@ -90,6 +91,13 @@ export function parseSyslog(line: string): EnvelopeResult {
     // an abbreviation we cannot place is the reader's zone, unknown to us: as dmesg -T
     if (known === undefined) env.meta = { zone: 'reader' };
     return { ok: true, env };
+  }
+  if (!pasted) {
+    const inner = afterPastePrefix(s);
+    if (inner !== undefined) {
+      const r = parseSyslog(inner, true);
+      if (r.ok) return r;
+    }
   }
   m = BARE_TAG.exec(s);
   if (m) {
