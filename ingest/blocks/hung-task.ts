@@ -2,13 +2,19 @@ import type { HungTask } from '../event.ts';
 import type { BlockKind } from './block.ts';
 import type { Draft } from '../readers/draft.ts';
 
-const HEADER = /^INFO: task (.+):(\d+) blocked for more than (\d+) seconds\.$/;
+// a terminal pane may pad the line and end it with its own marks (tmux's `[215/9091]`)
+const HEADER = /^INFO: task (.+):(\d+) blocked for more than (\d+) seconds\.(?:\s.*)?$/;
 /**
  * A blocked task in a SysRq dump (`echo w > /proc/sysrq-trigger`, 5.x+ wording): what an SRE
  * takes from a frozen node, and the only record when the hung-task detector is off or has used up
  * its warnings. Only D (uninterruptible) tasks: a full `t` dump lists every sleeping task too.
  */
 const SYSRQ_TASK = /^task:(.+?)\s+state:D\s+stack:\s*\d+\s+pid:\s*(\d+)/;
+/**
+ * The same before 5.x (`echo w` on 3.x/4.x): `comm  D [pc] stack pid ppid flags`, after the
+ * `SysRq : Show Blocked State` banner and its `task PC stack pid father` header.
+ */
+const OLD_TASK = /^(\S(?:.*\S)?)\s+D\s+(?:[0-9a-f]{8,16}\s+)?\d+\s+(\d+)\s+\d+\s+0x[0-9a-f]+$/;
 /** A stack frame as the kernel prints it: `[<ffffffff856c828e>] wait_rcu_gp+0x5e/0x80`, ` ? fuse_flush+0x16f/0x1b0`, `[<0>] do_wait+0x156/0x2f0`. */
 export const STACK_FRAME = /^\s*(?:\[<[0-9a-f]+>\]\s*)?(?:\? )?([A-Za-z_.][\w.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w]+\])?$/;
 const CONTINUATION = [
@@ -22,6 +28,8 @@ const CONTINUATION = [
   /^\s*Blocked by /,
   /^\s*\[<ffffffffffffffff>\] 0xffffffffffffffff$/,
   /^\s*\? /,
+  // the raw stack words 3.x prints before the trace
+  /^\s*(?:[0-9a-f]{8}|[0-9a-f]{16})(?:\s+(?:[0-9a-f]{8}|[0-9a-f]{16})){0,7}\s*$/,
 ];
 
 /** Whether the report already has its `task:` line: a second one is the next task of a dump. */
@@ -34,10 +42,16 @@ const TASK_LINE = /^task:.+ state:\S+ stack:\s*\d+\s+pid:\s*\d+/;
  */
 export const hungTask: BlockKind<HungTask, State> = {
   name: 'kernel-hung-task',
-  starts: (t) => HEADER.test(t) || SYSRQ_TASK.test(t),
-  init: (first) => ({ taskLine: TASK_LINE.test(first) }),
+  starts: (t) => HEADER.test(t) || SYSRQ_TASK.test(t) || OLD_TASK.test(t),
+  init: (first) => ({ taskLine: TASK_LINE.test(first) || OLD_TASK.test(first) }),
   accepts(t, s) {
     if (HEADER.test(t)) return 'no';
+    // the next task of an old dump; in a hung-task report the same line is the task's own
+    if (OLD_TASK.test(t)) {
+      if (s.taskLine) return 'no';
+      s.taskLine = true;
+      return 'yes';
+    }
     if (TASK_LINE.test(t)) {
       if (s.taskLine) return 'no';
       s.taskLine = true;
@@ -49,7 +63,7 @@ export const hungTask: BlockKind<HungTask, State> = {
   },
   finish(lines, complete) {
     const h = HEADER.exec(lines[0] ?? '');
-    const d = h ? undefined : SYSRQ_TASK.exec(lines[0] ?? '');
+    const d = h ? undefined : (SYSRQ_TASK.exec(lines[0] ?? '') ?? OLD_TASK.exec(lines[0] ?? ''));
     const out: HungTask = { name: h?.[1] ?? d?.[1] ?? '?', pid: Number(h?.[2] ?? d?.[2] ?? 0), stack: [], complete };
     if (h) out.blocked_seconds = Number(h[3]);
     for (const t of lines.slice(1)) {
