@@ -3,7 +3,12 @@ import { isHexId } from '../ingest/ids.ts';
 import type { Attribution, Cause, EvidenceItem, KnownBug, Sender } from './verdict.ts';
 
 /** A normalized event with its order key parsed once, and its container id when only a name was logged. */
-export type Ev = NormalizedEvent & { ns: bigint; container?: NormalizedEvent['container'] & { alias?: string } };
+export type Ev = NormalizedEvent & {
+  ns: bigint;
+  container?: NormalizedEvent['container'] & { alias?: string };
+  /** A crash dump that followed a shim's own lines in the same stream: the shim's, whatever its frames. */
+  shimCrash?: boolean;
+};
 
 export const S = 1_000_000_000n;
 

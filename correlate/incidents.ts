@@ -65,6 +65,7 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
       if (id) e.container = { ...e.container, alias: id };
     }
   }
+  markShimCrashes(events);
   const sortedIds = [...fullIds].sort();
   const canonicalCache = new Map<string, string>();
   const canonical = (id: string): string => {
@@ -271,4 +272,27 @@ export function byHost(events: NormalizedEvent[]): Map<string, Ev[]> {
     out.delete(UNKNOWN_HOST);
   }
   return out;
+}
+
+/** A shim's crash dump comes this soon after its own lines in the same stream (start, then panic). */
+const SHIM_CRASH_AFTER_NS = 2n * S;
+
+/**
+ * A crash dump cut before its frames, right after a shim's own lines in the same program's stream,
+ * is the shim's, and belongs to the container those lines name. A dump with frames says itself
+ * whose it is: containerd's stream interleaves many shims, so the lines before it prove nothing.
+ */
+function markShimCrashes(events: Ev[]): void {
+  const lastShimLine = new Map<string, Ev>();
+  for (const e of events) {
+    const stream = `${e.exit137.source}\0${e.log.file?.path ?? ''}`;
+    if (e.exit137.message_id === 'shim-own-log') lastShimLine.set(stream, e);
+    else if (e.exit137.kind === 'go-crash') {
+      const shim = lastShimLine.get(stream);
+      if (!shim || e.ns - shim.ns > SHIM_CRASH_AFTER_NS || (e.exit137.crash?.frames.length ?? 0) > 0) continue;
+      e.shimCrash = true;
+      const id = shim.container?.id ?? shim.exit137.related_ids?.[0];
+      if (id && !e.container?.id) e.container = { ...(e.container ?? {}), id };
+    }
+  }
 }

@@ -10,6 +10,13 @@ const SHIM_GONE_V1 = new Set(['shim-dead-cleanup', 'shim-dead-cleanup-failed']);
 const SHIM_GONE_V2 = new Set(['shim-disconnected', 'shim-disconnected-cleanup', 'dead-shim-cleanup', 'shim-disconnected-cleanup-failed', 'ttrpc-closed']);
 const EXIT_IDS = new Set(['task-exit-received', 'container-die', 'container-tasks-exit', 'kubelet-container-finished']);
 
+/** The connection to a shim closed in the middle of a call (start, exec, kill): the shim died under it. */
+function ttrpcClosed(e: Ev): boolean {
+  const id = e.exit137.message_id;
+  if (id === 'ttrpc-closed') return true;
+  return id === 'cri-start-failed' && /ttrpc: closed/.test(`${e.exit137.fields?.error ?? ''} ${e.message ?? ''}`);
+}
+
 /** Frames only a shim runs: the v1 shim, the runc v2 shim's service, their binaries' mains. */
 const SHIM_FRAMES = /runtime\/v1\/shim|runtime\/v2\/runc|containerd-shim|cmd\/containerd-shim|pkg\/shim|shim\.\(\*[sS]ervice\)|runc\/v[12]\.\(\*service\)|task\.\(\*service\)\.(Start|Create|Stats|Exec|Kill|Delete)/;
 
@@ -57,7 +64,9 @@ export const shimDeath: CauseModule = {
     // also said after every normal exit: opened here, told apart by order in assess (or normal-exit)
     if (e.exit137.message_id === 'shim-disconnected') return 'the shim went away';
     // a crash dump whose frames are a shim's stands for a dead shim even when no line names its container
-    if (e.exit137.kind === 'go-crash' && isShimCrash(e.exit137.crash)) return 'a containerd shim crashed';
+    if (e.exit137.kind === 'go-crash' && (e.shimCrash || isShimCrash(e.exit137.crash))) return 'a containerd shim crashed';
+    if (ttrpcClosed(e)) return 'the shim’s connection closed mid-call';
+    if (e.exit137.message_id === 'shim-usage-exit') return 'a shim refused its arguments and exited';
     return undefined;
   },
   assess(ctx: IncidentContext): Finding | undefined {
@@ -74,8 +83,14 @@ export const shimDeath: CauseModule = {
       (e) => killsContainer(e, ctx) && isRuntimeProcess(e.process?.executable, e.process?.name) && (e.process?.args ?? []).includes('delete'),
     );
     // a shim's own crash dump, even with nothing after it in the input (the excerpt ends at the panic)
-    const ownCrash = ctx.evidence.find((e) => e.exit137.kind === 'go-crash' && isShimCrash(e.exit137.crash) && e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + S);
-    if (!gone && !cleanupKill && !ownCrash) return undefined;
+    const ownCrash = ctx.evidence.find((e) => e.exit137.kind === 'go-crash' && (e.shimCrash || isShimCrash(e.exit137.crash)) && e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + S);
+    if (!gone && !cleanupKill && !ownCrash) {
+      const midCall = mine.find((e) => ttrpcClosed(e) && e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + S);
+      if (midCall) return lostMidCall(midCall);
+      const refused = mine.find((e) => e.exit137.message_id === 'shim-usage-exit' && e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + S);
+      if (refused) return refusedArguments(refused);
+      return undefined;
+    }
     const anchor = gone ?? cleanupKill ?? ownCrash!;
     const crash = ctx.evidence.filter((e) => e.exit137.kind === 'go-crash' && e.ns <= anchor.ns + S && e.ns >= anchor.ns - 10n * S).at(-1);
     const shimKill = ctx.evidence.find(
@@ -168,3 +183,31 @@ export const shimDeath: CauseModule = {
     return finding;
   },
 };
+
+function lostMidCall(e: Ev): Finding {
+  return {
+    cause: 'shim-death',
+    subCause: 'shim-died',
+    confidence: 0.6,
+    confidenceReason: 'containerd lost the connection to the shim in the middle of a call (ttrpc: closed): the shim died under it; no crash dump or exit in the input',
+    headline: 'the shim died while containerd was talking to it (ttrpc: closed)',
+    explanation: 'containerd talks to each container’s shim over ttrpc. “ttrpc: closed” in the middle of a call (start, exec, kill) means the shim process went away under it: it crashed, was killed, or was OOM-killed itself. The container dies with its shim.',
+    remedy: 'Find why the shim died: shim debug logging (v1: shim_debug = true) or the shim’s stderr in the containerd log shows a panic; check for an OOM kill or a kill of the shim process; upgrade containerd.',
+    evidence: [{ event: e, role: 'the connection to the shim closed mid-call' }],
+    exitOrigin: 'unknown',
+  };
+}
+
+function refusedArguments(e: Ev): Finding {
+  return {
+    cause: 'shim-death',
+    subCause: 'shim-refused-start',
+    confidence: 0.55,
+    confidenceReason: 'the shim binary printed its usage and exited: it did not accept the arguments containerd started it with',
+    headline: 'the shim exited at start: it does not accept the flags containerd passes (a version mismatch)',
+    explanation: 'containerd starts a shim with flags of its own version. A shim built for another version stops with “flag provided but not defined” and prints its usage, so the container cannot run.',
+    remedy: 'Install the shim that matches this containerd version (or configure the runtime’s options so no unknown flag is passed).',
+    evidence: [{ event: e, role: 'the shim printed its usage and exited' }],
+    exitOrigin: 'none',
+  };
+}

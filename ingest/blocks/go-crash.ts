@@ -2,7 +2,8 @@ import type { GoCrash, GoFrame } from '../event.ts';
 import type { BlockKind } from './block.ts';
 import type { Draft } from '../readers/draft.ts';
 
-const START = /^(panic: |fatal error: |(SIG[A-Z]+|signal \d+): [a-z]|unexpected fault address )/;
+// `[signal SIGSEGV: …` opens a dump whose `panic:` line a paste or a log excerpt cut away
+const START = /^(panic: |fatal error: |(SIG[A-Z]+|signal \d+): [a-z]|unexpected fault address |\[signal SIG[A-Z]+: )/;
 const GOROUTINE = /^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]+)\]:$/;
 const FILE_LINE = /^\s*(\S.*\.(?:go|s)):(\d+)(?: \+0x[0-9a-f]+)?(?: fp=\S+ sp=\S+ pc=\S+)?$/;
 const FRAME = /^(\S.*)\((?:[^()]*|\.\.\.)\)(?: fp=\S+ sp=\S+ pc=\S+)?$/;
