@@ -1,5 +1,6 @@
 import { parseKmsg } from './envelope/kmsg.ts';
 import { parseSyslog } from './envelope/syslog.ts';
+import { isStampLedPaste } from './readers/index.ts';
 import { looksCtrEvent } from './runtime/events.ts';
 
 /** How an input frames its lines. `raw` = a daemon's own log file (logfmt, logrus TTY, klog, panics). */
@@ -18,6 +19,8 @@ export function sniffFormat(line: string): Format {
     if (/"(Action|status)"\s*:/.test(line) && /"(Actor|id)"\s*:/.test(line)) return 'docker-events';
     return 'raw';
   }
+  // a CLI's line that begins with its own time (`docker events`, a timed events row) is no envelope
+  if (isStampLedPaste(line)) return 'raw';
   if (line.startsWith('__CURSOR=') || line.startsWith('__REALTIME_TIMESTAMP=')) return 'journal-export';
   if (line.startsWith('type=') || line.startsWith('node=') || line.startsWith('time->') || line === '----') return 'audit';
   if (isGlogAudit(line)) return 'audit';

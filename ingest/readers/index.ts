@@ -4,7 +4,12 @@ import { hungTask } from '../blocks/hung-task.ts';
 import { kernelOom } from '../blocks/kernel-oom.ts';
 import { procStack } from '../blocks/proc-stack.ts';
 import { cliCommand } from './cli-command.ts';
+import { dockerEventsText, isDockerEventText } from './docker-events-text.ts';
+import { documents } from './documents.ts';
 import type { LineReader } from './draft.ts';
+import { systemdUnit } from './systemd.ts';
+import { isStampLedRow, kubeEventRow } from './kube-events.ts';
+import { kubectlDescribe } from './kubectl-describe.ts';
 
 /**
  * The shapes people paste, as tables. A new shape is one reader module in this folder (detect +
@@ -13,13 +18,22 @@ import type { LineReader } from './draft.ts';
  */
 
 /** Single-line shapes, tried in order on a line that no envelope payload (audit, logfmt, klog) took. */
-export const LINE_READERS: LineReader[] = [cliCommand];
+export const LINE_READERS: LineReader[] = [kubeEventRow, cliCommand, systemdUnit];
 
 /**
  * Multi-line shapes of text that no known program wrote (a pasted report, a CLI's output):
  * tried in order on each line that opens nothing yet.
  */
-export const PASTE_BLOCKS: BlockKind<unknown, unknown>[] = [goCrash, kernelOom, hungTask, procStack] as BlockKind<unknown, unknown>[];
+export const PASTE_BLOCKS: BlockKind<unknown, unknown>[] = [goCrash, kernelOom, hungTask, procStack, dockerEventsText, kubectlDescribe, documents] as BlockKind<unknown, unknown>[];
+
+/**
+ * Paste lines that begin with their own time (a `docker events` line, a timed events row), which
+ * the syslog and kmsg envelopes would take for theirs, reading the next word as a host: sniffed
+ * as unframed text, so that their reader sees them whole.
+ */
+export function isStampLedPaste(line: string): boolean {
+  return isDockerEventText(line) || isStampLedRow(line);
+}
 
 /** Reports a kernel writes (in kmsg, dmesg or a journal's kernel lines). */
 export const KERNEL_BLOCKS: BlockKind<unknown, unknown>[] = [kernelOom, hungTask] as BlockKind<unknown, unknown>[];
