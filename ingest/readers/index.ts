@@ -8,7 +8,6 @@ import { dockerEventsText, isDockerEventText } from './docker-events-text.ts';
 import { documents } from './documents.ts';
 import type { LineReader } from './draft.ts';
 import { systemdUnit } from './systemd.ts';
-import { systemdUnit } from './systemd.ts';
 import { isStampLedRow, kubeEventRow } from './kube-events.ts';
 import { kubectlDescribe } from './kubectl-describe.ts';
 
@@ -19,7 +18,7 @@ import { kubectlDescribe } from './kubectl-describe.ts';
  */
 
 /** Single-line shapes, tried in order on a line that no envelope payload (audit, logfmt, klog) took. */
-export const LINE_READERS: LineReader[] = [kubeEventRow, cliCommand, systemdUnit, systemdUnit];
+export const LINE_READERS: LineReader[] = [kubeEventRow, cliCommand, systemdUnit];
 
 /**
  * Multi-line shapes of text that no known program wrote (a pasted report, a CLI's output):
