@@ -22,7 +22,7 @@ import type { Draft } from './readers/draft.ts';
 import { KERNEL_BLOCKS, LINE_READERS, PASTE_BLOCKS, PROGRAM_BLOCKS } from './readers/index.ts';
 import type { ContainerEventLine } from './runtime/events.ts';
 import { parseKlogJson, parseKlogText } from './runtime/klog.ts';
-import { parseLogfmtLine, parseLogrusTty } from './runtime/logrus.ts';
+import { parseLogfmtLine, parseLogrusJson, parseLogrusTty } from './runtime/logrus.ts';
 import type { LogrusLine } from './runtime/logrus.ts';
 import { parseTaskPayload } from './runtime/payload.ts';
 import { matchWording } from './runtime/wordings.ts';
@@ -141,7 +141,12 @@ export class Decoder {
       // a line indented or quoted by the ticket it was pasted in (`\tMay 31 15:26:23 host …`,
       // `> E0730 …`) is still the line it quotes; a Go frame's own tab is not a quote
       const c0 = text.charCodeAt(0);
-      if (own === 'raw' && (c0 === 9 || c0 === 32 || c0 === 62)) {
+      // `talosctl logs` and kubectl node-log tools put the node before each line: `node-2.internal: {…}`
+      const node = own === 'raw' ? /^([\w.-]{1,253}): (?=\{"|time=")/.exec(text) : null;
+      if (node) {
+        text = text.slice(node[0].length);
+        own = 'raw';
+      } else if (own === 'raw' && (c0 === 9 || c0 === 32 || c0 === 62)) {
         const unquoted = text.replace(/^(?:>[ \t]?|[ \t])+/, '');
         const inner = sniffFormat(unquoted);
         if (inner !== 'raw' || /^[IWEF]\d{4} |^time="|^[A-Z]{4}\[/.test(unquoted)) {
@@ -326,7 +331,14 @@ export class Decoder {
 
     // A single-line decode first: a logfmt line carries a zoned time that teaches the node's clock
     // before the envelope's wall-clock time is resolved.
-    const logrus = text.startsWith('time=') || text.startsWith('level=') ? parseLogfmtLine(text) : /^[A-Z]{4}\[/.test(text) ? parseLogrusTty(text) : undefined;
+    const logrus =
+      text.startsWith('time=') || text.startsWith('level=')
+        ? parseLogfmtLine(text)
+        : /^[A-Z]{4}\[/.test(text)
+          ? parseLogrusTty(text)
+          : text.startsWith('{"') && text.includes('"msg":') && text.includes('"level":')
+            ? parseLogrusJson(text)
+            : undefined;
     if (logrus?.ok && logrus.line.ns !== undefined && env.time?.kind === 'wall') {
       // The prefix's wall clock and the line's own instant are the same moment: their difference
       // is the zone the syslog daemon writes in (not the zone of time=, which may well be Z).

@@ -17,6 +17,16 @@ export function saysKillStuck(e: Ev): boolean {
   return /DeadlineExceeded|deadline exceeded|to be killed/.test(`${e.message ?? ''} ${f.err ?? ''} ${f.error ?? ''}`);
 }
 
+/** Asked to kill, and the container is shown running after it (`docker ps` says Up, inspect says running). */
+function stillRunningAfterKill(ctx: IncidentContext): Ev | undefined {
+  const mine = ctx.evidence.filter((e) => mentions(e, ctx.containerId));
+  const kill = mine.find((e) => (e.exit137.message_id === 'cli-kill' || e.exit137.message_id === 'docker-api-kill') && e.exit137.signal?.number !== 15);
+  if (!kill) return undefined;
+  // a transcript has no clock: after = later in time, or later in the same paste
+  const after = (e: Ev) => e.ns > kill.ns || (e.ns === kill.ns && e.log.file?.path === kill.log.file?.path && (e.log.line ?? 0) > (kill.log.line ?? 0));
+  return mine.find((e) => e.exit137.kind === 'container-state' && after(e) && /^(up\b|running)/i.test(e.exit137.state?.status ?? ''));
+}
+
 /** A SIGKILL was sent but no exit followed: the container hangs while dying. */
 export const stuckKill: CauseModule = {
   cause: 'stuck-kill',
@@ -24,7 +34,7 @@ export const stuckKill: CauseModule = {
   assess(ctx) {
     // dockerd's fallback after 'no such process' is no hang: the process was already gone
     const gone = ctx.evidence.find((e) => e.exit137.message_id === 'docker-kill-no-such-process' && mentions(e, ctx.containerId));
-    const said = gone ? undefined : ctx.evidence.find((e) => saysKillStuck(e) && mentions(e, ctx.containerId));
+    const said = gone ? undefined : ctx.evidence.find((e) => saysKillStuck(e) && mentions(e, ctx.containerId)) ?? stillRunningAfterKill(ctx);
     const kill = ctx.evidence.find((e) => killsContainer(e, ctx) || (mentions(e, ctx.containerId) && e.exit137.message_id === 'docker-api-kill'));
     if (!kill) return said ? fromEngine(ctx, said) : undefined;
     const exit = ctx.evidence.find((e) => e.ns >= kill.ns && mentions(e, ctx.containerId) && e.exit137.exit !== undefined);

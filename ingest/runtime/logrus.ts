@@ -10,7 +10,7 @@ export type LogrusLine = {
   msg: string;
   fields: Record<string, string>;
   /** `bare`: a message with no logrus envelope (journalctl -o cat, a line quoted in a ticket). */
-  form: 'logfmt' | 'tty' | 'bare';
+  form: 'logfmt' | 'tty' | 'bare' | 'json';
 };
 
 export type LogrusResult = { ok: true; line: LogrusLine } | { ok: false; reason: string; message: string };
@@ -68,5 +68,37 @@ export function parseLogrusTty(text: string): LogrusResult {
     line.offsetMinutes = t.offsetMinutes;
   }
   // `INFO[0001]` is seconds since start: no absolute time.
+  return { ok: true, line };
+}
+
+/**
+ * `{"level":"error","msg":"StopContainer for \"…\" failed","time":"2024-…","error":"…"}`: logrus's
+ * JSON formatter (containerd and dockerd with `--log-format json`, Talos, k3s).
+ */
+export function parseLogrusJson(text: string): LogrusResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, reason: 'bad-json', message: (e as Error).message };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { ok: false, reason: 'not-logrus-json', message: 'not a JSON object' };
+  const o = parsed as Record<string, unknown>;
+  if (typeof o.msg !== 'string' || typeof o.level !== 'string') return { ok: false, reason: 'not-logrus-json', message: 'no msg and level' };
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'time' || k === 'level' || k === 'msg') continue;
+    if (typeof v === 'string') fields[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') fields[k] = String(v);
+  }
+  const line: LogrusLine = { msg: o.msg, fields, form: 'json' };
+  const lvl = normalizeLevel(o.level);
+  if (lvl) line.level = lvl;
+  if (typeof o.time === 'string') {
+    const t = parseIsoNanos(o.time);
+    if (!t.ok) return { ok: false, reason: 'bad-time', message: t.error };
+    line.ns = t.ns;
+    line.offsetMinutes = t.offsetMinutes;
+  }
   return { ok: true, line };
 }
