@@ -44,6 +44,7 @@ export const Source = z.enum([
   'docker-cli',
   'kubectl',
   'crictl',
+  'ctr',
 ]);
 export type Source = z.infer<typeof Source>;
 

@@ -4,9 +4,21 @@ import { hungTask } from '../blocks/hung-task.ts';
 import { kernelOom } from '../blocks/kernel-oom.ts';
 import { procStack } from '../blocks/proc-stack.ts';
 import { cliCommand } from './cli-command.ts';
+import { containerdEventDump } from './containerd-event-dump.ts';
+import { crictlPsRow } from './crictl-ps.ts';
+import { ctrTaskRow } from './ctr-tasks.ts';
+import { dockerCliError } from './docker-cli-error.ts';
 import { dockerEventsText, isDockerEventText } from './docker-events-text.ts';
 import { documents } from './documents.ts';
+import { dockerPsRow } from './docker-ps.ts';
 import type { LineReader } from './draft.ts';
+import { cgroupCount } from './cgroup-count.ts';
+import { cgroupCreateErrors } from './cgroup-errors.ts';
+import { procCgroups } from './proc-cgroups.ts';
+import { procWchan } from './proc-wchan.ts';
+import { psTree } from './ps-tree.ts';
+import { slubFailure } from './slub-failure.ts';
+import { systemdCgls } from './systemd-cgls.ts';
 import { systemdUnit } from './systemd.ts';
 import { isStampLedRow, kubeEventRow } from './kube-events.ts';
 import { kubectlDescribe } from './kubectl-describe.ts';
@@ -18,13 +30,13 @@ import { kubectlDescribe } from './kubectl-describe.ts';
  */
 
 /** Single-line shapes, tried in order on a line that no envelope payload (audit, logfmt, klog) took. */
-export const LINE_READERS: LineReader[] = [kubeEventRow, cliCommand, systemdUnit];
+export const LINE_READERS: LineReader[] = [cgroupCreateErrors, dockerCliError, dockerPsRow, crictlPsRow, ctrTaskRow, containerdEventDump, kubeEventRow, cliCommand, systemdUnit];
 
 /**
  * Multi-line shapes of text that no known program wrote (a pasted report, a CLI's output):
  * tried in order on each line that opens nothing yet.
  */
-export const PASTE_BLOCKS: BlockKind<unknown, unknown>[] = [goCrash, kernelOom, hungTask, procStack, dockerEventsText, kubectlDescribe, documents] as BlockKind<unknown, unknown>[];
+export const PASTE_BLOCKS: BlockKind<unknown, unknown>[] = [goCrash, kernelOom, hungTask, procStack, procCgroups, cgroupCount, procWchan, psTree, systemdCgls, slubFailure, dockerEventsText, kubectlDescribe, documents] as BlockKind<unknown, unknown>[];
 
 /**
  * Paste lines that begin with their own time (a `docker events` line, a timed events row), which
@@ -36,7 +48,7 @@ export function isStampLedPaste(line: string): boolean {
 }
 
 /** Reports a kernel writes (in kmsg, dmesg or a journal's kernel lines). */
-export const KERNEL_BLOCKS: BlockKind<unknown, unknown>[] = [kernelOom, hungTask] as BlockKind<unknown, unknown>[];
+export const KERNEL_BLOCKS: BlockKind<unknown, unknown>[] = [kernelOom, hungTask, slubFailure] as BlockKind<unknown, unknown>[];
 
 /** Reports a daemon writes into its own log (a crash dump on its stderr). */
 export const PROGRAM_BLOCKS: BlockKind<unknown, unknown>[] = [goCrash] as BlockKind<unknown, unknown>[];
