@@ -11,6 +11,7 @@ import { STRICT_FORMATS, isGlogAudit, sniffFormat } from './detect.ts';
 import { JournalExportFramer, journalEntry, parseJournalJson } from './envelope/journal.ts';
 import { parseKmsg, stripKernelStamp } from './envelope/kmsg.ts';
 import type { Envelope, EnvelopeResult } from './envelope/message.ts';
+import { unwrapShipped } from './envelope/shipped.ts';
 import { parseSyslog } from './envelope/syslog.ts';
 import type { Source } from './event.ts';
 import { ECS_VERSION, NormalizedEvent } from './event.ts';
@@ -327,6 +328,20 @@ export class Decoder {
       if (!r.ok) this.dead(r.reason, r.message, original, where);
       else this.containerEvent(r.event, env, original, where, host);
       return;
+    }
+
+    // A shipper's or a log viewer's JSON around the program's own line: read the line inside.
+    const c0 = text.charCodeAt(0);
+    if ((c0 === 123 || (c0 >= 48 && c0 <= 57)) && format !== 'journal-json' && format !== 'journal-export') {
+      const shipped = unwrapShipped(text);
+      if (shipped) {
+        const inner: Envelope = { ...env, text: shipped.text };
+        if (shipped.time) inner.time = shipped.time;
+        if (shipped.zoneless) inner.meta = { ...(env.meta ?? {}), zone: 'reader' };
+        if (shipped.host && !env.host) inner.host = shipped.host;
+        this.payload(input, 'raw', inner, original, where);
+        return;
+      }
     }
 
     // A single-line decode first: a logfmt line carries a zoned time that teaches the node's clock

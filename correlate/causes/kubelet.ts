@@ -1,29 +1,97 @@
-import type { CauseModule, Ev, IncidentContext } from '../context.ts';
+import type { CauseModule, Ev, Finding, IncidentContext } from '../context.ts';
 import { S, mentions } from '../context.ts';
 import type { Cause } from '../verdict.ts';
 
-function kubeletCause(cause: Cause, ids: string[], what: string, explanation: string, remedy: string): CauseModule {
+/**
+ * A death the kubelet caused and said why: a line of its own (probe, eviction, shutdown manager),
+ * or the reason a CLI shows for the container or pod (kubectl's STATUS Evicted, reason Shutdown).
+ */
+type KubeletReason = {
+  cause: Cause;
+  /** Wordings of the kubelet's own lines (ingest/runtime/wordings.ts). */
+  ids: string[];
+  /** Reasons a CLI shows in the container's or pod's state. */
+  reasons: string[];
+  what: string;
+  explanation: string;
+  remedy: string;
+  /** The kubelet's line may name no container and still concern all of the node's (a node shutdown). */
+  nodeWide?: boolean;
+};
+
+function stateReason(e: Ev): string | undefined {
+  return e.exit137.state?.reason;
+}
+
+function kubeletCause(k: KubeletReason): CauseModule {
+  const says = (e: Ev) => k.ids.includes(e.exit137.message_id ?? '');
+  const shows = (e: Ev) => k.reasons.includes(stateReason(e) ?? '');
   return {
-    cause,
-    opens: (e: Ev) => (ids.includes(e.exit137.message_id ?? '') ? what : undefined),
-    assess(ctx: IncidentContext) {
-      const e = ctx.evidence.find((x: Ev) => ids.includes(x.exit137.message_id ?? '') && x.ns >= ctx.deathNs - 300n * S && x.ns <= ctx.deathNs + S && mentions(x, ctx.containerId));
-      if (!e) return undefined;
+    cause: k.cause,
+    opens: (e: Ev) => (says(e) || shows(e) ? k.what : undefined),
+    assess(ctx: IncidentContext): Finding | undefined {
+      const near = (x: Ev) => x.ns >= ctx.deathNs - 300n * S && x.ns <= ctx.deathNs + S;
+      const own = ctx.evidence.find((x) => says(x) && near(x) && mentions(x, ctx.containerId));
+      // a node-wide line (the shutdown manager, dockerd stopping) with the kubelet or engine stopping this container
+      const nodeLine = k.nodeWide && !own ? ctx.evidence.find((x) => says(x) && near(x) && !x.container?.id && !x.container?.name && !x.orchestrator?.resource?.name) : undefined;
+      const state = ctx.evidence.find((x) => shows(x) && mentions(x, ctx.containerId));
+      const line = own ?? nodeLine;
+      if (!line && !state) return undefined;
+      const evidence: Finding['evidence'] = [];
+      if (line) evidence.push({ event: line, role: own ? k.what : `${k.what} on the node` });
+      if (state) evidence.push({ event: state, role: `the container’s state says ${stateReason(state)}` });
+      const confidence = own && state ? 0.9 : own ? 0.8 : state ? 0.75 : 0.6;
+      const why = own && state
+        ? `the kubelet logged ${k.what} for this container, and its state says ${stateReason(state)}`
+        : own
+          ? `the kubelet logged ${k.what} for this container before it died`
+          : state
+            ? `the container’s state says ${stateReason(state)} (no kubelet log in the input)`
+            : `the kubelet logged ${k.what} on the node; the line does not name this container`;
       return {
-        cause,
-        confidence: 0.8,
-        confidenceReason: `the kubelet logged ${what} for this container before it died`,
-        headline: `${what}: the kubelet stopped the container`,
-        explanation,
-        remedy,
-        evidence: [{ event: e, role: what }],
+        cause: k.cause,
+        confidence,
+        confidenceReason: why,
+        headline: `${k.what}: the kubelet stopped the container`,
+        explanation: k.explanation,
+        remedy: k.remedy,
+        evidence,
         exitOrigin: 'signal',
       };
     },
   };
 }
 
-export const probeFailure = kubeletCause('probe-failure', ['kubelet-liveness-failed'], 'a failed liveness probe', 'The liveness probe failed, so the kubelet restarted the container (SIGTERM, then SIGKILL after the grace period).', 'Check the probe: timeouts too short for a slow start or GC pause, a wrong port/path; use a startupProbe for slow starts.');
-export const eviction = kubeletCause('eviction', ['kubelet-eviction'], 'an eviction', 'The node ran short of a resource (memory, disk, PIDs) and the kubelet evicted the pod.', 'Set requests to what the pod uses; find what fills the node (kubectl describe node: conditions and eviction thresholds).');
-export const preemption = kubeletCause('preemption', ['kubelet-preemption'], 'a preemption', 'A pod of higher priority needed the room, so this pod was preempted.', 'Review PriorityClasses and the cluster’s capacity.');
-export const hostShutdown = kubeletCause('host-shutdown', ['kubelet-node-shutdown', 'docker-shutdown'], 'a node shutdown', 'The node (or its container engine) was shutting down and stopped its containers.', 'Expected during maintenance; otherwise find why the node or dockerd stopped.');
+export const probeFailure = kubeletCause({
+  cause: 'probe-failure',
+  ids: ['kubelet-liveness-failed'],
+  reasons: [],
+  what: 'a failed liveness probe',
+  explanation: 'The liveness probe failed, so the kubelet restarted the container (SIGTERM, then SIGKILL after the grace period).',
+  remedy: 'Check the probe: timeouts too short for a slow start or GC pause, a wrong port/path; use a startupProbe for slow starts.',
+});
+export const eviction = kubeletCause({
+  cause: 'eviction',
+  ids: ['kubelet-eviction'],
+  reasons: ['Evicted'],
+  what: 'an eviction',
+  explanation: 'The node ran short of a resource (memory, disk, PIDs) and the kubelet evicted the pod.',
+  remedy: 'Set requests to what the pod uses; find what fills the node (kubectl describe node: conditions and eviction thresholds).',
+});
+export const preemption = kubeletCause({
+  cause: 'preemption',
+  ids: ['kubelet-preemption'],
+  reasons: ['Preempting', 'Preempted'],
+  what: 'a preemption',
+  explanation: 'A pod of higher priority needed the room, so this pod was preempted.',
+  remedy: 'Review PriorityClasses and the cluster’s capacity.',
+});
+export const hostShutdown = kubeletCause({
+  cause: 'host-shutdown',
+  ids: ['kubelet-node-shutdown', 'docker-shutdown'],
+  reasons: ['Shutdown', 'NodeShutdown'],
+  what: 'a node shutdown',
+  explanation: 'The node (or its container engine) was shutting down and stopped its containers.',
+  remedy: 'Expected during maintenance; otherwise find why the node or dockerd stopped (and give pods time: the kubelet’s shutdownGracePeriod, dockerd’s --shutdown-timeout).',
+  nodeWide: true,
+});

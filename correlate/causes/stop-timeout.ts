@@ -20,7 +20,13 @@ export function isStopEscalation(e: Ev): boolean {
 /** SIGTERM, then SIGKILL after the grace period (docker stop, kubelet): the app did not exit on SIGTERM. */
 export const stopTimeout: CauseModule = {
   cause: 'stop-timeout',
-  opens: (e) => (TIMEOUT_LINES.has(e.exit137.message_id ?? '') ? 'the stop grace period ran out' : undefined),
+  opens: (e) =>
+    TIMEOUT_LINES.has(e.exit137.message_id ?? '')
+      ? 'the stop grace period ran out'
+      : // the kubelet stopping a container is a death even when the input does not say why
+        e.exit137.message_id === 'kubelet-kill-grace'
+        ? 'the kubelet stopped the container'
+        : undefined,
   assess(ctx) {
     const window = (e: Ev) => e.ns >= ctx.deathNs - 900n * S && e.ns <= ctx.deathNs + 2n * S;
     const mine = ctx.evidence.filter((e) => window(e) && mentions(e, ctx.containerId));

@@ -4,6 +4,7 @@ import { hungTask } from '../blocks/hung-task.ts';
 import { kernelOom } from '../blocks/kernel-oom.ts';
 import { procStack } from '../blocks/proc-stack.ts';
 import { cliCommand } from './cli-command.ts';
+import { kubectlGetPods } from './kubectl-get-pods.ts';
 import { containerdEventDump } from './containerd-event-dump.ts';
 import { crictlPsRow } from './crictl-ps.ts';
 import { ctrTaskRow } from './ctr-tasks.ts';
@@ -30,7 +31,7 @@ import { kubectlDescribe } from './kubectl-describe.ts';
  */
 
 /** Single-line shapes, tried in order on a line that no envelope payload (audit, logfmt, klog) took. */
-export const LINE_READERS: LineReader[] = [cgroupCreateErrors, dockerCliError, dockerPsRow, crictlPsRow, ctrTaskRow, containerdEventDump, kubeEventRow, cliCommand, systemdUnit];
+export const LINE_READERS: LineReader[] = [cgroupCreateErrors, dockerCliError, dockerPsRow, crictlPsRow, ctrTaskRow, containerdEventDump, kubeEventRow, cliCommand, systemdUnit, kubectlGetPods];
 
 /**
  * Multi-line shapes of text that no known program wrote (a pasted report, a CLI's output):
