@@ -160,11 +160,21 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
 
   // A death of no known container (a shim's crash dump without an id) close to a named one is that
   // one's evidence, not a second death.
+  // When that named death is the only one near, the lines that name no container are its own (an
+  // events table pasted without its header: every row is the same pod's).
   for (let i = groups.length - 1; i >= 0; i--) {
     const g = groups[i]!;
     if (g[0]!.id !== NO_CONTAINER) continue;
     const named = (t: Trigger) => t.id !== NO_CONTAINER && g.some((u) => (t.ns > u.ns ? t.ns - u.ns : u.ns - t.ns) <= SAME_DEATH_S * S);
-    if (groups.some((h) => h !== g && h.some(named))) groups.splice(i, 1);
+    const near = groups.filter((h) => h !== g && h.some(named));
+    if (near.length === 0) continue;
+    groups.splice(i, 1);
+    const owners = new Set(near.map((h) => h[0]!.id));
+    if (owners.size !== 1) continue;
+    const owner = [...owners][0]!;
+    const from = g[0]!.ns - SAME_DEATH_S * S;
+    const to = g[g.length - 1]!.ns + SAME_DEATH_S * S;
+    for (const e of events) if (e.ns >= from && e.ns <= to && idsOf(e).length === 0 && e.exit137.kind === 'runtime-log') e.container = { ...(e.container ?? {}), alias: owner };
   }
 
   // Evidence per container, and node-wide evidence (kills, dumps, kernel reports, engine restarts).

@@ -17,6 +17,10 @@ type KubeletReason = {
   remedy: string;
   /** The kubelet's line may name no container and still concern all of the node's (a node shutdown). */
   nodeWide?: boolean;
+  /** A line of `ids` counts only when this holds (a swarm task error counts when it says unhealthy). */
+  when?: (e: Ev) => boolean;
+  /** A container state that says it beyond its reason (a swarm task's Err). */
+  stateSays?: (e: Ev) => boolean;
 };
 
 function stateReason(e: Ev): string | undefined {
@@ -24,8 +28,8 @@ function stateReason(e: Ev): string | undefined {
 }
 
 function kubeletCause(k: KubeletReason): CauseModule {
-  const says = (e: Ev) => k.ids.includes(e.exit137.message_id ?? '');
-  const shows = (e: Ev) => k.reasons.includes(stateReason(e) ?? '');
+  const says = (e: Ev) => k.ids.includes(e.exit137.message_id ?? '') && (k.when?.(e) ?? true);
+  const shows = (e: Ev) => k.reasons.includes(stateReason(e) ?? '') || (e.exit137.state !== undefined && (k.stateSays?.(e) ?? false));
   return {
     cause: k.cause,
     opens: (e: Ev) => (says(e) || shows(e) ? k.what : undefined),
@@ -39,14 +43,14 @@ function kubeletCause(k: KubeletReason): CauseModule {
       if (!line && !state) return undefined;
       const evidence: Finding['evidence'] = [];
       if (line) evidence.push({ event: line, role: own ? k.what : `${k.what} on the node` });
-      if (state) evidence.push({ event: state, role: `the container’s state says ${stateReason(state)}` });
+      if (state) evidence.push({ event: state, role: `the container’s state says ${stateReason(state) ?? state.exit137.state?.error}` });
       const confidence = own && state ? 0.9 : own ? 0.8 : state ? 0.75 : 0.6;
       const why = own && state
-        ? `the kubelet logged ${k.what} for this container, and its state says ${stateReason(state)}`
+        ? `the kubelet logged ${k.what} for this container, and its state says ${stateReason(state) ?? state.exit137.state?.error}`
         : own
           ? `the kubelet logged ${k.what} for this container before it died`
           : state
-            ? `the container’s state says ${stateReason(state)} (no kubelet log in the input)`
+            ? `the container’s state says ${stateReason(state) ?? state.exit137.state?.error} (no kubelet log in the input)`
             : `the kubelet logged ${k.what} on the node; the line does not name this container`;
       return {
         cause: k.cause,
@@ -64,7 +68,9 @@ function kubeletCause(k: KubeletReason): CauseModule {
 
 export const probeFailure = kubeletCause({
   cause: 'probe-failure',
-  ids: ['kubelet-liveness-failed'],
+  ids: ['kubelet-liveness-failed', 'swarm-task-failed'],
+  when: (e) => e.exit137.message_id !== 'swarm-task-failed' || /unhealthy container/.test(`${e.exit137.fields?.error ?? ''} ${e.message ?? ''}`),
+  stateSays: (e) => /unhealthy container/.test(e.exit137.state?.error ?? ''),
   reasons: [],
   what: 'a failed liveness probe',
   explanation: 'The liveness probe failed, so the kubelet restarted the container (SIGTERM, then SIGKILL after the grace period).',
