@@ -95,12 +95,14 @@ export function parseEventRow(line: string): KubeEvent | undefined {
   if (type) ev.type = type;
   let classified = 0;
   const unknown: string[] = [];
+  // before the reason, a lowercase dashed cell is a namespace or a pod; the reporter is marked
+  let beforeReason = true;
   const see = (t: string): boolean => {
     if (AGE.test(t)) {
       ev.age ??= t;
       const x = /\(x(\d+) over /.exec(t);
       if (x) ev.count = Number(x[1]);
-    } else if (/^\d{4}-\d\d-\d\dT|^[A-Z][a-z]{2}, \d\d /.test(t)) {
+    } else if (/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d|^[A-Z][a-z]{2}, \d\d /.test(t)) {
       // first and last seen: the later one is when the event was last seen
       const at = instant(t);
       if (at && (!ev.at || at.ns > ev.at.ns)) ev.at = at;
@@ -111,7 +113,7 @@ export function parseEventRow(line: string): KubeEvent | undefined {
       const m = OBJECT.exec(t)!;
       ev.kind = m[1]!;
       ev.name = m[2]!;
-    } else if (FROM.test(t) && ev.from === undefined && (t.includes('kubelet') || t.includes('{') || t.includes('-') || t.includes(', '))) ev.from = t;
+    } else if (FROM.test(t) && ev.from === undefined && (t.includes('kubelet') || t.includes('{') || t.includes(', ') || (!beforeReason && t.includes('-')))) ev.from = t;
     else return false;
     classified++;
     return true;
@@ -122,6 +124,7 @@ export function parseEventRow(line: string): KubeEvent | undefined {
     if (!see(t)) unknown.push(t);
   }
   // After the reason: the columns some layouts put before the message (Age From; OBJECT; SOURCE).
+  beforeReason = false;
   let mi = ri + 1;
   while (mi < cs.length - 1 && see(cs[mi]!.text)) mi++;
   if (mi < cs.length) {

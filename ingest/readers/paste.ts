@@ -89,7 +89,8 @@ export function positional(args: string[], valued: ReadonlySet<string>): string[
  */
 export function instant(text: string | undefined): At | undefined {
   if (!text) return undefined;
-  const s = text.trim().replace(/ UTC$/, '').replace(/ m=[+-][\d.]+$/, '');
+  // Go's time.String(): `2017-03-09 18:46:20 +0100 CET m=+0.1`; the offset is the instant, the name is not
+  const s = text.trim().replace(/ m=[+-][\d.]+$/, '').replace(/ UTC$/, '').replace(/([+-]\d{4}) [A-Z]{2,5}$/, '$1');
   let at: At | undefined;
   if (/^\d{4}-\d\d-\d\d[T ]\d/.test(s)) {
     const r = parseIsoNanos(s);
