@@ -15,6 +15,8 @@ const CONTAINER_MEMCG = /(^|\/)(docker|kubepods|system\.slice\/(docker|container
 
 /** The runtime's or a CLI's word that the container was OOM-killed (docker inspect, kubectl, TaskOOM). */
 const RUNTIME_OOM = new Set(['task-oom-received', 'task-oom-published', 'container-oom', 'container-tasks-oom', 'docker-event-oom', 'kubelet-oom-event']);
+/** A program that saw its child SIGKILLed and guessed the OOM killer: a hint, worth less than a report. */
+const OOM_GUESS = new Set(['istio-envoy-oom-guess']);
 
 function saysOom(e: Ev): boolean {
   if (RUNTIME_OOM.has(e.exit137.message_id ?? e.event.action)) return true;
@@ -33,7 +35,11 @@ function unnamedContainerReport(e: Ev): boolean {
   if (path !== undefined) return CONTAINER_MEMCG.test(path);
   // a report says `global` when it was (global_oom, CONSTRAINT_NONE, `Out of memory:`); one that
   // said nothing at all (a cut fragment) is no evidence of either
-  return !o.global && (o.constraint === 'CONSTRAINT_MEMCG' || o.limit_kb !== undefined || o.victim !== undefined || o.chosen !== undefined || o.invoker !== undefined);
+  if (o.global) return false;
+  if (o.constraint === 'CONSTRAINT_MEMCG' || o.limit_kb !== undefined || o.victim !== undefined || o.chosen !== undefined || o.invoker !== undefined) return true;
+  // a task table alone: the kubelet gives every pod's pause container oom_score_adj -998, so a
+  // table that holds one is a pod's memory cgroup
+  return o.tasks.some((t) => t.name === 'pause' && t.oom_score_adj === -998);
 }
 
 /** The kernel's memory-cgroup OOM killer ended the container (or shot the wrong process in it). */
@@ -41,6 +47,7 @@ export const oomKill: CauseModule = {
   cause: 'oom-kill',
   opens(e) {
     if (saysOom(e)) return 'the runtime says OOM-killed';
+    if (OOM_GUESS.has(e.exit137.message_id ?? '')) return 'a program guesses an OOM kill';
     if (e.exit137.kind === 'kernel-oom' && unnamedContainerReport(e)) return 'OOM kill';
     return undefined;
   },
@@ -51,7 +58,23 @@ export const oomKill: CauseModule = {
     const pairedByTime = !report && ctx.exitCode === 137 ? ctx.evidence.find((e) => e.exit137.kind === 'kernel-oom' && e.ns >= ctx.deathNs - 5n * S && e.ns <= ctx.deathNs + S && unnamedContainerReport(e)) : undefined;
     report ??= pairedByTime;
     const runtimeOom = ctx.evidence.find((e) => near(e) && mentions(e, ctx.containerId) && saysOom(e));
-    if (!report && !runtimeOom) return undefined;
+    if (!report && !runtimeOom) {
+      const guess = ctx.evidence.find((e) => near(e) && mentions(e, ctx.containerId) && OOM_GUESS.has(e.exit137.message_id ?? ''));
+      if (!guess) return undefined;
+      return {
+        cause: 'oom-kill',
+        subCause: 'memcg-oom',
+        confidence: 0.5,
+        confidenceReason: 'a program saw its child SIGKILLed and guessed the OOM killer; no kernel report or runtime OOM event in the input',
+        headline: 'likely an OOM kill (the program that watched it guesses so)',
+        explanation: 'The process ended by SIGKILL and the program that supervised it suspects the memory cgroup OOM killer. Only the kernel’s OOM report (dmesg) or the runtime’s OOM event can confirm it.',
+        remedy: 'Check the kernel log for the OOM report; raise the limit or find the growth (a leak in a sidecar shows as steady growth).',
+        evidence: [{ event: guess, role: 'the supervising program’s guess' }],
+        exitOrigin: 'signal',
+        signal: 'SIGKILL',
+        oom: { wrong_victim: false },
+      };
+    }
     const evidence: Finding['evidence'] = [];
     if (report) evidence.push({ event: report, role: 'the kernel OOM killer’s report for this container’s memory cgroup' });
     if (runtimeOom) evidence.push({ event: runtimeOom, role: 'the runtime’s OOM event for this container' });
