@@ -34,7 +34,8 @@ export const normalExit: CauseModule = {
     const teardown = mine.find((e: Ev) => isShimGoneV2(e) && e.ns >= end.ns - 50_000_000n);
     const f: Finding = {
       cause: 'normal-exit',
-      confidence: code !== undefined ? 0.9 : 0.7,
+      // a deletion alone says the task ended, not how: any cause with evidence outweighs it
+      confidence: code !== undefined ? 0.9 : 0.4,
       confidenceReason: code !== undefined ? `the container exited with ${code}, and nothing killed it` : 'the container’s task was deleted in order before its shim went away (no exit status in the input)',
       headline: code === 143 ? 'stopped: exited on SIGTERM (143), within its grace period' : code === 0 ? 'exited normally (0)' : 'ended in order: deleted before its shim went away',
       explanation: 'Nothing killed this container: it ended and containerd tore it down. `shim disconnected`, `cleaning up after shim disconnected` and `cleaning up dead shim` follow every exit of a runtime v2 container; they are the teardown, not a crash.',

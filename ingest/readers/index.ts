@@ -30,8 +30,11 @@ import { kubectlDescribe } from './kubectl-describe.ts';
  * decoder only dispatches.
  */
 
-/** Single-line shapes, tried in order on a line that no envelope payload (audit, logfmt, klog) took. */
-export const LINE_READERS: LineReader[] = [cgroupCreateErrors, dockerCliError, dockerPsRow, crictlPsRow, ctrTaskRow, containerdEventDump, kubeEventRow, cliCommand, systemdUnit, kubectlGetPods];
+/**
+ * Single-line shapes, tried in order on a line that no envelope payload (audit, logfmt, klog) took;
+ * the most specific first (a get-pods row's READY n/m column before an events row's free columns).
+ */
+export const LINE_READERS: LineReader[] = [kubectlGetPods, cgroupCreateErrors, dockerCliError, dockerPsRow, crictlPsRow, ctrTaskRow, containerdEventDump, kubeEventRow, cliCommand, systemdUnit];
 
 /**
  * Multi-line shapes of text that no known program wrote (a pasted report, a CLI's output):
