@@ -5,7 +5,7 @@ import type { Draft, LineReader, ReadResult } from './draft.ts';
  * web`) and docker-compose's own progress lines (`Killing web_1 ... done`): what a person asked
  * of the engine, which is evidence of who ended a container when nothing else recorded it.
  */
-const PROMPT = /^(?:[\w.@:~/-]*[$#>] +)?(?:sudo +)?/;
+const PROMPT = /^(?:\[[^\]]{0,200}\][$#] +|[\w.@:~/-]*[$#>] +)?(?:sudo +)?/;
 const DOCKER = /^(docker|podman|nerdctl) +(?:container +)?(kill|stop|rm|restart)\b(.*)$/;
 const COMPOSE = /^(Killing|Stopping) ([\w.-]+)(?: \.\.\.|\.\.\.)(?: *(done|error))?\s*$/;
 
@@ -27,9 +27,8 @@ function signalOf(flags: string): Draft['signal'] {
 export const cliCommand: LineReader = {
   name: 'cli-command',
   detect(text) {
-    const c = text.charCodeAt(0);
-    // a prompt, `sudo`, `docker`/`podman`/`nerdctl`, or compose's `Killing`/`Stopping`
-    return c === 36 || c === 35 || c === 115 || c === 100 || c === 112 || c === 110 || c === 75 || c === 83 || c === 94 || (c >= 97 && c <= 122 && text.includes('$ '));
+    // an engine's command anywhere after a prompt, or compose's `Killing`/`Stopping` progress line
+    return /\b(?:docker|podman|nerdctl) +(?:container +)?(?:kill|stop|rm|restart)\b/.test(text) || /^(?:\^C)?(?:Killing|Stopping) /.test(text);
   },
   read(text): ReadResult {
     const line = text.replace(/^\^C/, '');
