@@ -101,12 +101,20 @@ function startsDocument(raw: string): boolean {
   // quick exits for the lines of every other log: a document line starts with a bracket, a
   // quote, a lowercase key, spaces, `>`/`#`/backtick quoting, or a prompt
   if (!(c0 === 123 || c0 === 91 || c0 === 34 || c0 === 32 || c0 === 9 || c0 === 62 || c0 === 35 || c0 === 96 || c0 === 36 || (c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90))) return false;
+  // a journald/klog JSON line is no pasted document
+  if (raw.startsWith('{"ts":') || raw.startsWith('{"__')) return false;
+  // a document opens with a bracket or a key, never far into its line
+  const colon = raw.indexOf(':');
+  if (c0 !== 123 && c0 !== 91 && (colon < 0 || colon > 40) && !raw.includes('{') && !raw.includes('[')) return mayCommand(raw) && documentCommand(raw) !== undefined;
   const t = clean(raw, prefixOf(raw));
-  // a journald/klog JSON line or a docker events line is no pasted document
-  if (t.startsWith('{"ts":') || t.startsWith('{"__')) return false;
   const o = opening(t);
   if (o) return o.mode === 'json' && o.done ? isKnownOneLiner(t) : true;
-  return documentCommand(raw) !== undefined;
+  return mayCommand(raw) && documentCommand(raw) !== undefined;
+}
+
+/** Only a line that names one of the verbs is parsed as a command. */
+function mayCommand(raw: string): boolean {
+  return raw.includes('inspect') || raw.includes('-o') || raw.includes('--output') || raw.includes(' info');
 }
 
 /** A one-line JSON document is taken only when an interpreter knows it (a JSON log line is not one). */

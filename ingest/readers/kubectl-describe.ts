@@ -82,7 +82,7 @@ function startsDescribe(raw: string): boolean {
     if (key === 'Message') return value !== '' && matchWording(value.trim(), {}) !== undefined;
   }
   if (DNS_LABEL.test(t) && t.length <= 63) return true;
-  return describeCommand(raw) !== undefined;
+  return raw.includes('describe') && describeCommand(raw) !== undefined;
 }
 
 export const kubectlDescribe: BlockKind<Described, State> = {
