@@ -42,6 +42,15 @@ describe('docker ps -a rows', () => {
   });
 });
 
+describe('docker ps rows in the field corpus', () => {
+  it('a row cut after PORTS: the port mappings are not taken for the name', async () => {
+    const [e] = await states(join(FIXTURES, 'field', 'cases', 'external-kill-moby-34053', 'docker-ps.txt'));
+    assert.deepEqual(e!.container, { id: '234e846498f6', runtime: 'docker', image: { name: 'mongo:3.4' } });
+    assert.equal(e!.exit137.fields?.ports, '0.0.0.0:27017->27017/tcp');
+    assert.equal(e!.event.action, 'container-running');
+  });
+});
+
 describe('crictl ps -a rows', () => {
   it('the same container Running, then Exited after crictl stop: no exit code, the attempt', async () => {
     const [running, exited] = await states(shape('crictl-ps-a', 1));

@@ -16,7 +16,13 @@ const DOCKERSHIM = /^k8s_([^_.]+)(?:\.[0-9a-f]+)?_([^_]+)_([^_]+)_([^_]+)_(\w+)$
 export function parseDockerPsRow(text: string): Draft | undefined {
   const m = ROW.exec(text);
   if (!m) return undefined;
-  const [, id, image, , created, status, exitCode, exitedAgo, restartCode, ports, name] = m;
+  const [, id, image, , created, status, exitCode, exitedAgo, restartCode] = m;
+  let [, , , , , , , , , ports, name] = m;
+  // a row cut after PORTS (NAMES is last): the port mappings are no name
+  if (name && /\/(?:tcp|udp|sctp)\b|->/.test(name)) {
+    ports = ports ? `${ports} ${name}` : name;
+    name = undefined;
+  }
   const word = /^(Exited|Up|Created|Dead|Restarting|Removal|Paused)/.exec(status!)![1]!;
   const { action, type } = stateAction(word === 'Exited' ? 'exited' : word === 'Up' ? 'running' : word === 'Removal' ? 'dead' : word.toLowerCase());
   const fields: Record<string, string> = { status: status!, created: created! };
@@ -27,14 +33,15 @@ export function parseDockerPsRow(text: string): Draft | undefined {
     source: 'docker-cli',
     action,
     type,
-    message: `${name} ${status}`,
-    container: { id: id!, name: name!, runtime: 'docker', image: { name: image! } },
+    message: `${name ?? id} ${status}`,
+    container: { id: id!, runtime: 'docker', image: { name: image! } },
     state: { status: word === 'Up' ? 'running' : word.toLowerCase(), which: 'current' },
     fields,
   };
   const code = exitCode ?? restartCode;
   if (code !== undefined) d.exit = { code: Number(code) };
-  const shim = DOCKERSHIM.exec(name!);
+  if (name) d.container!.name = name;
+  const shim = name ? DOCKERSHIM.exec(name) : null;
   if (shim) {
     d.orchestrator = podRef(shim[2], shim[3])!;
     fields['io.kubernetes.container.name'] = shim[1]!;
