@@ -519,7 +519,7 @@ export class Decoder {
         e.orchestrator = slash > 0 ? { namespace: f.pod.slice(0, slash), resource: { type: 'pod', name: f.pod.slice(slash + 1) } } : { resource: { type: 'pod', name: f.pod } };
       }
       if (f.containerName) e.container = { ...(e.container ?? {}), name: f.containerName };
-      const code = payload?.exitStatus ?? num(f.exitCode);
+      const code = payload?.exitStatus ?? num(f.exitCode) ?? num(c.exitCode);
       if (code !== undefined) {
         e.exit137.exit = { code };
         if (payload?.pid !== undefined) e.exit137.exit.pid = payload.pid;

@@ -30,6 +30,23 @@ export const externalKill: CauseModule = {
         exitOrigin: 'signal',
       } satisfies Finding;
     }
+    // systemd-oomd kills every process of a cgroup over its pressure limit: a container inside dies with it
+    const oomd = ctx.evidence.find((e) => e.exit137.message_id === 'systemd-oomd-kill' && e.ns <= ctx.deathNs + S && e.ns >= ctx.deathNs - 30n * S);
+    if (oomd) {
+      return {
+        cause: 'external-kill',
+        subCause: 'systemd-oomd',
+        confidence: 0.6,
+        confidenceReason: 'systemd-oomd acted on a cgroup under memory pressure just before the container died; the line does not name the container’s own cgroup',
+        headline: 'killed by systemd-oomd (memory pressure on its slice), not by the kernel’s OOM killer',
+        explanation: 'systemd-oomd watches memory pressure (PSI) and, when a slice stays above its limit, SIGKILLs every process of the cgroup it picks: a container running in that slice (a rootless podman container under user@.service, a docker container under system.slice) dies with it. Its memory limit was never reached, so no kernel OOM report exists.',
+        remedy: 'Exempt the container’s slice (ManagedOOMMemoryPressure=auto / ManagedOOMPreference=avoid on its unit), raise ManagedOOMMemoryPressureLimit, or give the node more memory; `oomctl` shows what systemd-oomd monitors.',
+        evidence: [{ event: oomd, role: 'systemd-oomd acted on a cgroup under memory pressure' }],
+        killer: { name: 'systemd-oomd' },
+        signal: 'SIGKILL',
+        exitOrigin: 'signal',
+      } satisfies Finding;
+    }
     const preempted = ctx.evidence.find((e) => e.exit137.message_id === 'docker-kill-no-such-process' && mentions(e, ctx.containerId));
     if (preempted) {
       return {

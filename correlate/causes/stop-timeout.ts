@@ -2,8 +2,8 @@ import type { CauseModule, Ev, Finding } from '../context.ts';
 import { S, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
 import { saysKillStuck } from './stuck-kill.ts';
 
-const TIMEOUT_LINES = new Set(['docker-stop-timeout', 'podman-stop-timeout', 'kubelet-grace-expired', 'cri-kill']);
-const STOP_REQUESTS = new Set(['docker-api-stop', 'kubelet-kill-grace', 'cri-stop', 'cri-stop-signal']);
+const TIMEOUT_LINES = new Set(['docker-stop-timeout', 'podman-stop-timeout', 'watchtower-stop-timeout', 'kubelet-grace-expired', 'cri-kill']);
+const STOP_REQUESTS = new Set(['docker-api-stop', 'kubelet-kill-grace', 'cri-stop', 'cri-stop-signal', 'nomad-kill-grace', 'cli-stop', 'compose-stop']);
 
 /** A stop asked of the container (docker stop, the kubelet, the CRI) or the SIGTERM it sends. */
 export function isStopRequest(e: Ev): boolean {
@@ -36,12 +36,15 @@ export const stopTimeout: CauseModule = {
     const term = mine.find((e) => (e.event.action === 'container-kill' && e.exit137.signal?.number === 15) || (e.exit137.message_id === 'docker-kill-signal' && e.exit137.signal?.number === 15));
     const kill = mine.find((e) => (e.event.action === 'container-kill' && e.exit137.signal?.number === 9) || (e.exit137.message_id === 'docker-kill-signal' && e.exit137.signal?.number === 9));
     const escalated = term && kill && kill.ns > term.ns;
-    if (!timeout && !escalated) return undefined;
+    // asked to stop with a grace period, then a 137: the SIGKILL that ends a grace period
+    const killedAfterRequest = !timeout && !escalated && request !== undefined && ctx.exitCode === 137 && ctx.deathNs >= request.ns ? request : undefined;
+    if (!timeout && !escalated && !killedAfterRequest) return undefined;
     // the SIGKILL after the grace period did not end it: the hang is the story (stuck-kill), not the stop
     const stuck = ctx.evidence.find((e) => saysKillStuck(e) && mentions(e, ctx.containerId));
     const grace = timeout?.exit137.grace_seconds ?? request?.exit137.grace_seconds ?? (escalated ? Number((kill.ns - term.ns) / 1_000_000n) / 1000 : undefined);
-    const exited = mine.some((e) => e.exit137.exit !== undefined && !e.exit137.exit.exec_id && e.ns >= (timeout ?? kill!).ns);
-    const auditKill = ctx.evidence.find((e) => killsContainer(e, ctx) && e.ns >= (term?.ns ?? timeout!.ns) - S);
+    const since = (timeout ?? kill ?? request!).ns;
+    const exited = mine.some((e) => e.exit137.exit !== undefined && !e.exit137.exit.exec_id && e.ns >= since);
+    const auditKill = ctx.evidence.find((e) => killsContainer(e, ctx) && e.ns >= (term?.ns ?? since) - S);
     const evidence = withRoles([
       [request, 'the stop request and its grace period'],
       [term, 'SIGTERM sent'],
@@ -52,10 +55,12 @@ export const stopTimeout: CauseModule = {
     const f: Finding = {
       cause: 'stop-timeout',
       subCause: timeout?.exit137.source === 'kubelet' || request?.exit137.source === 'kubelet' ? 'kubelet' : 'docker-stop',
-      confidence: stuck ? 0.5 : timeout ? (exited ? 0.9 : 0.75) : 0.8,
+      confidence: stuck ? 0.5 : killedAfterRequest ? 0.7 : timeout ? (exited ? 0.9 : 0.75) : 0.8,
       confidenceReason: stuck
         ? 'the grace period ran out, but the engine says the SIGKILL did not end the container either'
-        : timeout
+        : killedAfterRequest
+          ? 'a stop was asked with a grace period and the container then exited 137 (no line says the grace ran out)'
+          : timeout
           ? exited
             ? 'the runtime logged that the grace period ran out, and the container then exited'
             : 'the runtime logged that the grace period ran out (no exit status in the input)'

@@ -6,7 +6,7 @@
  */
 export type Wording = {
   id: string;
-  component: 'containerd' | 'dockerd' | 'kubelet' | 'cri-o' | 'podman';
+  component: 'containerd' | 'dockerd' | 'kubelet' | 'cri-o' | 'podman' | 'nomad' | 'watchtower' | 'systemd';
   msg: string[];
   where?: Record<string, string>;
   /** What this line means for a death, in words (shown by `explain`). */
@@ -68,6 +68,13 @@ export const WORDINGS: Wording[] = [
   { id: 'kubelet-oom-event', component: 'kubelet', msg: ['System OOM encountered, victim process: {name}, pid: {pid}', 'Cgroup OOM encountered, victim process: {name}, pid: {pid}', 'System OOM encountered{rest*}'], meaning: 'the kubelet saw the kernel OOM killer kill this process (its SystemOOM / CgroupOOM event)', seen: 'k8s SystemOOM since 1.x; CgroupOOM proposed in k8s PR 100487' },
   // istio's pilot-agent when its envoy ended by SIGKILL: its own guess, worded as one
   { id: 'istio-envoy-oom-guess', component: 'kubelet', msg: ['Envoy may have been out of memory killed. Check memory usage and limits.'], meaning: 'the sidecar’s envoy was SIGKILLed; the agent guesses the OOM killer (it cannot know)', seen: 'istio 1.4+' },
+  // other orchestrators' own stop escalation, in their own words
+  { id: 'nomad-kill-grace', component: 'nomad', msg: ['Sent interrupt. Waiting {grace} before force killing'], meaning: 'Nomad sent the task its kill signal and will SIGKILL it after this grace', seen: 'Nomad task events' },
+  { id: 'nomad-task-exit', component: 'nomad', msg: ['Exit Code: {exitCode}, Exit Message: {rest*}'], meaning: 'Nomad’s record of the task’s exit status', seen: 'Nomad task events' },
+  { id: 'watchtower-stop-timeout', component: 'watchtower', msg: ['Container did not stop within timeout{rest*}'], meaning: 'watchtower stopping a container to replace it: the stop grace ran out, SIGKILL follows', seen: 'watchtower' },
+  // systemd-oomd acting on a cgroup under memory pressure: it kills the whole cgroup, containers included
+  { id: 'systemd-oomd-kill', component: 'systemd', msg: ['Killed {path} due to memory pressure{rest*}', 'Memory pressure for {path} is greater than {rest*}'], meaning: 'systemd-oomd found a cgroup over its memory pressure limit and kills it (SIGKILL to every process in it)', seen: 'systemd 247+' },
+  { id: 'podman-container-died', component: 'podman', msg: ['{when*} container died {id} ({rest*}'], meaning: 'podman saw the container’s process end', seen: 'podman events in the journal' },
   // swarm stops a task whose HEALTHCHECK says unhealthy: the orchestrator's probe, as the kubelet's liveness
   { id: 'swarm-task-failed', component: 'dockerd', msg: ['fatal task error'], meaning: 'a swarm task ended; with `dockerexec: unhealthy container`, swarm stopped it for its failing healthcheck', seen: 'swarm mode, 1.12+' },
   { id: 'kubelet-container-finished', component: 'kubelet', msg: ['Generic (PLEG): container finished'], meaning: 'the kubelet saw the container exit', seen: 'k8s 1.2x+' },
