@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeFiles, decodeLines } from '../../test/helpers/decode.ts';
+import { decodeFiles } from '../../test/helpers/decode.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
 
 const shape = (n: number) => join(FIXTURES, 'field', 'shapes', 'containerd-old-events', `${n}.txt`);
@@ -27,17 +27,5 @@ describe('containerd event dumps pasted alone', () => {
     assert.deepEqual(e!.exit137.exit, { code: 0, pid: 4404 });
     assert.equal(e!['@timestamp'], '2017-06-01T13:40:16.846127359Z');
     assert.equal(e!.exit137.time.basis, 'absolute');
-  });
-
-  it('1.x TaskExit and 0.2 types.Event with a hex status', () => {
-    const { events } = decodeLines([
-      '&TaskExit{ContainerID:4b1c,ID:4b1c,Pid:3131,ExitStatus:137,ExitedAt:2019-03-01 10:00:00.5 +0000 UTC,XXX_unrecognized:[],}',
-      '&types.Event{Type:"exit", ID:"9f2e", Status:0x89, Pid:"init", Timestamp:0x0}',
-    ]);
-    assert.deepEqual(events.map((e) => [e.event.action, e.container?.id, e.exit137.exit?.code]), [
-      ['container-tasks-exit', '4b1c', 137],
-      ['container-tasks-exit', '9f2e', 137],
-    ]);
-    assert.equal(events[0]!['@timestamp'], '2019-03-01T10:00:00.500000000Z');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeFiles, decodeLines } from '../../test/helpers/decode.ts';
+import { decodeFiles } from '../../test/helpers/decode.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
 
 const shape = (n: number) => join(FIXTURES, 'field', 'shapes', 'docker-cli-error', `${n}.txt`);
@@ -38,11 +38,5 @@ describe('docker CLI errors', () => {
     const [e] = await errors(4);
     assert.deepEqual(e!.container, { id: 'dfbd45c94df45eb634d39ee1dede6f0a511863fff50ca0a487e15f82e7f4df72' });
     assert.equal(e!.exit137.fields?.operation, 'stop');
-  });
-
-  it('a kill that came after the exit', () => {
-    const { events } = decodeLines(['Error response from daemon: Cannot kill container: web: Container 8f1c3e2a9b7d is not running']);
-    assert.equal(events[0]!.exit137.message_id, 'docker-kill-not-running');
-    assert.deepEqual(events[0]!.container, { name: 'web' });
   });
 });
