@@ -66,9 +66,17 @@ export function withRoles(pairs: [Ev | undefined, string][]): Finding['evidence'
 export function sameContainer(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return false;
   if (a === b) return true;
-  if (!isHexId(a) || !isHexId(b)) return false;
-  return a.length <= b.length ? b.startsWith(a) : a.startsWith(b);
+  if (isHexId(a) && isHexId(b)) {
+    if (a.length <= b.length ? b.startsWith(a) : a.startsWith(b)) return true;
+    // two whole ids that differ are two containers
+    if (a.length === 64 && b.length === 64) return false;
+  }
+  // An id a terminal wrapped and a paste mangled (a character doubled at the wrap, 65 hex digits)
+  // is still the container docker's own short id names: the first 12 digits are its identity.
+  return MANGLED_HEX.test(a) && MANGLED_HEX.test(b) && (a.length > 64 || b.length > 64) && a.slice(0, 12) === b.slice(0, 12);
 }
+
+const MANGLED_HEX = /^[0-9a-f]{12,80}$/;
 
 /** Does this event name the container (its id, an id inside a path or a cut argv)? */
 export function mentions(e: Ev, id: string): boolean {

@@ -70,9 +70,18 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
   markShimCrashes(events);
   const sortedIds = [...fullIds].sort();
   const canonicalCache = new Map<string, string>();
+  // ids a paste mangled (longer than an id can be) stand for the container of their short id
+  const byShortId = new Map<string, string>();
   const canonical = (id: string): string => {
     if (fullIds.has(id)) return id;
     let c = canonicalCache.get(id);
+    if (c === undefined && id.length > 64 && /^[0-9a-f]+$/.test(id)) {
+      const short = id.slice(0, 12);
+      const i = lowerBoundBy(sortedIds, short, (x) => x);
+      c = sortedIds[i]?.startsWith(short) ? sortedIds[i]! : byShortId.get(short) ?? id;
+      byShortId.set(short, c);
+      canonicalCache.set(id, c);
+    }
     if (c === undefined) {
       // the full ids that start with this prefix sit together in sorted order
       let i = lowerBoundBy(sortedIds, id, (x) => x);
