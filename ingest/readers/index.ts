@@ -4,6 +4,7 @@ import { hungTask } from '../blocks/hung-task.ts';
 import { kernelOom } from '../blocks/kernel-oom.ts';
 import { procStack } from '../blocks/proc-stack.ts';
 import { cliCommand } from './cli-command.ts';
+import { goMapState } from './go-map-state.ts';
 import { kubectlGetPods } from './kubectl-get-pods.ts';
 import { containerdEventDump } from './containerd-event-dump.ts';
 import { crictlPsRow } from './crictl-ps.ts';
@@ -40,7 +41,7 @@ export const LINE_READERS: LineReader[] = [kubectlGetPods, cgroupCreateErrors, d
  * Multi-line shapes of text that no known program wrote (a pasted report, a CLI's output):
  * tried in order on each line that opens nothing yet.
  */
-export const PASTE_BLOCKS: BlockKind<unknown, unknown>[] = [goCrash, kernelOom, hungTask, procStack, procCgroups, cgroupCount, procWchan, psTree, systemdCgls, slubFailure, dockerEventsText, kubectlDescribe, documents] as BlockKind<unknown, unknown>[];
+export const PASTE_BLOCKS: BlockKind<unknown, unknown>[] = [goMapState, goCrash, kernelOom, hungTask, procStack, procCgroups, cgroupCount, procWchan, psTree, systemdCgls, slubFailure, dockerEventsText, kubectlDescribe, documents] as BlockKind<unknown, unknown>[];
 
 /**
  * Paste lines that begin with their own time (a `docker events` line, a timed events row), which
@@ -52,7 +53,7 @@ export function isStampLedPaste(line: string): boolean {
 }
 
 /** Reports a kernel writes (in kmsg, dmesg or a journal's kernel lines). */
-export const KERNEL_BLOCKS: BlockKind<unknown, unknown>[] = [kernelOom, hungTask, slubFailure] as BlockKind<unknown, unknown>[];
+export const KERNEL_BLOCKS: BlockKind<unknown, unknown>[] = [kernelOom, hungTask, slubFailure, procStack] as BlockKind<unknown, unknown>[];
 
 /** Reports a daemon writes into its own log (a crash dump on its stderr). */
 export const PROGRAM_BLOCKS: BlockKind<unknown, unknown>[] = [goCrash] as BlockKind<unknown, unknown>[];

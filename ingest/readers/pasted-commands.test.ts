@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { cliCommand } from './cli-command.ts';
+import { goMapState } from './go-map-state.ts';
 import { kubectlGetPods } from './kubectl-get-pods.ts';
 import { unwrapShipped } from '../envelope/shipped.ts';
 import { parseLogrusJson } from '../runtime/logrus.ts';
@@ -44,6 +45,15 @@ describe('commands and pod rows as people paste them (field cases, field by fiel
     assert.ok(evicted.events.some((e) => e.exit137.state?.reason === 'Evicted' && e.orchestrator?.resource?.name === 'evictme'));
   });
 
+  it("a Go template's map of the last state (kubectl -o go-template, 2015): OOM Killed, 137, the container's name and id", async () => {
+    const { events } = await decodeFiles([join(cases, 'oom-kill-runbooks-45-b')]);
+    const st = events.filter((e) => e.exit137.kind === 'container-state');
+    assert.deepEqual(
+      st.map((e) => [e.container?.name, e.container?.id, e.exit137.exit?.code, e.exit137.state?.oom_killed, e.exit137.state?.finished, e['@timestamp']]),
+      [['simmemleak', '0e4095bba1feccdfe7ef9fb6ebffe972b4b14285d5acdec6f0d3ae8a22fad8b2', 137, true, '2015-07-07T20:58:43.000000000Z', '2015-07-07T20:58:43.000000000Z']],
+    );
+  });
+
   it("a log viewer's export: the viewer's time and a tab, then JSON around the kubelet's klog line", async () => {
     const { events } = await decodeFiles([join(cases, 'host-shutdown-karpenter-1894')]);
     const kill = events.find((e) => e.exit137.message_id === 'kubelet-node-shutdown' && e.orchestrator?.resource?.name?.startsWith('kube-proxy'));
@@ -64,10 +74,11 @@ describe('commands and pod rows as people paste them (field cases, field by fiel
 describe('the readers are total', () => {
   it('never throw, whatever the line', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 300 }), fc.constantFrom('', '$ docker kill ', 'Killing ', 'pod/x 0/1 ', '2024-11-30 20:42:02.782\t{', '{"level":"info","msg":'), (s, prefix) => {
+      fc.property(fc.string({ maxLength: 300 }), fc.constantFrom('', 'LastState: map[terminated:map[', '$ docker kill ', 'Killing ', 'pod/x 0/1 ', '2024-11-30 20:42:02.782\t{', '{"level":"info","msg":'), (s, prefix) => {
         const line = prefix + s;
         if (cliCommand.detect(line)) cliCommand.read(line);
         if (kubectlGetPods.detect(line)) kubectlGetPods.read(line);
+        if (goMapState.starts(line)) goMapState.finish([line], true);
         unwrapShipped(line);
         parseLogrusJson(line);
       }),
