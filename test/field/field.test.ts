@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Attribution } from '../../correlate/verdict.ts';
+import { CONFIDENT, judge, listCases, readCase, scoreAll, tally } from './score.ts';
+import type { FieldCase } from './score.ts';
+
+/**
+ * The field corpus (issue #14): real excerpts from public threads, each analyzed alone. Confidence
+ * is a promise, so not one answer may be confidently wrong; and at least 95% must be right.
+ */
+describe('the field corpus', async () => {
+  const results = await scoreAll();
+
+  it('has at least 120 cases, 10 of each cause and finding, and 25 decoys, each with its address', () => {
+    assert.ok(results.length >= 120, `${results.length} cases`);
+    const by = new Map(tally(results).map((t) => [t.label, t.total]));
+    for (const label of ['shim-death', 'oom-kill', 'stop-timeout', 'stuck-kill', 'probe-failure', 'eviction', 'host-shutdown', 'memcg-leak', 'cgroup-teardown-freeze']) {
+      assert.ok((by.get(label) ?? 0) >= 10, `${label}: ${by.get(label) ?? 0} cases`);
+    }
+    assert.ok((by.get('decoy') ?? 0) >= 25, `decoys: ${by.get('decoy') ?? 0}`);
+    for (const slug of listCases()) assert.match(readCase(slug).c.source, /^https?:\/\//, slug);
+  });
+
+  it('no answer is confidently wrong', () => {
+    assert.deepEqual(results.filter((r) => r.confidentWrong).map((r) => `${r.slug}: ${r.said}`), []);
+  });
+
+  it('at least 95% are right', () => {
+    const right = results.filter((r) => r.right).length;
+    assert.ok(right / results.length >= 0.95, `${right}/${results.length} right; failing: ${results.filter((r) => !r.right).map((r) => r.slug).join(', ')}`);
+  });
+});
+
+describe('the scorer', () => {
+  const base: FieldCase = { source: 'https://example.org/x', expect: { kind: 'death', cause: 'oom-kill', container: 'abcdef123456' }, naive_mistake: 'x', established_by: 'y' };
+  const verdict = (cause: Attribution['cause'], confidence: number, id = 'abcdef1234567890'): Attribution =>
+    ({ container: { id, id_is_prefix: true }, cause, confidence }) as Attribution;
+
+  it('a right cause on the named container is right; the same cause at 0.8 on another container is confidently wrong', () => {
+    assert.equal(judge(base, [verdict('oom-kill', 0.5)], []).right, true);
+    const other = judge(base, [verdict('oom-kill', CONFIDENT, 'fedcba9876543210')], []);
+    assert.equal(other.right, false);
+    assert.equal(other.confidentWrong, true);
+  });
+
+  it('a wrong cause is confidently wrong only at 0.8 or more; unknown never is', () => {
+    assert.equal(judge(base, [verdict('shim-death', 0.79)], []).confidentWrong, false);
+    assert.equal(judge(base, [verdict('shim-death', 0.8)], []).confidentWrong, true);
+    assert.equal(judge(base, [verdict('unknown', 0.9)], []).confidentWrong, false);
+  });
+
+  it('a decoy is right only when no cause of death is named, and a confident one is confidently wrong', () => {
+    const decoy: FieldCase = { ...base, expect: { kind: 'decoy', container: null } };
+    assert.equal(judge(decoy, [verdict('normal-exit', 0.9)], []).right, true);
+    assert.equal(judge(decoy, [verdict('shim-death', 0.45)], []).right, false);
+    assert.equal(judge(decoy, [verdict('shim-death', 0.45)], []).confidentWrong, false);
+    assert.equal(judge(decoy, [verdict('stop-timeout', 0.9)], []).confidentWrong, true);
+  });
+});
