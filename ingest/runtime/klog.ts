@@ -57,9 +57,11 @@ export function parseKlogJson(text: string): KlogResult {
     if (k === 'ts' || k === 'msg' || k === 'caller' || k === 'v') continue;
     fields[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
-  // ts is epoch milliseconds as a float: keep the microseconds its decimals carry.
+  // ts is epoch milliseconds as a float: keep the microseconds its decimals carry. Seconds (as
+  // the Kubernetes docs print it, `1580306777.04728`) are told by their size: 1e11 ms is 1973.
   const [whole, frac = ''] = String(o.ts).split('.');
-  const ns = BigInt(whole!) * 1_000_000n + BigInt(frac.slice(0, 6).padEnd(6, '0'));
+  const seconds = o.ts < 1e11;
+  const ns = seconds ? BigInt(whole!) * 1_000_000_000n + BigInt(frac.slice(0, 9).padEnd(9, '0')) : BigInt(whole!) * 1_000_000n + BigInt(frac.slice(0, 6).padEnd(6, '0'));
   const line: KlogLine = { level: typeof o.err === 'string' ? 'error' : 'info', msg: o.msg, fields, ns };
   if (typeof o.caller === 'string') line.caller = o.caller;
   return { ok: true, line };
