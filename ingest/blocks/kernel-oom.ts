@@ -8,7 +8,7 @@ const INVOKED = /^(.+?) invoked oom-killer: /;
 const TABLE_HEADER = /^\[?\s*pid\s*\]\s+(uid\s.*)$/;
 const TASK_ROW = /^\[\s*(\d+)\]\s+(.*)$/;
 const CHOSEN = /^(?:Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): Kill process (\d+) \((.*)\) score (\d+) or sacrifice child$/;
-const KILLED = /^(?:(Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): )?Killed process (\d+)?,?(?: UID (\d+),)? ?\((.*?)\),? total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:, UID:(\d+))?/;
+const KILLED = /^(?:(Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): )?Killed process (\d+)?,?(?: UID (\d+),)? ?\((.*?)\),?(?: UID \d+,)? total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:, UID:(\d+))?/;
 const TASK_IN = /^Task in (\S+) killed as a result of limit of (\S+)$/;
 const OOM_KILL = /^oom-kill:constraint=/;
 /**
@@ -24,6 +24,8 @@ const START = [
   /^Memory cgroup stats for \//,
   TABLE_HEADER,
   /^Tasks state \(memory values in pages\):$/,
+  // a row of the task table whose header was cut: pid, uid, tgid and at least three numbers more
+  /^\[\s*\d+\]\s+\d+\s+\d+(?:\s+\d+){3,}/,
   OOM_KILL,
   /^(?:Memory cgroup out of memory|Out of memory(?: \([^)]*\))?): Kill/,
   /^Killed process \d+/,
@@ -127,7 +129,8 @@ export const kernelOom: BlockKind<OomReport, State> = {
         const v: NonNullable<OomReport['victim']> = { name: m[4]!, total_vm_kb: Number(m[5]), anon_rss_kb: Number(m[6]), file_rss_kb: Number(m[7]) };
         if (m[2]) v.pid = Number(m[2]);
         if (m[8]) v.shmem_rss_kb = Number(m[8]);
-        const uid = m[3] ?? m[9];
+        // RHEL 7.9 puts the UID after the comm: `Killed process 18177 (palo_be), UID 0, total-vm:…`
+        const uid = m[3] ?? m[9] ?? /\), UID (\d+),/.exec(t)?.[1];
         if (uid) v.uid = Number(uid);
         r.victim = v;
         if (m[1]?.startsWith('Out of memory')) r.global = true;
