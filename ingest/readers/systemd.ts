@@ -14,6 +14,8 @@ const SENDING = /^(?:Sending|Sent) signal (SIG\w+) to (main |control )?process (
 const KILLING = /^Killing process (\d+) \((.*?)\) with signal (SIG\w+)\.?$/;
 const EXITED = /^Main process exited, code=(killed|dumped|exited), status=(\d+)(?:\/(\w+))?$/;
 const OOM = /^A process of this unit has been killed by the OOM killer\.?$|^Failed with result 'oom-kill'\.?$/;
+/** A process of the unit's last run still alive when it starts again: a runtime restarted over its shims. */
+const LEFT_OVER = /^Found left-over process (\d+) \((.*?)\) in control group while starting unit/;
 
 function signal(name: string): Draft['signal'] {
   const n = signalNumber(name);
@@ -58,6 +60,13 @@ export const systemdUnit: LineReader = {
       return { ok: true, drafts: [d] };
     }
     if (OOM.test(msg)) return { ok: true, drafts: [base('systemd-unit-oom')] };
+    m = LEFT_OVER.exec(msg);
+    if (m) {
+      const d = base('systemd-left-over-process');
+      d.type = 'info';
+      d.process = { pid: Number(m[1]), name: m[2]! };
+      return { ok: true, drafts: [d] };
+    }
     return { ok: true, drafts: [] };
   },
 };
