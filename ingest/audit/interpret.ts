@@ -19,6 +19,8 @@ export type AuditInterpretation = {
   target?: NonNullable<NormalizedEvent['exit137']['target']>;
   auditd: NonNullable<NormalizedEvent['auditd']>;
   relatedIds: string[];
+  /** The container a command named (`runc kill <id> KILL` seen as an EXECVE). */
+  container?: { id: string };
   message: string;
 };
 
@@ -178,6 +180,7 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   let signal: SignalInfo | undefined;
   let target: AuditInterpretation['target'];
   let outcome: AuditInterpretation['outcome'];
+  let command: string | undefined;
 
   if (sys) {
     const archHex = text(sys, 'arch');
@@ -246,6 +249,16 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
         target = { process: { pid: auditd.target_arg.pid } };
       }
     }
+  } else if (args && execve.length > 0) {
+    // a program run to send a signal: `runc kill --all <id> SIGKILL`, `kill -9 1234`
+    const c = commandSignal(args);
+    if (c) {
+      kind = 'audit-signal';
+      action = c.action;
+      signal = c.signal;
+      if (c.pid !== undefined) target = { process: { pid: c.pid } };
+      if (c.container) command = c.container;
+    }
   } else if (abend) {
     action = 'crashed-program';
     const sig = int(text(abend, 'sig'));
@@ -273,7 +286,47 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   if (signal) out.signal = signal;
   if (target) out.target = target;
   if (outcome) out.outcome = outcome;
+  if (command) {
+    out.container = { id: command };
+    out.message = `${(args ?? []).join(' ').slice(0, 160)}: ${signal?.name ?? 'a signal'} to container ${command.slice(0, 12)}`;
+  }
   return out;
+}
+
+const RUNTIMES = new Set(['runc', 'docker-runc', 'crun', 'runsc', 'youki']);
+
+/**
+ * The signal a command sends, read from its argv: an OCI runtime's `kill [--all] <id> [SIGNAL]`
+ * (runc's default is SIGTERM) or `kill [-s SIG | -SIG | -N] pid`. Undefined for anything else.
+ */
+function commandSignal(args: string[]): { action: string; signal: SignalInfo; pid?: number; container?: string } | undefined {
+  const prog = (args[0] ?? '').split('/').pop()!;
+  if (RUNTIMES.has(prog)) {
+    const k = args.indexOf('kill');
+    if (k < 0) return undefined;
+    const rest = args.slice(k + 1).filter((a) => !a.startsWith('-'));
+    const id = rest[0];
+    if (id === undefined) return undefined;
+    const n = rest[1] === undefined ? 15 : /^\d+$/.test(rest[1]) ? Number(rest[1]) : signalNumber(rest[1].toUpperCase());
+    if (n === undefined) return undefined;
+    return { action: 'runtime-kill', signal: { number: n, name: signalName(n) }, container: id };
+  }
+  if (prog === 'kill' || prog === 'pkill' || prog === 'killall') {
+    if (prog !== 'kill') return undefined;
+    let n = 15;
+    let pid: number | undefined;
+    for (let i = 1; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === '-s' || a === '-n') {
+        const v = args[++i] ?? '';
+        n = /^\d+$/.test(v) ? Number(v) : (signalNumber(v.toUpperCase()) ?? n);
+      } else if (/^-\d+$/.test(a) && pid === undefined) n = Number(a.slice(1));
+      else if (/^-[A-Za-z]+\d*$/.test(a)) n = signalNumber(a.slice(1).toUpperCase()) ?? n;
+      else if (/^\d+$/.test(a) && pid === undefined) pid = Number(a);
+    }
+    return pid === undefined ? undefined : { action: 'kill-command', signal: { number: n, name: signalName(n) }, pid };
+  }
+  return undefined;
 }
 
 /** EXECVE argv: a0..aN, or aN[0..k] chunks for long arguments, possibly spread over several records. */
