@@ -9,7 +9,10 @@ import type { DeadLetter } from './dead-letter.ts';
 import type { Format } from './detect.ts';
 import { STRICT_FORMATS, isGlogAudit, sniffFormat } from './detect.ts';
 import { JournalExportFramer, journalEntry, parseJournalJson } from './envelope/journal.ts';
-import { parseKmsg, stripKernelStamp } from './envelope/kmsg.ts';
+import type { Joined } from './envelope/continuation.ts';
+import { LineJoiner } from './envelope/continuation.ts';
+import { journalBanner } from './envelope/journal-banner.ts';
+import { parseKmsg, splitKernelStamp } from './envelope/kmsg.ts';
 import type { Envelope, EnvelopeResult } from './envelope/message.ts';
 import { unwrapShipped } from './envelope/shipped.ts';
 import { parseSyslog } from './envelope/syslog.ts';
@@ -26,11 +29,13 @@ import { parseKlogJson, parseKlogText } from './runtime/klog.ts';
 import { parseLogfmtLine, parseLogrusJson, parseLogrusTty } from './runtime/logrus.ts';
 import type { LogrusLine } from './runtime/logrus.ts';
 import { parseTaskPayload } from './runtime/payload.ts';
+import { matchTruncated } from './runtime/truncated.ts';
 import { matchWording } from './runtime/wordings.ts';
 import type { Nanos } from './time/instant.ts';
 import { formatNanos } from './time/instant.ts';
 import type { ClockConfig, TimeBasis } from './time/node-clock.ts';
 import { NodeClock } from './time/node-clock.ts';
+import { TimePlacer } from './time/placement.ts';
 import type { LocalClock } from './time/syslog-time.ts';
 import { resolveClock } from './time/syslog-time.ts';
 
@@ -60,7 +65,7 @@ export type InputRef = { id: string; path?: string; format?: Format; host?: stri
 /** Where a line was read; `src` is the input's identity (see source-identity.ts). */
 type Where = { input: InputRef; src: string; offset: number; line: number };
 /** A line's time; `from` is the offset of the line that carried it (the line itself, or the predecessor it was taken from). */
-type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number };
+type Stamp = { ns: Nanos; basis: TimeBasis; yearInferred?: boolean; offsetMinutes?: number; provisional?: true; bootNs?: Nanos; noClock?: true };
 
 /** A line's time as a follower saves it beside its position (JSON: the nanoseconds as a string). */
 export type SavedStamp = {
@@ -82,7 +87,7 @@ const MAX_SAVED_ZONES = 64;
 export type ResumePoint = { offset: number | undefined; stamp: SavedStamp | undefined };
 type LineCtx = Where & { env: Envelope; stamp: Stamp; host: string; original: string };
 
-type InputState = { ref: InputRef; key: string | undefined; format: Format | undefined; exportFramer?: JournalExportFramer; lastStamp?: Stamp };
+type InputState = { ref: InputRef; key: string | undefined; format: Format | undefined; exportFramer?: JournalExportFramer; lastStamp?: Stamp; banner?: Banner };
 
 /**
  * Source lines in, normalized events out: envelope (syslog / journald / kmsg) → payload decoder
@@ -101,6 +106,10 @@ export class Decoder {
   /** Crash dumps relayed inside logfmt lines' msg= (see payload). */
   private readonly relayBlocks = new BlockAssembler<LineCtx>(PROGRAM_BLOCKS);
   readonly maxLineBytes: number;
+  /** Records broken over several lines, joined (envelope/continuation.ts). */
+  private readonly joiner: LineJoiner<Where>;
+  /** Events whose input did not say when they happened, until it does (time/placement.ts). */
+  private readonly placer: TimePlacer<LineCtx>;
 
   constructor(
     private readonly onEvent: (e: NormalizedEvent) => void,
@@ -109,6 +118,8 @@ export class Decoder {
   ) {
     this.audit = new AuditReassembler<LineCtx>((e) => this.emitAudit(e), opts.reassembler);
     this.maxLineBytes = opts.maxLineBytes ?? 1 << 20;
+    this.joiner = new LineJoiner<Where>((id, r) => this.joined(id, r), this.maxLineBytes);
+    this.placer = new TimePlacer<LineCtx>((e) => this.send(e), opts.clock?.referenceNs ?? BigInt(Date.now()) * 1_000_000n, (host) => ({ anchorNs: this.clocks.get(host)?.anchorNs(), offsetMinutes: this.clocks.get(host)?.learnedOffsetMinutes }));
   }
 
   get reassemblerStats() {
@@ -127,7 +138,7 @@ export class Decoder {
       return;
     }
     // (a line that starts with a printable character is not blank: no trim per line)
-    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim().length === 0)) return;
+    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim().length === 0)) return this.joiner.flush(ref.id);
     if (text.includes('\0')) {
       this.dead('binary', 'line contains NUL bytes: binary data, not a log line', text, where);
       return;
@@ -169,11 +180,12 @@ export class Decoder {
       format = other;
       env = retry;
     }
-    if (env.env.meta?.framing === 'ausearch') {
+    if (env.env.meta?.framing !== undefined) {
       this.counters.inc('framing_lines');
+      if (env.env.time?.kind === 'absolute') input.banner = { ns: env.env.time.ns, offsetMinutes: env.env.time.offsetMinutes, hosts: new Set() };
       return;
     }
-    this.payload(input, format, env.env, text, where);
+    if (!this.joiner.take(ref.id, format, env.env, text, where)) this.payload(input, format, env.env, text, where);
   }
 
   /** A line longer than maxLineBytes: its head goes to the dead letters. */
@@ -200,6 +212,7 @@ export class Decoder {
 
   /** The input has ended (a file read to its end, a rotated generation): its state can go. */
   endInput(ref: InputRef): void {
+    this.joiner.flush(ref.id);
     const input = this.inputs.get(ref.id);
     if (input?.exportFramer) {
       const entry = input.exportFramer.end();
@@ -208,12 +221,15 @@ export class Decoder {
     this.inputs.delete(ref.id);
     const mine = (stream: string) => stream.endsWith(`\0${ref.id}`);
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const b of a.flushStreams(mine)) this.emitBlock(b);
+    this.placer.endInput(ref.id);
   }
 
   /** End of all input: let go of open audit events and reports. */
   end(): void {
+    this.joiner.flushAll();
     this.audit.flush();
     for (const b of [...this.goBlocks.flush(), ...this.kernelBlocks.flush(), ...this.anyBlocks.flush(), ...this.relayBlocks.flush()]) this.emitBlock(b);
+    this.placer.releaseAll();
   }
 
   /**
@@ -224,11 +240,14 @@ export class Decoder {
    * position and given back by `primeInput`.
    */
   resumePoint(inputId: string): ResumePoint {
+    // a record waiting for lines it may go on over is let go where the follower saves its place
+    this.joiner.flush(inputId);
     let held: LineCtx | undefined;
     const see = (c: LineCtx) => {
       if (c.input.id === inputId && c.offset >= 0 && (held === undefined || c.offset < held.offset)) held = c;
     };
     for (const c of this.audit.openOrigins()) see(c);
+    for (const c of this.placer.heldCtx()) see(c);
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const c of a.openFirsts()) see(c);
     // a held line that took its predecessor's time took exactly this one
     const stamp = held ? held.stamp : this.inputs.get(inputId)?.lastStamp;
@@ -255,8 +274,10 @@ export class Decoder {
 
   /** For followers: time passes even when no line arrives. */
   tick(): void {
+    this.joiner.flushAll();
     this.audit.expireIdle();
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const b of a.expire(BLOCK_IDLE_MS)) this.emitBlock(b);
+    this.placer.releaseAll();
   }
 
   // ---- envelopes ----
@@ -280,7 +301,7 @@ export class Decoder {
         return text.startsWith('{') ? { ok: true, env: { text, app: 'exit137' } } : { ok: false, reason: 'not-exit137-json', message: 'not a JSON object' };
       case 'journal-export':
       case 'raw':
-        return { ok: true, env: { text } };
+        return { ok: true, env: journalBanner(text) ?? { text } };
     }
   }
 
@@ -300,18 +321,29 @@ export class Decoder {
     this.payload(input, 'journal-export', env.env, String(entry.MESSAGE ?? ''), where);
   }
 
+  /** A record the joiner let go: a line (joined or not), or a journal entry gathered from several lines. */
+  private joined(id: string, r: Joined<Where>): void {
+    const input = this.inputs.get(id);
+    if (!input) return;
+    if (r.kind === 'line') this.payload(input, r.format, r.env, r.text, r.where);
+    else if (r.kind === 'entry') this.exportEntry(input, r.entry, r.where);
+    else this.dead(r.reason, r.message, r.text, r.where);
+  }
+
   // ---- payloads ----
 
   private payload(input: InputState, format: Format, env: Envelope, original: string, where: Where): void {
     const host = env.host ?? input.ref.host ?? this.opts.host ?? UNKNOWN_HOST;
     const clock = this.clock(host);
+    if (input.banner !== undefined) adoptBanner(clock, host, input.banner);
     let text = env.text;
     const isKernel = env.app === 'kernel' || format === 'kmsg';
-    if (isKernel) text = stripKernelStamp(text);
+    const kernelStamp = isKernel ? splitKernelStamp(text) : undefined;
+    if (kernelStamp) text = kernelStamp.text;
 
     // Audit records: in audit.log, on the kernel console, or in journald.
     if (env.app === 'audit' || text.startsWith('type=') || text.startsWith('node=') || text.startsWith('audit: type=')) {
-      this.auditRecord(env, text, original, where, host);
+      this.auditRecord(input, env, text, original, where, host);
       return;
     }
     if (format === 'exit137') {
@@ -363,6 +395,7 @@ export class Decoder {
     }
     const stamp = this.stamp(input, env, clock, logrus?.ok ? logrus.line : undefined);
     const ctx = lineCtx(where, env, stamp, host, original);
+    if (kernelStamp) noteKernelClock(this.placer, host, format, env, stamp, kernelStamp);
 
     const assembler = isKernel ? this.kernelBlocks : env.app === undefined ? this.anyBlocks : this.goBlocks;
     if (logrus?.ok) {
@@ -397,8 +430,7 @@ export class Decoder {
         let kstamp = stamp;
         if (k.ns !== undefined) kstamp = { ns: k.ns, basis: 'absolute' };
         else if (k.clock && env.time?.kind !== 'absolute') {
-          const r = clock.resolve(k.clock);
-          if (r) kstamp = { ns: r.ns, basis: r.basis, yearInferred: r.yearInferred };
+          kstamp = clock.resolve(k.clock) ?? kstamp;
         }
         this.runtimeLine({ msg: k.msg, fields: k.fields, level: k.level, form: 'logfmt' }, lineCtx(ctx, ctx.env, kstamp, ctx.host, ctx.original), 'kubelet');
         return;
@@ -435,18 +467,19 @@ export class Decoder {
       if (env.time.offsetMinutes !== undefined) stamp.offsetMinutes = env.time.offsetMinutes;
       clock.observe(env.time.ns);
     } else if (env.time?.kind === 'wall') {
-      const r = clock.resolve(env.time.clock);
-      if (r) stamp = { ns: r.ns, basis: r.basis, yearInferred: r.yearInferred };
+      stamp = clock.resolve(env.time.clock);
     } else if (env.time?.kind === 'boot') {
-      stamp = this.opts.bootNs !== undefined ? { ns: this.opts.bootNs + env.time.ns, basis: 'absolute' } : { ns: env.time.ns, basis: 'relative' };
+      stamp = this.opts.bootNs !== undefined ? { ns: this.opts.bootNs + env.time.ns, basis: 'absolute' } : { ns: env.time.ns, basis: 'relative', bootNs: env.time.ns };
     }
     // A line with no time of its own (a panic frame in a daemon's raw log) takes its predecessor's.
-    stamp ??= input.lastStamp ?? { ns: 0n, basis: 'relative' };
+    stamp ??= input.lastStamp ?? { ns: 0n, basis: 'relative', noClock: true };
+    // the lines before the input's first time take it (time/placement.ts)
+    if (input.lastStamp?.noClock && !stamp.noClock) this.placer.timeFound(input.ref.id, stamp);
     input.lastStamp = stamp;
     return stamp;
   }
 
-  private auditRecord(env: Envelope, text: string, original: string, where: Where, host: string): void {
+  private auditRecord(input: InputState, env: Envelope, text: string, original: string, where: Where, host: string): void {
     const meta = env.meta ?? NO_META;
     let hints: { type?: string; epoch?: string; serial?: number } | undefined;
     if (meta._AUDIT_ID) {
@@ -457,6 +490,13 @@ export class Decoder {
       if (us && /^\d+$/.test(us)) hints.epoch = `${us.slice(0, -6)}.${us.slice(-6, -3)}`;
     }
     const p = parseAuditRecord(text, hints, original);
+    // a record a syslog or journal short rendering kept without its audit(epoch:serial): an event alone, at the line's time
+    const lone = !p.ok && env.time !== undefined && !meta._AUDIT_ID ? parseAuditRecord(text, { epoch: '0', serial: 0 }, original) : undefined;
+    if (lone?.ok) {
+      const stamp = this.stamp(input, env, this.clock(host), undefined);
+      this.emitAudit({ node: '', epoch: epochOf(stamp.ns), ns: stamp.ns, serial: where.line, records: [lone.record], origin: new AuditLineCtx(where, env, host, original, lone.record, stamp), closedByEoe: false });
+      return;
+    }
     if (!p.ok) {
       const why = env.app === 'audit' && !meta._AUDIT_ID && !text.includes('audit(') ? `${p.error.message} (journald short output drops audit serials; read the journal with -o json)` : p.error.message;
       this.dead(`audit-${p.error.reason}`, why, original, where);
@@ -486,6 +526,7 @@ export class Decoder {
     e.auditd = a.auditd;
     if (a.signal) e.exit137.signal = a.signal;
     if (a.target) e.exit137.target = a.target;
+    if (a.container) e.container = a.container;
     if (a.relatedIds.length) e.exit137.related_ids = a.relatedIds;
     if (a.auditd.proctitle_truncated) e.tags.push('truncated');
     for (const w of a.auditd.warnings ?? []) this.counters.inc(`audit_warning_${w.split(' ')[0]}`);
@@ -497,9 +538,11 @@ export class Decoder {
   }
 
   private runtimeLine(l: LogrusLine, ctx: LineCtx, forced?: Source): void {
-    const match = matchWording(l.msg, l.fields);
+    // a message a pager cut is matched by the beginning of its wording (runtime/truncated.ts)
+    const match = matchWording(l.msg, l.fields) ?? (ctx.env.meta?.truncated ? matchTruncated(l.msg) : undefined);
     const source: Source = forced ?? sourceOf(match?.wording.component, ctx.env.app);
     const e = this.base(ctx, ctx.host, source, 'runtime-log', match ? match.wording.id : 'log-line', positionKey(ctx));
+    if (ctx.env.meta?.truncated) e.tags.push('truncated');
     e.message = l.msg;
     if (l.level) e.log.level = l.level;
     if (Object.keys(l.fields).length) e.exit137.fields = l.fields;
@@ -659,10 +702,15 @@ export class Decoder {
     if (ctx.stamp.yearInferred) e.tags.push('year_inferred');
     if (ctx.stamp.basis === 'assumed') e.tags.push('zone_assumed');
     if (ctx.stamp.basis === 'relative') e.tags.push('time_relative');
+    if (ctx.stamp.basis === 'relative' || ctx.stamp.provisional || this.placer.waiting(ctx.input.id)) this.placer.mark(e, { input: ctx.input.id, host, ctx, bootNs: ctx.stamp.bootNs, provisionalYear: ctx.stamp.provisional, noClock: ctx.stamp.noClock });
     return e;
   }
 
   private emit(e: NormalizedEvent): void {
+    if (!this.placer.offer(e)) this.send(e);
+  }
+
+  private send(e: NormalizedEvent): void {
     // a counter name built per event was a string to hash per event
     let name = EVENT_COUNTERS.get(e.exit137.kind);
     if (name === undefined) EVENT_COUNTERS.set(e.exit137.kind, (name = `events_${e.exit137.kind}`));
@@ -716,7 +764,9 @@ class AuditLineCtx implements LineCtx {
     readonly env: Envelope,
     readonly host: string,
     readonly original: string,
-    private readonly record: { readonly ns: Nanos },
+    private readonly record: { readonly ns: Nanos; readonly interpreted?: boolean },
+    /** A record read without its own stamp has the line's time. */
+    private readonly fixed?: Stamp,
   ) {
     this.input = where.input;
     this.src = where.src;
@@ -725,8 +775,35 @@ class AuditLineCtx implements LineCtx {
   }
 
   get stamp(): Stamp {
-    return { ns: this.record.ns, basis: 'absolute' };
+    // ausearch -i wrote the time in the reader's zone, which it does not name
+    return this.fixed ?? { ns: this.record.ns, basis: this.record.interpreted ? 'assumed' : 'absolute' };
   }
+}
+
+/** What a journalctl banner said: when the rendering below it begins, in the zone it is printed in. */
+type Banner = { ns: Nanos; offsetMinutes: number | undefined; hosts: Set<string> };
+
+/** The banner's zone and year for each node the rendering shows, once (`-- Logs begin at … +09, … --`). */
+function adoptBanner(clock: NodeClock, host: string, b: Banner): void {
+  if (b.hosts.has(host)) return;
+  b.hosts.add(host);
+  if (b.offsetMinutes !== undefined) clock.adopt(b.offsetMinutes);
+  clock.observe(b.ns);
+}
+
+/**
+ * A kernel line's own `[secs]` beside a wall clock ties the node's kernel clock to it (syslog's
+ * `kernel: [86813.898404] …`); dmesg lines and dmesg -T lines of the same text do the same.
+ */
+function noteKernelClock(placer: TimePlacer<LineCtx>, host: string, format: Format, env: Envelope, stamp: Stamp, k: { text: string; bootNs?: Nanos }): void {
+  if (k.bootNs !== undefined && env.time?.kind !== 'boot' && stamp.basis !== 'relative' && !stamp.provisional) placer.tie(host, stamp.ns - k.bootNs, 'kernel-line');
+  if (format === 'kmsg' && env.time !== undefined) placer.kernelText(host, k.text, env.time.kind === 'boot' ? { boot: env.time.ns } : { wall: stamp.ns });
+}
+
+/** `1582099207.232` for an instant: the epoch an audit event is named by. */
+function epochOf(ns: Nanos): string {
+  const ms = ns / 1_000_000n;
+  return `${ms / 1000n}.${String(ms % 1000n).padStart(3, '0')}`;
 }
 
 /** Minutes east of UTC that a wall clock shows for an instant, to the nearest quarter hour. */

@@ -128,10 +128,12 @@ export type GoCrash = z.infer<typeof goCrash>;
  * How the absolute time of a line was obtained; kept on every event so a reader can judge it.
  * absolute: the line carried a full instant (epoch, or ISO with zone); learned: wall clock resolved
  * with the node's offset/year learned from its own zoned lines; configured: with the offset/year
- * the user configured; assumed: as UTC in the reference year, nothing better was known; relative:
- * kernel seconds since boot with no boot time known.
+ * the user configured; assumed: as UTC in the reference year, nothing better was known; anchored:
+ * kernel seconds since boot placed on the wall clock by something in the input that ties the two
+ * (`time.tie`); relative: no instant known (kernel seconds since boot with nothing to tie them,
+ * or no clock at all), placed at the time the input was read, never at 1970 (ingest/time/placement.ts).
  */
-export const TimeBasisSchema = z.enum(['absolute', 'learned', 'configured', 'assumed', 'relative']);
+export const TimeBasisSchema = z.enum(['absolute', 'learned', 'configured', 'assumed', 'anchored', 'relative']);
 export type TimeBasis = z.infer<typeof TimeBasisSchema>;
 
 const oomTask = z.object({
@@ -306,6 +308,10 @@ export const NormalizedEvent = z.object({
       basis: TimeBasisSchema,
       year_inferred: z.boolean().optional(),
       offset_minutes: z.number().int().optional(),
+      /** The kernel's own stamp (ns since boot) of a line placed by `anchored` or `relative`: what the line really says. */
+      since_boot_ns: z.string().regex(/^\d+$/).optional(),
+      /** What tied the kernel's clock to the wall clock (`anchored`). */
+      tie: z.enum(['kernel-line', 'dmesg-T', 'runtime-oom', 'runtime-exit']).optional(),
     }),
     /** The recognised wording (see ingest/runtime/wordings.ts), e.g. `shim-reaped`. */
     message_id: z.string().optional(),

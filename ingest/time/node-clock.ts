@@ -11,6 +11,14 @@ export type ClockConfig = { offsetMinutes?: number; year?: number; referenceNs?:
 
 const DAY_NS = 86_400n * NS_PER_S;
 
+/** An instant this clock inferred (a wall clock placed in a year); `anchored` when its chain began at an absolute instant. */
+class Inferred {
+  constructor(
+    readonly ns: Nanos,
+    readonly anchored: boolean,
+  ) {}
+}
+
 /**
  * What one node's clock looks like: the UTC offset its local-time logs are written in, and the
  * current year. Syslog prefixes carry neither; dockerd/containerd lines inside them do (time="…+08:00"),
@@ -18,8 +26,8 @@ const DAY_NS = 86_400n * NS_PER_S;
  */
 export class NodeClock {
   private offsetMinutes: number | undefined;
-  /** An instant, or a record whose instant is computed only if an unzoned line needs it. */
-  private last: Nanos | { readonly ns: Nanos } | undefined;
+  /** An instant, or a record whose instant is computed only if an unzoned line needs it, or one inferred. */
+  private last: Nanos | { readonly ns: Nanos } | Inferred | undefined;
 
   constructor(private readonly config: ClockConfig = {}) {
     this.offsetMinutes = config.offsetMinutes;
@@ -50,7 +58,21 @@ export class NodeClock {
     return typeof this.last === 'object' ? this.last.ns : this.last;
   }
 
-  resolve(c: LocalClock): { ns: Nanos; basis: TimeBasis; yearInferred: boolean } | undefined {
+  /**
+   * The latest instant seen that derives from an absolute one (itself, or a wall clock placed
+   * from it): what fixes the year of lines placed before the node's clock knew it.
+   */
+  anchorNs(): Nanos | undefined {
+    const l = this.last;
+    if (l === undefined || (l instanceof Inferred && !l.anchored)) return undefined;
+    return typeof l === 'object' ? l.ns : l;
+  }
+
+  /**
+   * A wall clock placed in a year: from its neighbours in the node's log, else from the read time.
+   * `provisional` when no absolute instant has been seen yet: the input may say the year further on.
+   */
+  resolve(c: LocalClock): { ns: Nanos; basis: TimeBasis; yearInferred: boolean; provisional?: true } | undefined {
     const basis: TimeBasis = this.config.offsetMinutes !== undefined ? 'configured' : this.offsetMinutes !== undefined ? 'learned' : 'assumed';
     const offset = this.offsetMinutes ?? 0;
     if (this.config.year !== undefined) {
@@ -74,8 +96,9 @@ export class NodeClock {
       }
     }
     if (best === undefined) return undefined;
-    this.observe(best);
-    return { ns: best, basis, yearInferred: true };
+    const anchored = this.last !== undefined && (!(this.last instanceof Inferred) || this.last.anchored);
+    this.last = new Inferred(best, anchored);
+    return anchored ? { ns: best, basis, yearInferred: true } : { ns: best, basis, yearInferred: true, provisional: true };
   }
 }
 
