@@ -337,7 +337,8 @@ export class Decoder {
     const clock = this.clock(host);
     if (input.banner !== undefined) adoptBanner(clock, host, input.banner);
     let text = env.text;
-    const isKernel = env.app === 'kernel' || format === 'kmsg';
+    // a kmsg-framed line with a tag of its own is that program's (journalctl -o short-monotonic)
+    const isKernel = env.app === 'kernel' || (format === 'kmsg' && env.app === undefined);
     const kernelStamp = isKernel ? splitKernelStamp(text) : undefined;
     if (kernelStamp) text = kernelStamp.text;
 

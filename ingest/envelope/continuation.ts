@@ -93,9 +93,10 @@ export class LineJoiner<W> {
     const line = quoted.charCodeAt(0) === 62 ? quoted.replace(/^>[ \t]?/, '') : quoted;
     let sep: string;
     if (h.kind === 'json') {
-      // json-pretty: `{` then `\t"__CURSOR" : "…",`, or a kubelet's JSON line pretty-printed
-      // (`"ts": 1580306777.04728,`); any other `{` is someone else's document
-      if (h.lines === 1 && !/^\s*"(?:__CURSOR|__REALTIME_TIMESTAMP)" : |^\s*"ts"\s*:\s*\d/.test(line)) return false;
+      // json-pretty: `{` then `\t"__CURSOR" : "…",` (a journal field: upper case, ` : `), or a
+      // kubelet's JSON line pretty-printed (`"ts": 1580306777.04728,`); any other `{` is someone
+      // else's document (kubectl's `"apiVersion": …`)
+      if (h.lines === 1 && !/^\s*"_{0,2}[A-Z][A-Z0-9_]*" : "|^\s*"ts"\s*:\s*\d/.test(line)) return false;
       h.closed = line === '}' || line === '},';
       this.append(h, line, '\n');
       return true;

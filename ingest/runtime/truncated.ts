@@ -28,6 +28,8 @@ function build(): Prefix[] {
   const out: Prefix[] = [];
   for (const w of COMPILED) {
     for (const t of w.msg) {
+      // the cut that keeps the most of the template is tried first: a value is whole when it can be
+      const mine: Prefix[] = [];
       const parts = t.split(/(\{\w+\*?\})/).filter((p) => p !== '');
       const names: string[] = [];
       let re = '';
@@ -36,15 +38,16 @@ function build(): Prefix[] {
         const ph = /^\{(\w+)\*?\}$/.exec(p);
         if (ph) {
           // cut inside this value: what is left of it is the value
-          if (names.length > 0) out.push({ wording: w, re: new RegExp(`^${re}(.+)$`, 's'), names: [...names, ph[1]!] });
+          if (names.length > 0) mine.push({ wording: w, re: new RegExp(`^${re}(.+)$`, 's'), names: [...names, ph[1]!] });
           names.push(ph[1]!);
           re += '(.+?)';
         } else {
           // cut inside this literal, after at least one whole value
-          if (names.length > 0 && i < parts.length) out.push({ wording: w, re: new RegExp(`^${re}${beginnings(p)}$`, 's'), names: [...names] });
+          if (names.length > 0) mine.push({ wording: w, re: new RegExp(`^${re}${beginnings(p)}$`, 's'), names: [...names] });
           re += escape(p);
         }
       }
+      out.push(...mine.reverse());
     }
   }
   return out;
