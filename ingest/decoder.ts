@@ -381,7 +381,8 @@ export class Decoder {
     // A single-line decode first: a logfmt line carries a zoned time that teaches the node's clock
     // before the envelope's wall-clock time is resolved.
     const logrus =
-      text.startsWith('time=') || text.startsWith('level=')
+      // (`msg=` first: a logfmt line whose head a paste cut)
+      text.startsWith('time=') || text.startsWith('level=') || (text.charCodeAt(0) === 109 && text.startsWith('msg="'))
         ? parseLogfmtLine(text)
         : /^[A-Z]{4}\[/.test(text)
           ? parseLogrusTty(text)
