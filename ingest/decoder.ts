@@ -681,10 +681,12 @@ export class Decoder {
   }
 
   private base(ctx: LineCtx, host: string, source: Source, kind: NormalizedEvent['exit137']['kind'], action: string, idKey: string): NormalizedEvent {
-    const time: NormalizedEvent['exit137']['time'] = { basis: ctx.stamp.basis };
-    if (ctx.stamp.yearInferred) time.year_inferred = true;
-    if (ctx.stamp.offsetMinutes !== undefined) time.offset_minutes = ctx.stamp.offsetMinutes;
-    const ns = ctx.stamp.ns;
+    // read once: an audit record's stamp is made on each read
+    const stamp = ctx.stamp;
+    const time: NormalizedEvent['exit137']['time'] = { basis: stamp.basis };
+    if (stamp.yearInferred) time.year_inferred = true;
+    if (stamp.offsetMinutes !== undefined) time.offset_minutes = stamp.offsetMinutes;
+    const ns = stamp.ns;
     const digits = ns.toString();
     const e: NormalizedEvent = {
       '@timestamp': formatNanos(ns, digits),
@@ -701,10 +703,11 @@ export class Decoder {
       if (ctx.env.app) e.log.syslog.appname = ctx.env.app;
       if (ctx.env.pid) e.log.syslog.procid = ctx.env.pid;
     }
-    if (ctx.stamp.yearInferred) e.tags.push('year_inferred');
-    if (ctx.stamp.basis === 'assumed') e.tags.push('zone_assumed');
-    if (ctx.stamp.basis === 'relative') e.tags.push('time_relative');
-    if (ctx.stamp.basis === 'relative' || ctx.stamp.provisional || this.placer.waiting(ctx.input.id)) this.placer.mark(e, { input: ctx.input.id, host, ctx, bootNs: ctx.stamp.bootNs, provisionalYear: ctx.stamp.provisional, noClock: ctx.stamp.noClock });
+    if (stamp.yearInferred) e.tags.push('year_inferred');
+    if (stamp.basis === 'assumed') e.tags.push('zone_assumed');
+    if (stamp.basis === 'relative') e.tags.push('time_relative');
+    // a time not final yet (a guessed year, kernel seconds, none at all) is placed later (time/placement.ts)
+    if (stamp.basis === 'relative' || stamp.provisional || this.placer.waiting(ctx.input.id)) this.placer.mark(e, { input: ctx.input.id, host, ctx, bootNs: stamp.bootNs, provisionalYear: stamp.provisional, noClock: stamp.noClock });
     return e;
   }
 

@@ -41,7 +41,8 @@ const MAX_TEXTS = 20_000;
 const OOM_ACTIONS = new Set(['container-oom', 'container-tasks-oom', 'task-oom-received', 'task-oom-published', 'docker-event-oom']);
 
 /**
- * Places events whose input did not say when they happened (TIME.md's rules, in code):
+ * Places events whose input did not say when they happened (issue #13, "Time, when the input does
+ * not say it"):
  *
  * - A wall clock without a year (syslog, klog) whose year came from the read time is held until
  *   its input ends; by then the input's own absolute instants (a dockerd `time="2020-…"` further
