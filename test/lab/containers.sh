@@ -19,6 +19,7 @@ for c in auditd auditctl containerd runc dockerd docker ctr busybox rsyslogd log
 
 cleanup() {
   set +e
+  auditctl -D -k "${ALL_SIGNALS_KEY:-exit137_lab_all_signals}" >/dev/null 2>&1
   audit_stop
   [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" rm -f $(docker -H "unix://$lab/docker.sock" ps -aq 2>/dev/null) >/dev/null 2>&1
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
@@ -33,6 +34,10 @@ trap cleanup EXIT
 # --- auditd writing to the lab's own log, with the project's rule pack ---
 audit_start "$lab/audit" "${AUDIT_FORMAT:-ENRICHED}"
 audit_rules_load
+# What a node with a catch-all rule records: every signal, the Go runtimes' SIGURG storms included.
+# exit137 must take none of them for a kill.
+ALL_SIGNALS_KEY=exit137_lab_all_signals
+auditctl -a always,exit -F arch=b64 -S kill,tkill,tgkill -k "$ALL_SIGNALS_KEY" >/dev/null
 
 # --- a syslog daemon in another zone (+08:00), so /var/log/messages-style prefixes are real ---
 cat > "$lab/rsyslog.conf" <<EOF
@@ -63,16 +68,8 @@ record() { truth+=("{\"scenario\":\"$1\",\"container\":\"$2\",\"cause\":\"$3\",\
 cid() { "${docker[@]}" inspect -f '{{.Id}}' "$1"; }
 cpid() { "${docker[@]}" inspect -f '{{.State.Pid}}' "$1"; }
 
-# The first scenario's kill must be recorded: on a cold machine (the first run after setup) auditd
-# may not be writing yet when the rules are loaded. A canary's SIGKILL proves the path end to end.
-canary_recorded=no
-for _ in $(seq 3); do
-  sleep 300 & canary=$!
-  kill -9 "$canary"; wait "$canary" 2>/dev/null || true
-  for _ in $(seq 50); do grep -q "opid=$canary " "$lab/audit/audit.log" && { canary_recorded=yes; break; }; sleep 0.1; done
-  [ "$canary_recorded" = yes ] && break
-done
-[ "$canary_recorded" = yes ] || echo "lab: warning: a canary's SIGKILL did not reach the audit log within 15 s" >&2
+# The rules are in force before the first scenario (auditctl -R returns when the kernel has them).
+auditctl -l | grep -q 'key=exit137_kill' || die "the rule pack did not load"
 
 # 1. v2 shim killed with SIGKILL. Its `start` process forks the shim daemon and exits: wait until
 # one process is left, so the SIGKILL goes to the daemon that serves the container, not to the
@@ -135,6 +132,42 @@ record decoy-normal-stop "$id" none none
 sleep 1000 & hp=$!; kill -9 "$hp"; wait "$hp" 2>/dev/null || true
 record decoy-host-kill "host-pid-$hp" none none
 
+# 9. docker stop -t 0: no grace at all, SIGKILL right after SIGTERM
+"${docker[@]}" run -d --network none --name stop-zero busybox:lab sh -c "trap '' TERM; while true; do sleep 1; done" >/dev/null
+sleep 1
+id=$(cid stop-zero)
+"${docker[@]}" stop -t 0 stop-zero >/dev/null
+record stop-zero "$id" stop-timeout docker-stop
+
+# 10. twenty containers killed within a second by three causes at once: none may take another's
+mix=()
+for i in $(seq 1 20); do
+  "${docker[@]}" run -d --network none --name "mix-$i" busybox:lab sh -c "trap '' TERM; while true; do sleep 1; done" >/dev/null
+  mix+=("mix-$i")
+done
+sleep 1
+declare -A mixid mixpid
+for n in "${mix[@]}"; do mixid[$n]=$(cid "$n"); mixpid[$n]=$(cpid "$n"); done
+killers=()
+for i in $(seq 1 20); do
+  n="mix-$i"
+  if [ "$i" -le 7 ]; then "${docker[@]}" kill "$n" >/dev/null &
+  elif [ "$i" -le 14 ]; then sh -c "echo 1000 > /proc/self/loginuid; kill -9 ${mixpid[$n]}" &
+  else "${docker[@]}" stop -t 0 "$n" >/dev/null &
+  fi
+  killers+=($!)
+done
+# only the killers: a bare `wait` would also wait for the lab's daemons
+wait "${killers[@]}" || true
+sleep 2
+for i in $(seq 1 20); do
+  n="mix-$i"
+  if [ "$i" -le 7 ]; then record "$n-docker-kill" "${mixid[$n]}" external-kill docker-kill
+  elif [ "$i" -le 14 ]; then record "$n-user-kill" "${mixid[$n]}" external-kill logged-in-user
+  else record "$n-stop-zero" "${mixid[$n]}" stop-timeout docker-stop
+  fi
+done
+
 # 8. a stuck kill (seed 003): the init holds a file on a FUSE mount whose daemon is stopped
 if command -v bindfs >/dev/null; then
   mkdir -p "$lab/fuse-src" "$lab/fuse-mnt"; echo data > "$lab/fuse-src/file"
@@ -152,11 +185,29 @@ if command -v bindfs >/dev/null; then
   timeout 3 "${docker[@]}" kill stuck >/dev/null 2>&1 || true
   sleep 40   # past the stuck-kill threshold, with hung-task reports every 5 s
   kill -CONT "$fusepid"
+  sleep 2
+  record stuck-kill "$id" stuck-kill fuse-request
+
+  # 11. a stop that escalates into a stuck kill: SIGTERM ignored, the grace runs out, and the SIGKILL
+  # then hangs in a FUSE flush; dockerd falls back to a direct SIGKILL and gives up. A mount of its
+  # own: a FUSE connection whose daemon once answered FLUSH with ENOSYS never sends FLUSH again.
+  mkdir -p "$lab/fuse-mnt2"
+  bindfs "$lab/fuse-src" "$lab/fuse-mnt2"
+  fusepid2=$(pgrep -n -f "bindfs $lab/fuse-src $lab/fuse-mnt2")
+  "${docker[@]}" run -d --network none --name stuck-stop -v "$lab/fuse-mnt2:/mnt" busybox:lab sh -c "trap '' TERM; exec 3>>/mnt/file; exec sleep 1000" >/dev/null
+  sleep 1
+  id=$(cid stuck-stop)
+  kill -STOP "$fusepid2"
+  timeout 20 "${docker[@]}" stop -t 2 stuck-stop >/dev/null 2>&1 || true
+  sleep 30
+  kill -CONT "$fusepid2"
+  sleep 2
+  umount -l "$lab/fuse-mnt2" 2>/dev/null || true
+  record stuck-stop "$id" stuck-kill fuse-request
+
   echo "$old_hung" > /proc/sys/kernel/hung_task_timeout_secs
   echo "$old_warn" > /proc/sys/kernel/hung_task_warnings
-  sleep 2
   umount -l "$lab/fuse-mnt" 2>/dev/null || true
-  record stuck-kill "$id" stuck-kill fuse-request
 fi
 
 sleep 3   # let logger and rsyslogd write the last lines
@@ -164,6 +215,7 @@ sleep 3   # let logger and rsyslogd write the last lines
 kill "$ctr_events" "$docker_events" 2>/dev/null || true
 dmesg --time-format iso | sed -n "/$mark/,\$p" | tail -n +2 > "$out/dmesg.txt"
 audit_rules_remove
+auditctl -D -k "$ALL_SIGNALS_KEY" >/dev/null 2>&1 || true
 sleep 0.5
 cp "$lab/audit/audit.log" "$out/audit.log"
 printf '%s\n' "${truth[@]}" > "$out/truth.ndjson"

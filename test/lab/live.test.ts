@@ -26,12 +26,12 @@ function runLab(script: string, args: string[], timeout: number): string {
  * purpose, and checks exit137's verdicts against what was done. A machine that cannot run the lab
  * (no root, no audit, no memory cgroup) fails here with the reason; it never passes silently.
  */
-describe('live lab: real runtimes, real deaths, right verdicts', { timeout: 600_000 }, () => {
+describe('live lab: real runtimes, real deaths, right verdicts', { timeout: 900_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'exit137-live-lab-'));
   after(() => rmSync(out, { recursive: true, force: true }));
 
   it('every scenario attributed right, decoys left alone', async () => {
-    runLab('containers.sh', [out], 400_000);
+    runLab('containers.sh', [out], 700_000);
     await checkLabBundle(out);
     await checkLabBundle(out, 'syslog');
   });
