@@ -98,7 +98,7 @@ function printTable(verdicts: Attribution[], all: number): void {
   }
   const t = new Table({ head: ['died (UTC)', 'host', 'container', 'exit', 'cause', 'conf.', 'what happened'], colWidths: [21, 14, 15, 6, 16, 6, 70], wordWrap: true, style: process.stdout.isTTY ? {} : { head: [], border: [] } });
   for (const v of verdicts) {
-    t.push([v.died_at.slice(0, 23).replace('T', ' '), v.host, v.container.name ?? v.container.id.slice(0, 12), v.exit_code ?? '—', v.sub_cause ? `${v.cause}\n(${v.sub_cause})` : v.cause, v.confidence.toFixed(2), v.headline]);
+    t.push([diedAt(v), v.host, v.container.name ?? v.container.id.slice(0, 12), v.exit_code ?? '—', v.sub_cause ? `${v.cause}\n(${v.sub_cause})` : v.cause, v.confidence.toFixed(2), v.headline]);
   }
   process.stdout.write(`${t.toString()}\n`);
 }
@@ -106,7 +106,7 @@ function printTable(verdicts: Attribution[], all: number): void {
 function printExplanation(v: Attribution): void {
   const out: string[] = [];
   out.push(`container ${v.container.id}${v.container.id_is_prefix ? '… (only a prefix is known)' : ''}${v.container.name ? ` (${v.container.name})` : ''} on ${v.host}`);
-  out.push(`died ${v.died_at}, exit ${v.exit_code ?? 'unknown'} (${v.exit_origin})`);
+  out.push(`died ${diedAt(v)}, exit ${v.exit_code ?? 'unknown'} (${v.exit_origin})`);
   out.push(`cause: ${v.cause}${v.sub_cause ? ` / ${v.sub_cause}` : ''}, confidence ${v.confidence.toFixed(2)} — ${v.confidence_reason}`);
   out.push('', v.headline, '', v.explanation, '', `remedy: ${v.remedy}`);
   for (const b of v.known_bugs) out.push(`known bug: ${b.title} (${b.affected}); fixed in ${b.fixed_in}; ${b.refs.join(', ')}`);
@@ -115,4 +115,15 @@ function printExplanation(v: Attribution): void {
   if (v.alternatives.length) out.push('', 'also considered:', ...v.alternatives.map((a) => `  ${a.cause} (${a.confidence.toFixed(2)}): ${a.reason}`));
   if (v.missing.length) out.push('', 'missing:', ...v.missing.map((m) => `  - ${m}`));
   process.stdout.write(`${out.join('\n')}\n\n`);
+}
+
+/**
+ * When a container died, as far as the input says: an instant, or kernel seconds since boot that
+ * nothing in the input tied to the wall clock (never a date that only looks like one).
+ */
+function diedAt(v: Attribution): string {
+  const at = v.died_at.slice(0, 23).replace('T', ' ');
+  if (v.died_basis === 'relative') return v.died_since_boot_ns !== undefined ? `boot+${(Number(BigInt(v.died_since_boot_ns) / 1_000_000n) / 1000).toFixed(3)} s (no clock in input)` : 'no clock in input';
+  if (v.died_basis === 'anchored' || v.died_basis === 'assumed') return `~${at}`;
+  return at;
 }

@@ -67,6 +67,8 @@ export function attribute(inc: Incident, version = 1): Attribution {
     alternatives: findings.slice(1).map((f) => ({ cause: f.cause, confidence: f.confidence, reason: f.confidenceReason })),
   };
   if (inc.exitCode !== undefined) a.exit_code = inc.exitCode;
+  if (inc.deathTime.basis !== 'absolute') a.died_basis = inc.deathTime.basis;
+  if (inc.deathTime.since_boot_ns !== undefined) a.died_since_boot_ns = inc.deathTime.since_boot_ns;
   if (best.subCause) a.sub_cause = best.subCause;
   if (best.killer) a.killer = best.killer;
   if (best.signal) a.signal = best.signal;

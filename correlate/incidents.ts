@@ -36,6 +36,8 @@ export type Incident = {
   containerId: string;
   idIsPrefix: boolean;
   deathNs: bigint;
+  /** How the death's time was known: a verdict from kernel seconds since boot with no tie is not dated as if it were an instant. */
+  deathTime: Ev['exit137']['time'];
   exitCode: number | undefined;
   trigger: string;
   context: IncidentContext;
@@ -132,25 +134,25 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     return best?.id;
   };
 
-  type Trigger = { id: string; ns: bigint; exit?: number; what: string };
+  type Trigger = { id: string; ns: bigint; time: Ev['exit137']['time']; exit?: number; what: string };
   const triggers: Trigger[] = [];
   for (const e of events) {
     const ids = idsOf(e);
     const code = e.exit137.exit?.code;
     // an exit 137 that names no container (an orchestrator's task events) is still a death
-    if (code === 137 && !e.exit137.exit?.exec_id) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, exit: code, what: 'exit 137' });
-    else if (DIED_IDS.has(e.exit137.message_id ?? '')) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, what: 'the container died' });
+    if (code === 137 && !e.exit137.exit?.exec_id) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, exit: code, what: 'exit 137' });
+    else if (DIED_IDS.has(e.exit137.message_id ?? '')) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, what: 'the container died' });
     else if (isKill(e)) {
       const id = containerOfPid(e.exit137.target?.process.pid, e.ns) ?? ids[0];
-      if (id) triggers.push({ id, ns: e.ns, what: 'SIGKILL to the container' });
+      if (id) triggers.push({ id, ns: e.ns, time: e.exit137.time, what: 'SIGKILL to the container' });
     } else if (e.exit137.kind === 'kernel-oom' && (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))) {
-      triggers.push({ id: (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))!, ns: e.ns, what: 'OOM kill' });
+      triggers.push({ id: (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))!, ns: e.ns, time: e.exit137.time, what: 'OOM kill' });
     } else {
       // what a cause's own evidence says alone: a stop escalation, a probe failure, a shim's dump
       for (const m of CAUSE_MODULES) {
         const what = m.opens?.(e);
         if (what === undefined) continue;
-        triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, what });
+        triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, what });
         break;
       }
     }
@@ -229,6 +231,7 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
       containerId: id,
       idIsPrefix: isHexId(id) && !isContainerId(id),
       deathNs,
+      deathTime: (exitT ?? g[0]!).time,
       exitCode: firstExit?.exit137.exit?.code ?? exitT?.exit,
       trigger: g.map((t) => t.what).filter((w, i, a) => a.indexOf(w) === i).join(', '),
       context: { host, containerId: id, deathNs, exitCode: firstExit?.exit137.exit?.code ?? exitT?.exit, initPids: pids, evidence, sources },

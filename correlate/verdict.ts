@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TimeBasisSchema } from '../ingest/event.ts';
 
 /** The verdict on one container death: what killed it, why, how sure, what to do, and the evidence. */
 
@@ -74,6 +75,10 @@ export const Attribution = z.object({
   /** `signal` when a kill record backs the exit code; `runtime-synthesised` when containerd reported 137 itself. */
   exit_origin: z.enum(['signal', 'runtime-synthesised', 'oom', 'unknown', 'none']),
   died_at: z.string(),
+  /** How died_at was known, when it is not an instant the input stated (see ingest/event.ts time.basis). */
+  died_basis: TimeBasisSchema.optional(),
+  /** The kernel's own seconds since boot (ns) for a death placed from them. */
+  died_since_boot_ns: z.string().regex(/^\d+$/).optional(),
   cause: Cause,
   sub_cause: z.string().optional(),
   confidence: z.number().min(0).max(1),

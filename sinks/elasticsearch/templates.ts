@@ -96,6 +96,8 @@ export const VERDICTS_TEMPLATE = {
         exit_code: long,
         exit_origin: kw,
         died_at: { type: 'date_nanos' },
+        died_basis: kw,
+        died_since_boot_ns: kw,
         cause: kw,
         sub_cause: kw,
         confidence: { type: 'float' },
