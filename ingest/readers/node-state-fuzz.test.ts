@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { pasteMutation as pasteMutationOf } from '../../test/helpers/paste-mutation.ts';
 import { Decoder } from '../decoder.ts';
 import { NormalizedEvent } from '../event.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
@@ -31,22 +32,7 @@ const charMutation = fc.tuple(fc.constantFrom(...realLines), fc.nat(), fc.nat(),
 });
 
 /** What a paste goes through: lines dropped or doubled, re-indented, quoted, cut, columns squeezed. */
-const pasteMutation = fc.tuple(fc.constantFrom(...shapePastes), fc.array(fc.tuple(fc.nat(), fc.constantFrom('drop', 'double', 'indent', 'dedent', 'quote', 'cut', 'squeeze')), { maxLength: 6 })).map(([paste, edits]) => {
-  const lines = [...paste];
-  for (const [at, edit] of edits) {
-    if (lines.length === 0) break;
-    const i = at % lines.length;
-    const l = lines[i]!;
-    if (edit === 'drop') lines.splice(i, 1);
-    else if (edit === 'double') lines.splice(i, 0, l);
-    else if (edit === 'indent') lines[i] = `    ${l}`;
-    else if (edit === 'dedent') lines[i] = l.trimStart();
-    else if (edit === 'quote') lines[i] = `> ${l}`;
-    else if (edit === 'cut') lines[i] = l.slice(0, at % (l.length + 1));
-    else lines[i] = l.replace(/\s+/g, ' ');
-  }
-  return lines;
-});
+const pasteMutation = pasteMutationOf(shapePastes, ['drop', 'double', 'indent', 'dedent', 'quote', 'cut', 'squeeze']);
 
 function decodeAll(lines: string[]) {
   const events: NormalizedEvent[] = [];

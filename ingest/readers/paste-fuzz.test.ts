@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { pasteMutation as pasteMutationOf } from '../../test/helpers/paste-mutation.ts';
 import { Decoder } from '../decoder.ts';
 import type { Format } from '../detect.ts';
 import { FORMATS } from '../detect.ts';
@@ -29,23 +30,7 @@ const charMutation = fc.tuple(fc.constantFrom(...realLines), fc.nat(), fc.nat(),
 });
 
 /** What a paste goes through: cut, lines dropped or doubled, re-indented, quoted, a prompt before a line. */
-const pasteMutation = fc.tuple(fc.constantFrom(...pastes), fc.array(fc.tuple(fc.nat(), fc.constantFrom('drop', 'double', 'indent', 'dedent', 'quote', 'prompt', 'cut', 'tabs')), { maxLength: 6 })).map(([paste, edits]) => {
-  const lines = [...paste];
-  for (const [at, edit] of edits) {
-    if (lines.length === 0) break;
-    const i = at % lines.length;
-    const l = lines[i]!;
-    if (edit === 'drop') lines.splice(i, 1);
-    else if (edit === 'double') lines.splice(i, 0, l);
-    else if (edit === 'indent') lines[i] = `    ${l}`;
-    else if (edit === 'dedent') lines[i] = l.trimStart();
-    else if (edit === 'quote') lines[i] = `> ${l}`;
-    else if (edit === 'prompt') lines[i] = `$ ${l}`;
-    else if (edit === 'cut') lines[i] = l.slice(0, at % (l.length + 1));
-    else lines[i] = l.replace(/ {2,}/g, '\t');
-  }
-  return lines;
-});
+const pasteMutation = pasteMutationOf(pastes, ['drop', 'double', 'indent', 'dedent', 'quote', 'prompt', 'cut', 'tabs']);
 
 function decodeAll(lines: string[], format?: Format) {
   const events: NormalizedEvent[] = [];

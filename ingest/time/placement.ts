@@ -127,10 +127,8 @@ export class TimePlacer<C> {
    * (as later lines without one take their predecessor's), and the input's events go on in order.
    */
   timeFound(input: string, stamp: StampLike): void {
-    const q = this.queues.get(input);
+    const q = this.takeQueue(input);
     if (q === undefined) return;
-    this.queues.delete(input);
-    this.queued -= q.length;
     for (const h of q) {
       if (h.p.noClock) {
         h.p.noClock = false;
@@ -205,12 +203,19 @@ export class TimePlacer<C> {
     for (const q of this.queues.values()) for (const h of q) yield h.p.ctx;
   }
 
-  /** An input that gave no time: its events with no clock at all go at the read time, the rest as they stand, in order. */
-  private drain(input: string): void {
+  /** The events an input still holds, let go of by the placer. */
+  private takeQueue(input: string) {
     const q = this.queues.get(input);
-    if (q === undefined) return;
+    if (q === undefined) return undefined;
     this.queues.delete(input);
     this.queued -= q.length;
+    return q;
+  }
+
+  /** An input that gave no time: its events with no clock at all go at the read time, the rest as they stand, in order. */
+  private drain(input: string): void {
+    const q = this.takeQueue(input);
+    if (q === undefined) return;
     for (const h of q) {
       if (h.p.noClock) {
         h.p.noClock = false;
