@@ -15,7 +15,13 @@ function field(body: string, key: string): string | undefined {
   const m = new RegExp(`(?:^|[,{\\s])${key}:("(?:[^"\\\\]|\\\\.)*"|[^,{}]*)`).exec(body);
   if (!m) return undefined;
   const v = m[1]!.trim();
-  return v.startsWith('"') ? (JSON.parse(v) as string) : v;
+  if (!v.startsWith('"')) return v;
+  try {
+    return JSON.parse(v) as string;
+  } catch {
+    // a raw tab or a cut escape a paste left inside the quotes: the text between them as it stands
+    return v.slice(1, -1);
+  }
 }
 
 export function parseEventDump(text: string): Draft | undefined {

@@ -26,7 +26,7 @@ export function parseKlogText(text: string): KlogResult {
     // structured: a quoted message then key=value pairs
     const end = closingQuote(body);
     if (end > 0) {
-      msg = JSON.parse(body.slice(0, end + 1)) as string;
+      msg = unquote(body.slice(0, end + 1));
       fields = strings(logfmt.parse(body.slice(end + 1).trim()) as Record<string, unknown>);
     }
   }
@@ -65,6 +65,19 @@ export function parseKlogJson(text: string): KlogResult {
   const line: KlogLine = { level: typeof o.err === 'string' ? 'error' : 'info', msg: o.msg, fields, ns };
   if (typeof o.caller === 'string') line.caller = o.caller;
   return { ok: true, line };
+}
+
+/**
+ * A Go-quoted message as text. A pager or a paste can leave a raw tab or a cut escape inside the
+ * quotes (a line joined to the one it was wrapped onto), which JSON does not take: the text
+ * between the quotes is kept as it is then, with its escaped quotes undone.
+ */
+function unquote(q: string): string {
+  try {
+    return JSON.parse(q) as string;
+  } catch {
+    return q.slice(1, -1).replace(/\\"/g, '"');
+  }
 }
 
 function closingQuote(s: string): number {

@@ -52,10 +52,19 @@ function isExitTopic(topic: string | undefined): boolean {
   return topic === '/tasks/exit';
 }
 
+/** A quoted value; one a paste broke (a raw control character inside the quotes) is kept as it stands between them. */
+function unquote(q: string): string {
+  try {
+    return JSON.parse(q) as string;
+  } catch {
+    return q.slice(1, -1);
+  }
+}
+
 function assign(out: TaskPayload, key: string, raw: string): void {
   const k = CAMEL[key];
   if (!k) return;
-  const v = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw.trim();
+  const v = raw.startsWith('"') ? unquote(raw) : raw.trim();
   if (k === 'pid' || k === 'exitStatus') {
     const n = v.startsWith('0x') ? parseInt(v, 16) : Number(v);
     if (Number.isFinite(n)) out[k] = n;
