@@ -1,10 +1,12 @@
 import type { Format } from '../detect.ts';
 import { isVerboseField, isVerboseHeader, parseVerboseEntry } from './journal-verbose.ts';
+import { isViewerResource, isViewerStamp, viewerEntry } from './log-viewer.ts';
 import type { Envelope } from './message.ts';
 
 /**
  * A record as it leaves the joiner: a line with its envelope (its text joined from the lines it
- * went on over), or a journal entry made of several lines (`-o verbose`, `-o json-pretty`).
+ * went on over), or a journal entry made of several lines (`-o verbose`, `-o json-pretty`); a log
+ * viewer's entry (its time, the node, the line: log-viewer.ts) leaves as that line with that time and host.
  */
 export type Joined<W> =
   | { kind: 'line'; format: Format; env: Envelope; text: string; where: W }
@@ -12,7 +14,7 @@ export type Joined<W> =
   | { kind: 'bad-entry'; reason: string; message: string; text: string; where: W };
 
 type Held<W> = {
-  kind: 'line' | 'verbose' | 'json';
+  kind: 'line' | 'verbose' | 'json' | 'viewer';
   format: Format;
   env: Envelope;
   /** The lines as read, joined by newlines: the event's original. */
@@ -23,8 +25,10 @@ type Held<W> = {
   lastLength: number;
   /** The message was empty: the poster's wrap put all of it on the next line. */
   empty: boolean;
-  /** A json-pretty entry has had its closing brace. */
+  /** A json-pretty entry has had its closing brace; a log viewer's entry its message. */
   closed?: boolean;
+  /** A log viewer's entry: its lines as read (time, resource, message). */
+  parts?: string[];
 };
 
 /** A record never goes on over more lines than this (a runaway quote must not swallow a file). */
@@ -71,6 +75,10 @@ export class LineJoiner<W> {
       this.held.set(input, { kind: text === '{' ? 'json' : 'verbose', format, env, text, where, lines: 1, lastLength: text.length, empty: false });
       return true;
     }
+    if (format === 'raw' && isViewerStamp(text)) {
+      this.held.set(input, { kind: 'viewer', format, env, text, where, lines: 1, lastLength: text.length, empty: false, parts: [text] });
+      return true;
+    }
     return false;
   }
 
@@ -106,6 +114,15 @@ export class LineJoiner<W> {
       this.append(h, line, '\n');
       return true;
     }
+    if (h.kind === 'viewer') {
+      // the next entry's time: this one had no message
+      if (isViewerStamp(line)) return false;
+      h.parts!.push(line);
+      // a name alone after the time is the node, and the message follows; anything else is the message
+      h.closed = h.parts!.length === 3 || !isViewerResource(line);
+      this.append(h, quoted, '\n');
+      return true;
+    }
     if (h.empty) {
       // `docker[1430]:` and nothing: the message is the next line
       h.env.text = line.trim();
@@ -134,6 +151,11 @@ export class LineJoiner<W> {
   }
 
   private finish(h: Held<W>): Joined<W> {
+    if (h.kind === 'viewer') {
+      // (a lone name after the time, with nothing after it, was the message itself)
+      const v = viewerEntry(h.parts!);
+      return v.ok ? { kind: 'line', format: 'raw', env: v.env, text: h.text, where: h.where } : { kind: 'bad-entry', reason: v.reason, message: v.message, text: h.text, where: h.where };
+    }
     if (h.kind === 'line' || h.lines === 1) {
       // a quote still open when the record ends: a pager cut the line at the screen's edge
       if (h.kind === 'line' && oddQuotes(h.env.text)) h.env.meta = { ...h.env.meta, truncated: '1' };

@@ -6,6 +6,11 @@ const ZONES: Record<string, string> = { UTC: 'Z', GMT: 'Z', CET: '+01:00', CEST:
 
 const BEGIN = /^-- (?:Logs begin at|Journal begins at) \p{L}{2,3}\.? (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Z]{2,5}|[+-]\d\d(?::?\d\d)?),/u;
 
+/** A zone as journalctl or a log viewer prints it (`PDT`, `+09`, `+05:30`), as an ISO offset; undefined when unknown. */
+export function zoneOffset(z: string): string | undefined {
+  return Object.hasOwn(ZONES, z) ? ZONES[z] : /^[+-]\d\d$/.test(z) ? `${z}:00` : /^[+-]\d\d:?\d\d$/.test(z) ? z : undefined;
+}
+
 /**
  * journalctl's own lines between entries: `-- Logs begin at Sat 2020-04-04 12:49:26 +09, end at … --`,
  * `-- Reboot --`, `-- Boot 5d3c… --`, `-- No entries --`. Framing, not records; the first says the
@@ -17,8 +22,7 @@ export function journalBanner(text: string): Envelope | undefined {
   const env: Envelope = { text, meta: { framing: 'journalctl' } };
   const m = BEGIN.exec(text);
   if (m) {
-    const z = m[2]!;
-    const zone = ZONES[z] ?? (/^[+-]\d\d$/.test(z) ? `${z}:00` : /^[+-]/.test(z) ? z : undefined);
+    const zone = zoneOffset(m[2]!);
     const t = zone === undefined ? undefined : parseIsoNanos(`${m[1]}${zone}`);
     if (t?.ok) env.time = { kind: 'absolute', ns: t.ns, offsetMinutes: t.offsetMinutes };
   }
