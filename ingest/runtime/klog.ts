@@ -17,9 +17,10 @@ export type KlogResult = { ok: true; line: KlogLine } | { ok: false; reason: str
 const LEVEL: Record<string, string> = { I: 'info', W: 'warning', E: 'error', F: 'fatal' };
 
 export function parseKlogText(text: string): KlogResult {
-  const m = /^([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{1,9})\s+\d+ ([^\]]+)\] (.*)$/s.exec(text);
+  // (a header with nothing after its caller is still the kubelet's line: a doc or a paste cut its message)
+  const m = /^([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{1,9})\s+\d+ ([^\]]+)\](?: (.*))?$/s.exec(text);
   if (!m) return { ok: false, reason: 'not-klog', message: 'no klog header' };
-  const body = m[9]!;
+  const body = m[9] ?? '';
   let msg = body;
   let fields: Record<string, string> = {};
   if (body.startsWith('"')) {
