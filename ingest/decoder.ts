@@ -39,6 +39,9 @@ import { TimePlacer } from './time/placement.ts';
 import type { LocalClock } from './time/syslog-time.ts';
 import { resolveClock } from './time/syslog-time.ts';
 
+/** 2000-01-01T00:00:00Z: no audit record of a real node is older. */
+const AUDIT_EPOCH_FLOOR_MS = 946_684_800_000;
+
 /** A multi-line report with no new line for this long (wall clock, while following) is complete. */
 const BLOCK_IDLE_MS = 5000;
 
@@ -505,6 +508,12 @@ export class Decoder {
       return;
     }
     const rec = p.record;
+    // The kernel stamps audit records with the wall clock: one before 2000 is a stamp a paste cut
+    // (`audit(12.243:…)` from `05/01/2025 13:07:12.243`), not an instant to date a kill by.
+    if (rec.ms < AUDIT_EPOCH_FLOOR_MS) {
+      this.dead('audit-implausible-time', `audit stamp ${rec.epoch} is before 2000: a cut or corrupted stamp`, original, where);
+      return;
+    }
     if (rec.node === undefined && host !== UNKNOWN_HOST && env.host) rec.node = env.host;
     this.clock(rec.node ?? host).observe(rec);
     this.audit.push(rec, new AuditLineCtx(where, env, rec.node ?? host, original, rec));
