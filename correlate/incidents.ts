@@ -28,8 +28,14 @@ export function isEvidence(e: NormalizedEvent): boolean {
   if (k === 'container-event') return e.event.type.includes('end');
   // other audit events (execve, config changes) are not evidence of a death
   if (k === 'audit') return e.event.action === 'crashed-program';
+  // a signal whose default action does not end a process (Go's SIGURG preemption storms, SIGCHLD,
+  // SIGWINCH, SIGCONT, the stop signals, the probe signal 0) is never evidence of a death
+  if (k === 'audit-signal') return e.exit137.signal === undefined || (e.exit137.signal.number !== 0 && !HARMLESS_SIGNALS.has(e.exit137.signal.name));
   return true;
 }
+
+/** Signals that cannot end a process by their default action (by name: their numbers differ by arch). */
+const HARMLESS_SIGNALS = new Set(['SIGCHLD', 'SIGCLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGWINCH']);
 
 export type Incident = {
   host: string;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkLabBundle } from '../test/helpers/lab.ts';
+import { decodeFiles } from '../test/helpers/decode.ts';
+import { isEvidence } from './incidents.ts';
 import { FIXTURES } from '../test/helpers/paths.ts';
 
 describe('verdicts on the lab run’s daemon logs read through rsyslog (+08:00 prefixes, #011 escapes)', async () => {
@@ -52,5 +54,30 @@ describe('verdicts on the captured lab run (real containerd 1.6 / dockerd 20.10 
     assert.match(v.headline, /took \d+ s to exit/);
     assert.ok(v.evidence.some((e) => e.action === 'hung-task'), 'the hung-task stack is in the evidence');
     assert.match(v.remedy, /\/sys\/fs\/fuse\/connections/);
+  });
+});
+
+describe('verdicts on a busy lab run: an all-signals audit rule, twenty containers killed in one second, a stop that hangs, an engine restart', async () => {
+  const dir = join(FIXTURES, 'lab', 'containers-busy');
+
+  it('every one of its 32 scenarios comes out right, on the daemons’ own logs and through rsyslog', async () => {
+    const { truth } = await checkLabBundle(dir);
+    assert.equal(truth.length, 32);
+    await checkLabBundle(dir, 'syslog');
+  });
+
+  it('the Go runtimes’ SIGURG storms in the audit log are no evidence of anything', async () => {
+    const { events } = await decodeFiles([join(dir, 'audit.log')]);
+    const urg = events.filter((e) => e.exit137.signal?.name === 'SIGURG');
+    assert.ok(urg.length > 1000, `the catch-all rule recorded the storms (${urg.length})`);
+    assert.deepEqual(urg.filter(isEvidence).length, 0);
+  });
+
+  it('the stop whose SIGKILL hung in a FUSE flush is a stuck kill, not a stop timeout; the restart is the restart', async () => {
+    const { verdicts, truth } = await checkLabBundle(dir);
+    const of = (scenario: string) => verdicts.find((v) => v.container.id === truth.find((t) => t.scenario === scenario)!.container)!;
+    assert.equal(of('stuck-stop').cause, 'stuck-kill');
+    assert.ok(of('stuck-stop').alternatives.some((a) => a.cause === 'stop-timeout'), 'the stop timeout it began as is listed');
+    assert.equal(of('runtime-restart').cause, 'runtime-restart');
   });
 });

@@ -56,6 +56,7 @@ export const WORDINGS: Wording[] = [
   { id: 'docker-event-oom', component: 'dockerd', msg: ['event'], where: { topic: '/tasks/oom' }, meaning: 'dockerd received the task OOM', seen: 'moby debug' },
   { id: 'docker-start', component: 'dockerd', msg: ['Starting up', 'Daemon has completed initialization'], meaning: 'dockerd (re)started', seen: 'all' },
   { id: 'docker-shutdown', component: 'dockerd', msg: ["Processing signal '{signal}'", 'Daemon shutdown complete'], meaning: 'dockerd is stopping', seen: 'all' },
+  { id: 'docker-restore-shutdown', component: 'dockerd', msg: ['shutting down container considered alive by containerd'], meaning: 'dockerd came back up without live-restore and stops a container containerd kept running', seen: 'moby 19.03+ debug (daemon restore)' },
   { id: 'docker-live-restore', component: 'dockerd', msg: ['Live restore is enabled{rest*}', 'restoring container{rest*}'], meaning: 'dockerd restores running containers', seen: 'all' },
   // kubelet
   { id: 'kubelet-kill-grace', component: 'kubelet', msg: ['Killing container with a grace period', 'Killing container with a grace period override', 'Killing container {id} with {grace} second grace period', 'Stopping container {name}', 'Killing container with id {id}:Need to kill Pod'], meaning: 'the kubelet stops the container with this grace period', seen: 'k8s ≤1.20 text, 1.21+ structured' },

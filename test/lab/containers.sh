@@ -210,6 +210,25 @@ if command -v bindfs >/dev/null; then
   umount -l "$lab/fuse-mnt" 2>/dev/null || true
 fi
 
+# 12. dockerd restarts while a container runs, without live-restore: on its way back up it shuts
+# down every container containerd still runs (SIGTERM, which a pid 1 sleep ignores, then SIGKILL)
+"${docker[@]}" run -d --network none --name restart-victim busybox:lab sleep 1000 >/dev/null
+sleep 1
+id=$(cid restart-victim)
+dockerd_pid=$(cat "$lab/docker.pid")
+kill -9 "$dockerd_pid"
+kill "$docker_events" 2>/dev/null || true
+for _ in $(seq 50); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+rm -f "$lab/docker.pid" "$lab/docker.sock"
+# the restarted daemon's lines go on in the same files
+to_logs_more() { tee -a "$out/$1.log" | logger --socket-errors=off -u "$lab/log.sock" -t "$1" -p daemon.info; }
+dockerd_start "$lab" to_logs_more
+pids+=("$DOCKERD_PID")
+"${docker[@]}" events --format '{{json .}}' >> "$out/docker-events.json" 2>> "$lab/docker-events.err" & docker_events=$!; pids+=($docker_events)
+"${docker[@]}" wait restart-victim >/dev/null 2>&1 || true
+sleep 1
+record runtime-restart "$id" runtime-restart docker-restart
+
 sleep 3   # let logger and rsyslogd write the last lines
 # the capture ends here: teardown's own events are not part of it
 kill "$ctr_events" "$docker_events" 2>/dev/null || true

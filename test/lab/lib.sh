@@ -53,8 +53,15 @@ EOF2
   containerd --config "$lab/containerd.toml" > >("$sink" containerd) 2>&1 & LAB_PIDS+=($!)
   for _ in $(seq 100); do [ -S "$lab/containerd.sock" ] && break; sleep 0.1; done
   ctr=(ctr --address "$lab/containerd.sock")
+  dockerd_start "$lab" "$sink"
+}
+
+# dockerd alone, on the lab's containerd (a restart: its pid is the last of LAB_PIDS, DOCKERD_PID)
+dockerd_start() {  # LAB [SINK]
+  local lab=$1 sink=${2:-_drop}
   dockerd --data-root "$lab/docker" --exec-root "$lab/docker-exec" --host "unix://$lab/docker.sock" --pidfile "$lab/docker.pid" \
     --containerd "$lab/containerd.sock" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --debug > >("$sink" dockerd) 2>&1 & LAB_PIDS+=($!)
+  DOCKERD_PID=$!
   for _ in $(seq 150); do [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" info >/dev/null 2>&1 && break; sleep 0.2; done
   docker=(docker -H "unix://$lab/docker.sock")
 }
