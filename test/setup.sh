@@ -4,7 +4,8 @@
 # busybox-static for a container rootfs without a registry, bindfs for the FUSE stuck kill,
 # rsyslog for real syslog prefixes, redis-server for BullMQ (tests start their own on loopback),
 # curl and maven for the Elasticsearch 8 test node (test/es, from Maven Central), GNU time
-# for the benchmarks, and docker-compose to check docker-compose.yml (no stack runs here).
+# for the benchmarks, docker-compose to check docker-compose.yml (no stack runs here), and
+# chromium for the HTML report's test (driven headless by puppeteer-core, which downloads no browser).
 set -euo pipefail
 need=()
 command -v ausearch >/dev/null || need+=(auditd)
@@ -19,6 +20,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v curl >/dev/null || need+=(curl)
 command -v mvn >/dev/null || need+=(maven)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "setup: need root to apt-get install ${need[*]}" >&2; exit 1; fi
   apt-get update -q
