@@ -14,20 +14,23 @@ import { writeLine } from './output.ts';
 import type { EsCliOptions } from './elasticsearch.ts';
 import { esClient, esOptions } from './elasticsearch.ts';
 import { installTemplates, writeBatch } from '../sinks/elasticsearch/writer.ts';
+import type { NodeCliOptions } from './node.ts';
+import { analyzeNode, isNodeForm, nodeOptions } from './node.ts';
 
-type AnalyzeOptions = IngestCliOptions & EsCliOptions & { json?: boolean; all?: boolean };
+type AnalyzeOptions = IngestCliOptions & EsCliOptions & NodeCliOptions & { json?: boolean; all?: boolean };
 
 export function analyzeCommand(program: Command): void {
   const cmd = program
     .command('analyze', { isDefault: true })
     .description('read node records and say, for each container death, what killed it, why, how sure, and what to do')
-    .argument('<inputs...>', 'files (.gz too), directories, or - for stdin; formats are detected per input')
+    .argument('[inputs...]', 'files (.gz too), directories, or - for stdin; formats are detected per input; none: this node’s own evidence')
     .option('--json', 'print one verdict per line as NDJSON instead of a table')
     .option('--all', 'also list deaths whose cause is unknown, and normal exits, in the table (always in --json)');
   for (const o of ingestOptions()) cmd.addOption(o);
   for (const o of esOptions()) cmd.addOption(o);
+  for (const o of nodeOptions()) cmd.addOption(o);
   cmd.action(async (paths: string[], o: AnalyzeOptions) => {
-    const r = await run(paths, o);
+    const r = isNodeForm(paths, o) ? await analyzeNode(o) : await run(paths, o);
     // one question, one command: what the same evidence says of the node's health comes with the deaths
     const findings = findHealth(r.evidence);
     if (o.json) {
@@ -52,24 +55,27 @@ export function analyzeCommand(program: Command): void {
     }
   });
 
-  program
+  const explain = program
     .command('explain')
     .description('print one container’s timeline: every piece of evidence and why it counts')
     .argument('<container-id-prefix>', 'at least 4 characters of the container id')
-    .argument('<inputs...>', 'files, directories, or -')
+    .argument('[inputs...]', 'files, directories, or -; none: this node’s own evidence')
     .addOption(ingestOptions()[0]!)
-    .option('--host <name>', 'host name for inputs that do not name one')
-    .action(async (prefix: string, paths: string[], o: AnalyzeOptions) => {
-      if (prefix.length < 4) throw new Error('give at least 4 characters of the container id');
-      const r = await run(paths, o);
-      const mine = r.verdicts.filter((v) => v.container.id.startsWith(prefix) || prefix.startsWith(v.container.id));
-      if (mine.length === 0) {
-        process.stderr.write(`exit137: no death of a container ${prefix}… in the input\n`);
-        process.exitCode = 1;
-        return;
-      }
-      for (const v of mine) printExplanation(v);
-    });
+    .option('--host <name>', 'host name for inputs that do not name one');
+  for (const x of nodeOptions()) if (x.long !== '--container') explain.addOption(x);
+  explain.action(async (prefix: string, paths: string[], o: AnalyzeOptions) => {
+    if (prefix.length < 4) throw new Error('give at least 4 characters of the container id');
+    const node = isNodeForm(paths, o);
+    const r = node ? await analyzeNode({ ...o, container: prefix }) : await run(paths, o);
+    // the node form chose the container already, by id prefix or name
+    const mine = node ? r.verdicts : r.verdicts.filter((v) => v.container.id.startsWith(prefix) || prefix.startsWith(v.container.id));
+    if (mine.length === 0) {
+      process.stderr.write(`exit137: no death of a container ${prefix}… in the input\n`);
+      process.exitCode = 1;
+      return;
+    }
+    for (const v of mine) printExplanation(v);
+  });
 }
 
 async function run(paths: string[], o: AnalyzeOptions) {

@@ -6,7 +6,9 @@ import { collectInto } from '../ingest/collectors/run.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
 import { decodeInputs } from '../ingest/run.ts';
 import { expandInputs } from '../ingest/sources/files.ts';
-import type { IngestCliOptions } from './options.ts';
+import type { DeadLetter } from '../ingest/dead-letter.ts';
+import type { NodeCliOptions } from './node.ts';
+import { isNodeForm, nodeOptions, readNode } from './node.ts';
 import { decoderOptions, ingestOptions } from './options.ts';
 import { stdoutSink, writeLine } from './output.ts';
 
@@ -14,12 +16,15 @@ export function healthCommands(program: Command): void {
   const health = program
     .command('health')
     .description('node health: stuck kills, cgroup teardown freezes, memory cgroup leaks, OOM kills of the wrong task')
-    .argument('<inputs...>', 'kernel logs, pasted /proc stacks, `exit137 collect` output, …')
+    .argument('[inputs...]', 'kernel logs, pasted /proc stacks, `exit137 collect` output, …; none: this node’s own evidence')
     .option('--json', 'one finding per line as NDJSON');
   for (const o of ingestOptions()) health.addOption(o);
-  health.action(async (paths: string[], o: IngestCliOptions & { json?: boolean }) => {
-    const events: NormalizedEvent[] = [];
-    await decodeInputs(await expandInputs(paths, o), { event: (e) => events.push(e), deadLetter: (d) => process.stderr.write(`exit137: ${d.input}:${d.line ?? '?'}: ${d.reason}: ${d.message}\n`) }, decoderOptions(o));
+  for (const o of nodeOptions()) if (o.long !== '--container') health.addOption(o);
+  health.action(async (paths: string[], o: NodeCliOptions & { json?: boolean }) => {
+    const deadLetter = (d: DeadLetter) => process.stderr.write(`exit137: ${d.input}:${d.line ?? '?'}: ${d.reason}: ${d.message}\n`);
+    let events: NormalizedEvent[] = [];
+    if (isNodeForm(paths, o)) events = (await readNode(o, () => true, deadLetter)).events;
+    else await decodeInputs(await expandInputs(paths, o), { event: (e) => events.push(e), deadLetter }, decoderOptions(o));
     const findings = findHealth(events);
     if (o.json) writeFindingsJson(findings);
     else if (findings.length === 0) process.stdout.write('no node-health findings\n');
