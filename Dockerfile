@@ -1,7 +1,8 @@
 # The exit137 workers (ingest, correlate, setup) as one image. journalctl comes from systemd's
-# package so the ingest worker can read a node's journal mounted read-only.
+# package so the ingest worker can read a node's journal mounted read-only; auditctl from auditd's
+# so that an init container can load the rule pack (deploy/kubernetes/components/audit-rules).
 FROM node:20-bookworm-slim
-RUN apt-get update -q && apt-get install -y -q --no-install-recommends systemd && rm -rf /var/lib/apt/lists/*
+RUN apt-get update -q && apt-get install -y -q --no-install-recommends systemd auditd && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/exit137
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund
