@@ -13,9 +13,11 @@ const AFTER_S = STUCK_AFTER_S + 60n;
 /** Node-wide evidence (a shim's dump, a kill by pid, an engine restart) counts only this close before a death. */
 const NODE_BEFORE_S = 120n;
 const NODE_WIDE_KINDS = new Set(['audit-signal', 'go-crash', 'kernel-oom', 'kernel-hung-task', 'task-stack']);
-const NODE_WIDE_MESSAGES = new Set(['containerd-start', 'docker-start', 'docker-shutdown', 'docker-live-restore', 'kubelet-node-shutdown', 'systemd-oomd-kill']);
+const NODE_WIDE_MESSAGES = new Set(['containerd-start', 'docker-start', 'docker-shutdown', 'docker-live-restore', 'kubelet-node-shutdown', 'systemd-oomd-kill', 'talos-oom-kill', 'earlyoom-kill']);
 /** Lines that say a container's process ended, without its status (podman's `container died`). */
 const DIED_IDS = new Set(['podman-container-died']);
+/** A userspace OOM killer's kill line is a death even when no exit of the container is in the input. */
+const KILLED_IDS = new Set(['talos-oom-kill', 'earlyoom-kill']);
 /** Triggers of one container this close together are one death. */
 const SAME_DEATH_S = 60n;
 
@@ -148,6 +150,7 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     // an exit 137 that names no container (an orchestrator's task events) is still a death
     if (code === 137 && !e.exit137.exit?.exec_id) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, exit: code, what: 'exit 137' });
     else if (DIED_IDS.has(e.exit137.message_id ?? '')) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, what: 'the container died' });
+    else if (KILLED_IDS.has(e.exit137.message_id ?? '')) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, what: 'a userspace OOM killer killed' });
     else if (isKill(e)) {
       const id = containerOfPid(e.exit137.target?.process.pid, e.ns) ?? ids[0];
       if (id) triggers.push({ id, ns: e.ns, time: e.exit137.time, what: 'SIGKILL to the container' });

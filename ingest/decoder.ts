@@ -573,6 +573,8 @@ export class Decoder {
         e.orchestrator = slash > 0 ? { namespace: f.pod.slice(0, slash), resource: { type: 'pod', name: f.pod.slice(slash + 1) } } : { resource: { type: 'pod', name: f.pod } };
       }
       if (f.containerName) e.container = { ...(e.container ?? {}), name: f.containerName };
+      // a wording that names the container in its text (`Container X failed liveness probe`, podman's `(name=X)`)
+      else if (c.name && isContainerRef(c.name)) e.container = { ...(e.container ?? {}), name: c.name };
       const code = payload?.exitStatus ?? num(f.exitCode) ?? num(c.exitCode);
       if (code !== undefined) {
         e.exit137.exit = { code };

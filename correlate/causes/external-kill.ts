@@ -1,6 +1,34 @@
 import type { CauseModule, Ev, Finding } from '../context.ts';
 import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf } from '../context.ts';
 
+/** Userspace OOM killers, by the wording of their kill line. */
+const USERSPACE_OOM: Record<string, { name: string; sub: string; confidence: number; names: string; what: string; remedy: string }> = {
+  'systemd-oomd-kill': {
+    name: 'systemd-oomd',
+    sub: 'systemd-oomd',
+    confidence: 0.6,
+    names: 'its line names a slice or scope, not the container’s own id',
+    what: 'every process of the cgroup it picks (a rootless podman container under user@.service, a docker container under system.slice)',
+    remedy: 'Exempt the container’s slice (ManagedOOMMemoryPressure=auto / ManagedOOMPreference=avoid on its unit), raise ManagedOOMMemoryPressureLimit or ManagedOOMSwap, or give the node more memory; `oomctl` shows what systemd-oomd monitors.',
+  },
+  'talos-oom-kill': {
+    name: 'Talos’s OOM controller',
+    sub: 'talos-oom-controller',
+    confidence: 0.6,
+    names: 'its line names a pod’s cgroup',
+    what: 'every process of the pod cgroup it ranks first',
+    remedy: 'Set pod memory requests to what the pods use (the controller ranks by usage over request), or tune the machine config’s OOM controller; give the node more memory.',
+  },
+  'earlyoom-kill': {
+    name: 'earlyoom',
+    sub: 'earlyoom',
+    confidence: 0.45,
+    names: 'its line names a process, not a container',
+    what: 'the process with the highest oom badness',
+    remedy: 'Add the container’s process to earlyoom’s --avoid list, or give the node more memory or swap.',
+  },
+};
+
 /** A kill asked of the engine: its API in dockerd's debug log, a pasted command, compose's `Killing …`. */
 const ASKED_KILL = new Set(['docker-api-kill', 'cli-kill', 'compose-kill']);
 
@@ -30,19 +58,21 @@ export const externalKill: CauseModule = {
         exitOrigin: 'signal',
       } satisfies Finding;
     }
-    // systemd-oomd kills every process of a cgroup over its pressure limit: a container inside dies with it
-    const oomd = ctx.evidence.find((e) => e.exit137.message_id === 'systemd-oomd-kill' && e.ns <= ctx.deathNs + S && e.ns >= ctx.deathNs - 30n * S);
-    if (oomd) {
+    // a userspace OOM killer (systemd-oomd, Talos's OOM controller, earlyoom) SIGKILLs a whole cgroup
+    // or process before the kernel would: a container inside dies with it, and no kernel report exists
+    const killer = ctx.evidence.find((e) => USERSPACE_OOM[e.exit137.message_id ?? ''] !== undefined && e.ns <= ctx.deathNs + S && e.ns >= ctx.deathNs - 30n * S);
+    if (killer) {
+      const k = USERSPACE_OOM[killer.exit137.message_id!]!;
       return {
         cause: 'external-kill',
-        subCause: 'systemd-oomd',
-        confidence: 0.6,
-        confidenceReason: 'systemd-oomd acted on a cgroup under memory pressure just before the container died; the line does not name the container’s own cgroup',
-        headline: 'killed by systemd-oomd (memory pressure on its slice), not by the kernel’s OOM killer',
-        explanation: 'systemd-oomd watches memory pressure (PSI) and, when a slice stays above its limit, SIGKILLs every process of the cgroup it picks: a container running in that slice (a rootless podman container under user@.service, a docker container under system.slice) dies with it. Its memory limit was never reached, so no kernel OOM report exists.',
-        remedy: 'Exempt the container’s slice (ManagedOOMMemoryPressure=auto / ManagedOOMPreference=avoid on its unit), raise ManagedOOMMemoryPressureLimit, or give the node more memory; `oomctl` shows what systemd-oomd monitors.',
-        evidence: [{ event: oomd, role: 'systemd-oomd acted on a cgroup under memory pressure' }],
-        killer: { name: 'systemd-oomd' },
+        subCause: k.sub,
+        confidence: k.confidence,
+        confidenceReason: `${k.name} killed under memory pressure just before this death; ${k.names}`,
+        headline: `killed by ${k.name} (a userspace OOM killer), not by the kernel’s OOM killer`,
+        explanation: `${k.name} watches the node’s memory and, before the kernel’s OOM killer would act, SIGKILLs ${k.what}. The container’s own memory limit was never reached, so no kernel OOM report exists.`,
+        remedy: k.remedy,
+        evidence: [{ event: killer, role: `${k.name} killed under memory pressure` }],
+        killer: { name: k.name },
         signal: 'SIGKILL',
         exitOrigin: 'signal',
       } satisfies Finding;

@@ -14,7 +14,7 @@ describe('the field corpus', async () => {
   it('has at least 120 cases, 10 of each cause and finding, and 25 decoys, each with its address', () => {
     assert.ok(results.length >= 120, `${results.length} cases`);
     const by = new Map(tally(results).map((t) => [t.label, t.total]));
-    for (const label of ['shim-death', 'oom-kill', 'stop-timeout', 'stuck-kill', 'probe-failure', 'eviction', 'host-shutdown', 'memcg-leak', 'cgroup-teardown-freeze']) {
+    for (const label of ['shim-death', 'oom-kill', 'stop-timeout', 'stuck-kill', 'external-kill', 'probe-failure', 'eviction', 'host-shutdown', 'memcg-leak', 'cgroup-teardown-freeze']) {
       assert.ok((by.get(label) ?? 0) >= 10, `${label}: ${by.get(label) ?? 0} cases`);
     }
     assert.ok((by.get('decoy') ?? 0) >= 25, `decoys: ${by.get('decoy') ?? 0}`);
