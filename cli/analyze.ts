@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
@@ -14,10 +14,11 @@ import { writeLine } from './output.ts';
 import type { EsCliOptions } from './elasticsearch.ts';
 import { esClient, esOptions } from './elasticsearch.ts';
 import { installTemplates, writeBatch } from '../sinks/elasticsearch/writer.ts';
+import { renderIncidentPage } from '../sinks/html/page.ts';
 import type { NodeCliOptions } from './node.ts';
 import { analyzeNode, isNodeForm, nodeOptions } from './node.ts';
 
-type AnalyzeOptions = IngestCliOptions & EsCliOptions & NodeCliOptions & { json?: boolean; all?: boolean };
+type AnalyzeOptions = IngestCliOptions & EsCliOptions & NodeCliOptions & { json?: boolean; all?: boolean; html?: string };
 
 export function analyzeCommand(program: Command): void {
   const cmd = program
@@ -61,7 +62,8 @@ export function analyzeCommand(program: Command): void {
     .argument('<container-id-prefix>', 'at least 4 characters of the container id')
     .argument('[inputs...]', 'files, directories, or -; none: this node’s own evidence')
     .addOption(ingestOptions()[0]!)
-    .option('--host <name>', 'host name for inputs that do not name one');
+    .option('--host <name>', 'host name for inputs that do not name one')
+    .option('--html <file>', 'also write the death as one self-contained HTML page (verdict, timeline by source, raw lines) to attach to a ticket');
   for (const x of nodeOptions()) if (x.long !== '--container') explain.addOption(x);
   explain.action(async (prefix: string, paths: string[], o: AnalyzeOptions) => {
     if (prefix.length < 4) throw new Error('give at least 4 characters of the container id');
@@ -75,6 +77,10 @@ export function analyzeCommand(program: Command): void {
       return;
     }
     for (const v of mine) printExplanation(v);
+    if (o.html) {
+      writeFileSync(o.html, renderIncidentPage({ verdicts: mine, events: r.evidence, generatedAt: new Date(), inputs: paths.length ? paths : ['this node'] }));
+      process.stderr.write(`exit137: wrote ${o.html}\n`);
+    }
   });
 }
 
