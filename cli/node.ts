@@ -31,6 +31,7 @@ export function nodeSourceOptions(): Option[] {
     new Option('--no-dmesg', 'do not read the kernel ring buffer'),
     new Option('--docker-host <url>', 'dockerd’s API').env('DOCKER_HOST').default('unix:///var/run/docker.sock'),
     new Option('--no-docker', 'do not ask dockerd'),
+    new Option('--containerd-address <path>', 'containerd’s socket').env('CONTAINERD_ADDRESS').default('/run/containerd/containerd.sock'),
     new Option('--cri-endpoint <url>', 'a CRI runtime for crictl (default: the usual sockets)').env('CONTAINER_RUNTIME_ENDPOINT'),
     new Option('--proc-root <dir>', 'where /proc is').env('EXIT137_PROC_ROOT').default('/proc'),
     new Option('--cgroup-root <dir>', 'where the cgroup hierarchies are').env('EXIT137_CGROUP_ROOT').default('/sys/fs/cgroup'),
@@ -64,6 +65,7 @@ export type NodeCliOptions = IngestCliOptions & {
   dockerHost: string;
   docker: boolean;
   criEndpoint?: string;
+  containerdAddress: string;
   procRoot: string;
   cgroupRoot: string;
 };
@@ -92,6 +94,7 @@ export function sourceOptions(o: NodeCliOptions, host: string): NodeSourceOption
   };
   if (o.journalDir) s.journalDir = o.journalDir;
   if (o.criEndpoint) s.criEndpoint = o.criEndpoint;
+  if (o.containerdAddress) s.containerdAddress = o.containerdAddress;
   if (o.container) s.container = o.container;
   return s;
 }

@@ -31,6 +31,8 @@ export type NodeSourceOptions = {
   dmesg: boolean;
   /** `unix:///var/run/docker.sock`, `tcp://…`; false: do not ask docker. */
   dockerHost: string | false;
+  /** containerd's socket: its events cannot be replayed, and a verdict says what that costs. */
+  containerdAddress?: string;
   /** A CRI runtime's endpoint for crictl; undefined: the usual sockets, if one is there. */
   criEndpoint?: string;
   procRoot: string;
@@ -71,6 +73,7 @@ const ADDS: Record<string, string> = {
   dmesg: 'the kernel’s OOM kills and hung tasks',
   'docker events': 'each container’s kill, oom and die events with the exit status',
   'docker inspect': 'the exit status, OOMKilled and the finish time of the containers that exited',
+  'containerd events': 'each task’s init pid and exit status, which tie an audited kill by pid to its container',
   crictl: 'the CRI’s exit status and reason (OOMKilled) of the containers that exited',
   'node state': 'tasks blocked in state D now and the memory cgroup counts (stuck kills, memcg leaks)',
 };
@@ -100,7 +103,8 @@ export async function gatherNode(o: NodeSourceOptions, w: NodeWindow): Promise<N
 
   // --- the journal (the engines' units and the kernel), else syslog files ---
   let journalRead = false;
-  if (o.journal) {
+  if (!o.journal) fixed.push(status('journal', 'runtime-logs', false, 'turned off (--no-journal)', true));
+  else {
     const j = await journalAvailable(o.journalDir);
     if (!j.ok) fixed.push(status('journal', 'runtime-logs', false, j.why, j.absent));
     else {
@@ -152,6 +156,11 @@ export async function gatherNode(o: NodeSourceOptions, w: NodeWindow): Promise<N
     }
   }
 
+  // --- containerd's events are a stream without a history: what they would have said is lost ---
+  if (o.containerdAddress && (await stat(o.containerdAddress).then((x) => x.isSocket(), () => false))) {
+    fixed.push(status('containerd events', 'exit-status', false, `containerd at ${o.containerdAddress} keeps no history of its events: exit137 watch, or ingest --ctr-events, records them as they come`));
+  }
+
   // --- crictl, where a CRI runtime runs ---
   pending.push(crictl(inputs, o, w).then((r) => status('crictl', 'exit-status', r.ok, r.detail, r.absent)));
 
@@ -178,7 +187,7 @@ export async function gatherNode(o: NodeSourceOptions, w: NodeWindow): Promise<N
 }
 
 /** Can this file be read, and if not, is it simply not there or kept from us? */
-async function readableFile(path: string): Promise<{ ok: true } | { ok: false; why: string; absent: boolean }> {
+export async function readableFile(path: string): Promise<{ ok: true } | { ok: false; why: string; absent: boolean }> {
   try {
     await access(path, constants.R_OK);
     return { ok: true };
@@ -191,7 +200,7 @@ async function readableFile(path: string): Promise<{ ok: true } | { ok: false; w
 }
 
 /** Is there a journal to read: journald running, a persistent journal, or a directory given? */
-async function journalAvailable(dir?: string): Promise<{ ok: true } | { ok: false; why: string; absent: boolean }> {
+export async function journalAvailable(dir?: string): Promise<{ ok: true } | { ok: false; why: string; absent: boolean }> {
   if (!dir) {
     const live = await stat('/run/systemd/journal/socket').then(() => true, () => false);
     const persistent = await stat('/var/log/journal').then((s) => s.isDirectory(), () => false);

@@ -28,7 +28,12 @@ export function dockerEvents(host?: string, since?: string): CommandSource {
  * A command whose output can be continued after a restart: `of` reads a line's position (the
  * journal's cursor, docker's event time), `from` builds the command that continues after it.
  */
-export type Resumable = { of: (line: string) => string | undefined; from: (token: string | undefined) => CommandSource };
+export type Resumable = {
+  of: (line: string) => string | undefined;
+  from: (token: string | undefined) => CommandSource;
+  /** For a command that cannot start after a token, only over: is this line's token past the saved one? */
+  isAfter?: (token: string, saved: string) => boolean;
+};
 
 export function resumableJournal(units: string[] = []): Resumable {
   return { of: (line) => jsonString(line, '__CURSOR'), from: (cursor) => journalFollower(cursor, units) };
@@ -75,6 +80,8 @@ export async function* commandLines(src: CommandSource, signal?: AbortSignal): A
     child.on('error', reject);
     child.on('close', resolve);
   });
+  // an abort rejects this while the lines are still being read: handled below, not unhandled now
+  exited.catch(() => {});
   for await (const line of child.stdout.pipe(split2()) as AsyncIterable<string>) yield line;
   const code = await exited.catch((e: Error) => {
     if (signal?.aborted) return 0;
