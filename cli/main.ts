@@ -6,6 +6,7 @@ import { setupCommand } from './elasticsearch.ts';
 import { healthCommands } from './health.ts';
 import { ingestCommand } from './ingest.ts';
 import { selftestCommand } from './selftest.ts';
+import { watchCommand } from './watch.ts';
 
 const program = new Command();
 program
@@ -20,6 +21,7 @@ healthCommands(program);
 setupCommand(program);
 ingestCommand(program);
 correlateCommand(program);
+watchCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`exit137: ${(e as Error).message}\n`);

@@ -100,7 +100,10 @@ export async function followInto(decoder: Decoder, path: string, base: InputRef,
  */
 export async function commandInto(decoder: Decoder, src: CommandSource | Resumable, sink: FollowSink, opts: { positions?: PositionSaver<string>; signal: AbortSignal; idleMs?: number }): Promise<void> {
   const resumable = 'from' in src ? src : undefined;
-  const command = resumable ? resumable.from(await opts.positions?.load()) : (src as CommandSource);
+  const saved = resumable ? await opts.positions?.load() : undefined;
+  const command = resumable ? resumable.from(saved) : (src as CommandSource);
+  // a command that can only start over (dmesg --follow) has its lines up to the saved one skipped
+  let passed = saved === undefined || !resumable?.isAfter;
   const ref: InputRef = { id: command.id, format: command.format };
   // tokens of lines since the last save, by line number: a held line keeps its predecessor's token
   let tokens: { n: number; token: string }[] = [];
@@ -122,6 +125,10 @@ export async function commandInto(decoder: Decoder, src: CommandSource | Resumab
       continue;
     }
     const token = resumable?.of(item);
+    if (!passed) {
+      if (token === undefined || !resumable!.isAfter!(token, saved!)) continue;
+      passed = true;
+    }
     // the line number is the offset: the decoder's held offsets are line numbers here
     decoder.pushLine(ref, item, n, n + 1);
     if (token !== undefined) tokens.push({ n, token });
