@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
@@ -25,7 +25,18 @@ export type DistributedRun = {
   evidenceBytesPerIncident: number;
   incidentsHeld: number;
   byCause: Record<string, number>;
+  /** Each worker's peak RSS and CPU time over the run: what deploy/kubernetes sizes its pods from. */
+  workers: { role: string; peakRssMb: number; cpuSeconds: number }[];
 };
+
+/** A live child's peak RSS (VmHWM) and CPU time (utime + stime), from /proc. */
+function usage(pid: number): { peakRssMb: number; cpuSeconds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // fields after the command name, which may itself hold spaces and parentheses
+  const stat = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+  return { peakRssMb: Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024, cpuSeconds: (Number(stat[11]) + Number(stat[12])) / 100 };
+}
 
 const SETTLE_MS = 2000;
 
@@ -46,6 +57,7 @@ export async function benchDistributed(history: string, expect: { events: number
   const redis = await startRedis();
   const es = await startElasticsearch({ home: esHome });
   const children: ChildProcess[] = [];
+  const roles: string[] = [];
   const latencies: number[] = [];
   const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
   const admin = new Redis(connection);
@@ -65,6 +77,7 @@ export async function benchDistributed(history: string, expect: { events: number
         }
       });
       children.push(child);
+      roles.push(args[0]!);
     };
     for (let i = 0; i < workers; i++) await start(['correlate']);
     // the correlate workers install the templates: wait for them, so the timing is the pipeline's
@@ -118,6 +131,7 @@ export async function benchDistributed(history: string, expect: { events: number
       evidenceBytesPerIncident: incidentsHeld ? heldBytes / incidentsHeld : NaN,
       incidentsHeld,
       byCause,
+      workers: children.map((c, i) => ({ role: roles[i]!, ...usage(c.pid!) })),
     };
   } finally {
     for (const c of children) c.kill('SIGTERM');

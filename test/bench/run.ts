@@ -114,6 +114,7 @@ try {
     console.log(`cost of distribution: analyze / pipeline rate ${(inRate / outRate).toFixed(2)}x (the pipeline's processes, Redis and Elasticsearch share this machine's ${cpus().length} cores); verdicts in ES ${right ? 'all as caused' : `WRONG: ${JSON.stringify(d.byCause)} vs ${JSON.stringify(truth.deaths)}`}`);
     console.log(`verdict latency, last evidence queued → verdict in ES: p50 ${fmt(d.latencyP50Ms)} ms, p99 ${fmt(d.latencyP99Ms)} ms; minus the ${fmt(d.settleMs)} ms settle window: p50 ${fmt(d.latencyP50Ms - d.settleMs)} ms, p99 ${fmt(d.latencyP99Ms - d.settleMs)} ms (${fmt(d.verdictWrites)} verdict writes, re-attributions included)`);
     console.log(`Redis: peak ${fmt(d.redisPeakMb, 1)} MB above idle; evidence held ${fmt(d.evidenceBytesPerIncident / 1024, 1)} KB per incident (${fmt(d.incidentsHeld)} incidents held at the end)`);
+    console.log(`workers, peak RSS and CPU time: ${d.workers.map((w) => `${w.role} ${fmt(w.peakRssMb, 0)} MB ${fmt(w.cpuSeconds, 1)} s`).join(', ')}`);
   }
 
   if (only.has('sampler')) {
