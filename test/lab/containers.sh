@@ -63,6 +63,7 @@ pids+=("${LAB_PIDS[@]}")
 busybox_image "$lab"
 
 mark="exit137-lab-$$"
+lab_start=$(date +%s.%N)
 echo "$mark" > /dev/kmsg
 record() { truth+=("{\"scenario\":\"$1\",\"container\":\"$2\",\"cause\":\"$3\",\"sub_cause\":\"$4\"}"); }
 cid() { "${docker[@]}" inspect -f '{{.Id}}' "$1"; }
@@ -238,4 +239,11 @@ auditctl -D -k "$ALL_SIGNALS_KEY" >/dev/null 2>&1 || true
 sleep 0.5
 cp "$lab/audit/audit.log" "$out/audit.log"
 printf '%s\n' "${truth[@]}" > "$out/truth.ndjson"
+
+# The node form: `analyze` with no inputs, this lab as the node (its audit log, its syslog file, its
+# dockerd), run while the daemons still hold their state; the live test compares its verdicts
+# with those of the captured files, and reads which sources it says it read.
+node "$here/../../bin/exit137.js" analyze --json --all --since "@$lab_start" --lead-in 0 \
+  --audit-log "$lab/audit/audit.log" --syslog "$out/messages" --no-journal \
+  --docker-host "unix://$lab/docker.sock" --containerd-address "$lab/containerd.sock" > "$out/node-verdicts.ndjson" 2> "$out/node-sources.txt"
 echo "lab: captured $(wc -l < "$out/audit.log") audit, $(wc -l < "$out/containerd.log") containerd, $(wc -l < "$out/dockerd.log") dockerd lines; $(wc -l < "$out/truth.ndjson") scenarios"

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { decodeFiles } from '../helpers/decode.ts';
 import { findHealth } from '../../correlate/health/findings.ts';
 import { checkLabBundle } from '../helpers/lab.ts';
+import { checkNodeForm } from '../helpers/node-form.ts';
 import { REPO } from '../helpers/paths.ts';
 
 /** Runs a lab script; a machine that cannot run it fails the test with the script's own reason. */
@@ -34,6 +35,13 @@ describe('live lab: real runtimes, real deaths, right verdicts', { timeout: 900_
     runLab('containers.sh', [out], 700_000);
     await checkLabBundle(out);
     await checkLabBundle(out, 'syslog');
+  });
+
+  it('analyze with no inputs, the lab as the node, says which sources it read and gives the same verdicts', async () => {
+    const { verdicts } = await checkLabBundle(out, 'syslog');
+    const { node, needCtr } = await checkNodeForm(out, verdicts);
+    assert.ok(node.length >= 30, `${node.length} verdicts`);
+    assert.ok(needCtr.length <= 8, `only the kills by pid: ${needCtr.join(', ')}`);
   });
 
   it('captures audit records of the runtime’s own cleanup kill through the rule pack', async () => {
