@@ -26,6 +26,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
+# Go for the Kubernetes manifests' validator (deploy/kubernetes/validate)
+bash "$(dirname "$0")/kubernetes/setup-go.sh"
 # The Debian packages start system daemons; the lab runs private ones and must not fight them.
 for s in docker containerd auditd rsyslog redis-server; do systemctl stop "$s" 2>/dev/null || service "$s" stop 2>/dev/null || true; done
 echo "setup: $(ausearch -v 2>&1 | head -1); containerd $(containerd --version | awk '{print $3}'); $(dockerd --version)"

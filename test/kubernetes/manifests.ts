@@ -42,19 +42,25 @@ export type K8sObject = {
   stringData?: Record<string, string>;
 };
 
-/** `go` from PATH, else the Go this kind of machine keeps in /usr/local/go; never a silent skip. */
+/**
+ * A Go that can build the validator: from PATH, else the one this kind of machine keeps in
+ * /usr/local/go (test/kubernetes/setup-go.sh puts one there where there is none). From 1.21 on,
+ * an older Go than go.mod asks for fetches the newer toolchain from the Go module proxy itself.
+ */
 export function goBinary(): string {
   for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/local/go/bin']) {
     const p = join(dir, 'go');
-    if (dir && existsSync(p)) return p;
+    if (!dir || !existsSync(p)) continue;
+    const m = /go(\d+)\.(\d+)/.exec(spawnSync(p, ['version'], { encoding: 'utf8', env: { ...process.env, GOTOOLCHAIN: 'local' } }).stdout ?? '');
+    if (m && (Number(m[1]) > 1 || Number(m[2]) >= 21)) return p;
   }
-  throw new Error('go not found (PATH, /usr/local/go/bin): `npm run setup` installs it');
+  throw new Error('no Go 1.21 or later (PATH, /usr/local/go/bin): `npm run setup` installs one');
 }
 
 /** Builds the validator once; its modules come from the Go module proxy, checked against go.sum. */
 export function buildValidator(): string {
   const bin = join(mkdtempSync(join(tmpdir(), 'exit137-k8s-')), 'validate');
-  execFileSync(goBinary(), ['build', '-buildvcs=false', '-o', bin, '.'], { cwd: join(K8S, 'validate'), stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+  execFileSync(goBinary(), ['build', '-buildvcs=false', '-o', bin, '.'], { cwd: join(K8S, 'validate'), env: { ...process.env, GOTOOLCHAIN: 'auto' }, stdio: ['ignore', 'inherit', 'inherit'], timeout: 900_000 });
   return bin;
 }
 
