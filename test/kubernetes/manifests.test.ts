@@ -105,6 +105,13 @@ describe('deploy/kubernetes', () => {
     const withRules = build(bin, join(K8S, 'with-audit-rules'));
     assert.equal(podSpec(find(withRules, 'DaemonSet', 'exit137-ingest')).hostPID, true);
     assert.equal(podSpec(find(withRules, 'DaemonSet', 'exit137-ingest')).initContainers?.[0]?.name, 'audit-rules');
+    // the image pointed at a registry in the base reaches the component's init container too
+    const copy = mkdtempSync(join(tmpdir(), 'exit137-k8s-registry-'));
+    cpSync(K8S, copy, { recursive: true, filter: (src) => !src.includes(`${K8S}/validate`) });
+    const base = join(copy, 'base', 'kustomization.yaml');
+    writeFileSync(base, readFileSync(base, 'utf8').replace(/newName: exit137$/m, 'newName: registry.example.com/exit137'));
+    const ds = find(build(bin, join(copy, 'with-audit-rules')), 'DaemonSet', 'exit137-ingest');
+    assert.deepEqual([...podSpec(ds).initContainers!, ...podSpec(ds).containers].map((c) => c.image), [`registry.example.com/exit137:${pkg.version}`, `registry.example.com/exit137:${pkg.version}`]);
 
     // the CA component, as a user's own overlay would add it
     const overlay = mkdtempSync(join(tmpdir(), 'exit137-k8s-overlay-'));
