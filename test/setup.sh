@@ -5,7 +5,8 @@
 # rsyslog for real syslog prefixes, redis-server for BullMQ (tests start their own on loopback),
 # curl and maven for the Elasticsearch 8 test node (test/es, from Maven Central), GNU time
 # for the benchmarks, docker-compose to check docker-compose.yml (no stack runs here), and
-# chromium for the HTML report's test (driven headless by puppeteer-core, which downloads no browser).
+# chromium for the HTML report's test (driven headless by puppeteer-core, which downloads no browser),
+# and systemd-journal-remote to write a real journal file for the node form (journald does not run here).
 set -euo pipefail
 need=()
 command -v ausearch >/dev/null || need+=(auditd)
@@ -21,6 +22,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v mvn >/dev/null || need+=(maven)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v chromium >/dev/null || need+=(chromium)
+[ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "setup: need root to apt-get install ${need[*]}" >&2; exit 1; fi
   apt-get update -q
