@@ -23,7 +23,8 @@ export function healthCommands(program: Command): void {
   health.action(async (paths: string[], o: NodeCliOptions & { json?: boolean }) => {
     const deadLetter = (d: DeadLetter) => process.stderr.write(`exit137: ${d.input}:${d.line ?? '?'}: ${d.reason}: ${d.message}\n`);
     let events: NormalizedEvent[] = [];
-    if (isNodeForm(paths, o)) events = (await readNode(o, () => true, deadLetter)).events;
+    // a node's plain log lines are many and never a finding: only what can be one is held
+    if (isNodeForm(paths, o)) events = (await readNode(o, (e) => e.exit137.kind !== 'log', deadLetter)).events;
     else await decodeInputs(await expandInputs(paths, o), { event: (e) => events.push(e), deadLetter }, decoderOptions(o));
     const findings = findHealth(events);
     if (o.json) writeFindingsJson(findings);
