@@ -68,13 +68,25 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     if (e.container?.id && isContainerId(e.container.id)) fullIds.add(e.container.id);
     for (const r of e.exit137.related_ids ?? []) if (isContainerId(r)) fullIds.add(r);
   }
-  // docker API calls name containers by name: map names to ids from lines that carry both.
-  const byName = new Map<string, string>();
-  for (const e of events) if (e.container?.name && e.container.id) byName.set(e.container.name.replace(/^\//, ''), e.container.id);
+  // docker API calls name containers by name: map names to ids from lines that carry both. A name
+  // is reused by the next container of the same name, so it names the id seen nearest in time.
+  const byName = new Map<string, { id: string; ns: bigint }[]>();
+  for (const e of events) {
+    if (!e.container?.name || !e.container.id) continue;
+    const name = e.container.name.replace(/^\//, '');
+    const seen = byName.get(name) ?? [];
+    if (seen.at(-1)?.id !== e.container.id) seen.push({ id: e.container.id, ns: e.ns });
+    else seen[seen.length - 1]!.ns = e.ns;
+    byName.set(name, seen);
+  }
   for (const e of events) {
     if (e.container && !e.container.id && e.container.name) {
-      const id = byName.get(e.container.name.replace(/^\//, ''));
-      if (id) e.container = { ...e.container, alias: id };
+      let best: { id: string; d: bigint } | undefined;
+      for (const s of byName.get(e.container.name.replace(/^\//, '')) ?? []) {
+        const d = s.ns > e.ns ? s.ns - e.ns : e.ns - s.ns;
+        if (d <= BEFORE_S * S && (!best || d < best.d)) best = { id: s.id, d };
+      }
+      if (best) e.container = { ...e.container, alias: best.id };
     }
   }
   markShimCrashes(events);
