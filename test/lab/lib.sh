@@ -9,6 +9,11 @@ audit_start() {  # DIR FORMAT(RAW|ENRICHED)
   local dir=$1 format=${2:-ENRICHED}
   mkdir -p "$dir"
   _audit_was_enabled=$(auditctl -s | awk '/^enabled/{print $2}')
+  _audit_backlog_was=$(auditctl -s | awk '/^backlog_limit/{print $2}')
+  # The kernel's own backlog is 64 records until something sets it (auditd's packaged rules say -b
+  # 8192; a private auditd loads none). A burst beyond it while auditd is slow to drain, as on a cold
+  # machine or under load, is held then dropped: the v2 shim's SIGKILL record went missing that way.
+  auditctl -b 8192 >/dev/null
   sed -e "s|^log_file.*|log_file = $dir/audit.log|" -e "s|^log_format.*|log_format = $format|" \
       -e "s|^flush.*|flush = INCREMENTAL_ASYNC|" -e "s|^write_logs.*|write_logs = yes|" /etc/audit/auditd.conf > "$dir/auditd.conf"
   chmod 0640 "$dir/auditd.conf"
@@ -26,6 +31,7 @@ audit_stop() {
   if [ -n "$_audit_pid" ]; then kill "$_audit_pid" 2>/dev/null || true; wait "$_audit_pid" 2>/dev/null || true; fi
   _audit_pid=""
   auditctl -e "${_audit_was_enabled:-0}" >/dev/null 2>&1 || true
+  [ -n "${_audit_backlog_was:-}" ] && auditctl -b "$_audit_backlog_was" >/dev/null 2>&1 || true
 }
 
 # A private containerd and dockerd under LAB (own root, state and sockets; no networking).
