@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { byAction, decodeShape } from '../../test/helpers/shapes.ts';
 import type { NormalizedEvent } from '../event.ts';
-import { decodeFiles } from '../../test/helpers/decode.ts';
-import { FIXTURES } from '../../test/helpers/paths.ts';
 
 /**
  * journalctl's renderings as people paste them (test/fixtures/field/shapes/journal-*), read
  * through the whole decoder: the same events the node's journal would give, field by field.
  */
-const shape = (dir: string, n: number) => join(FIXTURES, 'field', 'shapes', dir, `${n}.txt`);
-/** A fixed read time: where a line with no clock goes, and the year a yearless line is guessed in. */
-const READ_AT = 1_796_083_200_000_000_000n; // 2026-12-01T00:00:00Z
-
-async function decode(dir: string, n: number): Promise<NormalizedEvent[]> {
-  const r = await decodeFiles([shape(dir, n)], { clock: { referenceNs: READ_AT } });
-  assert.deepEqual(r.dead.map((d) => `${d.reason}: ${d.message}`), [], 'no dead letters');
-  for (const e of r.events) assert.ok(!e['@timestamp'].startsWith('1970'), `no 1970: ${e.event.original.slice(0, 80)}`);
-  return r.events;
-}
-
-const byAction = (events: NormalizedEvent[], action: string) => events.filter((e) => e.event.action === action);
+const decode = decodeShape;
 
 describe('journalctl short (default): `Mon DD HH:MM:SS host ident[pid]:`', () => {
   it('dockerd stop timeout then kill fallback (moby#32938): the logfmt time, the container, the signal', async () => {

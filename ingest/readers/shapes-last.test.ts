@@ -2,31 +2,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { READ_AT, SHAPES, byAction, decodeShape, shape } from '../../test/helpers/shapes.ts';
 import fc from 'fast-check';
 import { Decoder } from '../decoder.ts';
 import { NormalizedEvent } from '../event.ts';
-import { decodeFiles, decodeLines } from '../../test/helpers/decode.ts';
+import { decodeLines } from '../../test/helpers/decode.ts';
 import { pasteMutation } from '../../test/helpers/paste-mutation.ts';
-import { FIXTURES } from '../../test/helpers/paths.ts';
 
 /**
  * The last shapes of issue #13 on their real examples (test/fixtures/field/shapes/<shape>/<n>),
  * read through the whole decoder: a cloud log viewer's entries (time, node, line), journalctl's
  * short-precise, its banner and `-o cat`, field by field.
  */
-const SHAPES = join(FIXTURES, 'field', 'shapes');
-const shape = (dir: string, n: number) => join(SHAPES, dir, `${n}.txt`);
-/** A fixed read time: where a line with no clock goes, and the year a yearless line is guessed in. */
-const READ_AT = 1_796_083_200_000_000_000n; // 2026-12-01T00:00:00Z
-
-async function decode(dir: string, n: number): Promise<NormalizedEvent[]> {
-  const r = await decodeFiles([shape(dir, n)], { clock: { referenceNs: READ_AT } });
-  assert.deepEqual(r.dead.map((d) => `${d.reason}: ${d.message}`), [], 'no dead letters');
-  for (const e of r.events) assert.ok(!e['@timestamp'].startsWith('1970'), `no 1970: ${e.event.original.slice(0, 80)}`);
-  return r.events;
-}
-
-const byAction = (events: NormalizedEvent[], action: string) => events.filter((e) => e.event.action === action);
+const decode = decodeShape;
 
 describe('a cloud log viewer’s entries: the time alone on a line, the node, then the line', () => {
   it('GKE Logs Explorer with a zone and the node (k8s#110755): one event per entry at the viewer’s time, on that node', async () => {

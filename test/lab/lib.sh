@@ -80,3 +80,18 @@ busybox_image() {  # LAB
   for t in sh sleep kill cat true; do ln -sf busybox "$lab/rootfs/bin/$t"; done
   tar -C "$lab/rootfs" -c . | "${docker[@]}" import - busybox:lab >/dev/null
 }
+
+# Tears a lab down: auditd and its rules, every container, the caller's processes (its `pids`
+# array), leftovers under LAB, its mounts, LAB itself. For an EXIT trap; never fails.
+lab_teardown() {  # LAB
+  local lab=$1
+  audit_stop
+  [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" rm -f $(docker -H "unix://$lab/docker.sock" ps -aq 2>/dev/null) >/dev/null 2>&1
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 1
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  pkill -9 -f "$lab" 2>/dev/null
+  umount -R "$lab"/docker-exec 2>/dev/null; umount -R "$lab"/docker 2>/dev/null; umount -R "$lab"/containerd 2>/dev/null
+  rm -rf "$lab" 2>/dev/null
+  return 0
+}

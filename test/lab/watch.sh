@@ -21,14 +21,7 @@ for c in auditd auditctl containerd runc dockerd docker ctr busybox; do command 
 cleanup() {
   set +e
   [ -n "$watch_pid" ] && kill -9 "$watch_pid" 2>/dev/null
-  audit_stop
-  [ -S "$lab/docker.sock" ] && docker -H "unix://$lab/docker.sock" rm -f $(docker -H "unix://$lab/docker.sock" ps -aq 2>/dev/null) >/dev/null 2>&1
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 1
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  pkill -9 -f "$lab" 2>/dev/null
-  umount -R "$lab"/docker-exec 2>/dev/null; umount -R "$lab"/docker 2>/dev/null; umount -R "$lab"/containerd 2>/dev/null
-  rm -rf "$lab" 2>/dev/null
+  lab_teardown "$lab"
 }
 trap cleanup EXIT
 
