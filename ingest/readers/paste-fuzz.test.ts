@@ -35,12 +35,19 @@ const pasteMutation = pasteMutationOf(pastes, ['drop', 'double', 'indent', 'dede
 function decodeAll(lines: string[], format?: Format) {
   const events: NormalizedEvent[] = [];
   let dead = 0;
-  const d = new Decoder((e) => events.push(NormalizedEvent.parse(e)), () => dead++);
+  const deadRaw: string[] = [];
+  const d = new Decoder(
+    (e) => events.push(NormalizedEvent.parse(e)),
+    (x) => {
+      dead++;
+      deadRaw.push(Buffer.from(x.raw_b64, 'base64').toString('utf8'));
+    },
+  );
   const ref = format ? { id: 'fuzz', format } : { id: 'fuzz' };
   lines.forEach((l, i) => d.pushLine(ref, l, i * 100, i + 1));
   d.endInput(ref);
   d.end();
-  return { events, dead, lines: d.counters.get('lines') };
+  return { events, dead, deadRaw, lines: d.counters.get('lines') };
 }
 
 describe('pasted CLI output never throws out of the decoder', () => {
@@ -56,11 +63,11 @@ describe('pasted CLI output never throws out of the decoder', () => {
   it('mutated whole pastes (lines dropped, doubled, re-indented, quoted, cut): no line an unframed read leaves out', () => {
     fc.assert(
       fc.property(pasteMutation, (lines) => {
-        const { events } = decodeAll(lines);
-        // a line no reader could read is still a plain log line: each is some event's text
-        // (a quoted line may be kept as the line it quotes)
+        const { events, deadRaw } = decodeAll(lines);
+        // a line no reader could read is still a plain log line or a dead letter with its bytes:
+        // each is some event's or dead letter's text (a quoted line may be kept as the line it quotes)
         const norm = (l: string) => l.replace(/^(?:> ?)+/, '').trim();
-        const seen = new Set(events.flatMap((e) => e.event.original.split('\n').map(norm)));
+        const seen = new Set([...events.flatMap((e) => e.event.original.split('\n')), ...deadRaw.flatMap((r) => r.split('\n'))].map(norm));
         for (const l of lines) if (norm(l) !== '' && !/^\$ /.test(l)) assert.ok(seen.has(norm(l)), `line left out: ${JSON.stringify(l)}`);
       }),
       { numRuns: 300 },
