@@ -21,6 +21,22 @@ export const CAUSES = [
 export const Cause = z.enum(CAUSES);
 export type Cause = z.infer<typeof Cause>;
 
+/** Each cause in words, for people (Slack, the HTML page): one table, so every sink says the same. */
+export const CAUSE_WORDS: Record<Cause, string> = {
+  'shim-death': 'the containerd shim died and the runtime’s cleanup killed the container',
+  'oom-kill': 'the kernel’s OOM killer',
+  'stop-timeout': 'a stop whose grace period ran out',
+  'external-kill': 'a kill from outside the runtime',
+  'probe-failure': 'a failed liveness probe',
+  eviction: 'a kubelet eviction',
+  preemption: 'a preemption',
+  'runtime-restart': 'a container engine restart',
+  'host-shutdown': 'a node shutdown',
+  'stuck-kill': 'a kill that hung',
+  'normal-exit': 'not a kill: the container ended in order',
+  unknown: 'an unknown cause',
+};
+
 export const EvidenceItem = z.object({
   id: z.string(),
   ts: z.string(),

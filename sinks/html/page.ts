@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describeSender } from '../../correlate/context.ts';
 import type { Attribution, KnownBug } from '../../correlate/verdict.ts';
+import { CAUSE_WORDS } from '../../correlate/verdict.ts';
 import type { NormalizedEvent } from '../../ingest/event.ts';
 import { CSS, SCRIPT } from './assets.ts';
 import { between, clockText, dayOf, diedText, formatDuration, formatOffset, basisWords } from './clock.ts';
@@ -23,20 +24,6 @@ export type PageInput = {
   inputs?: string[];
 };
 
-const CAUSE_WORDS: Record<Attribution['cause'], string> = {
-  'shim-death': 'the containerd shim died and the runtime’s cleanup killed the container',
-  'oom-kill': 'the kernel’s OOM killer',
-  'stop-timeout': 'a stop whose grace period ran out',
-  'external-kill': 'a kill from outside the runtime',
-  'probe-failure': 'a failed liveness probe',
-  eviction: 'a kubelet eviction',
-  preemption: 'a preemption',
-  'runtime-restart': 'a container engine restart',
-  'host-shutdown': 'a node shutdown',
-  'stuck-kill': 'a kill that hung',
-  'normal-exit': 'not a kill: the container ended in order',
-  unknown: 'an unknown cause',
-};
 
 const ORIGIN_WORDS: Record<Attribution['exit_origin'], string> = {
   signal: 'a kill record backs it',

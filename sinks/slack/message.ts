@@ -1,5 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { Attribution } from '../../correlate/verdict.ts';
+import { CAUSE_WORDS } from '../../correlate/verdict.ts';
 import { codeSlack, escapeSlack, plainSlack } from './escape.ts';
 
 /** A Slack message: `text` is the notification fallback, `blocks` the layout (Block Kit). */
@@ -7,19 +8,6 @@ export type SlackMessage = { text: string; blocks: KnownBlock[]; unfurl_links: f
 
 export type MessageOptions = { kibanaUrl?: string };
 
-const CAUSE_WORDS: Record<string, string> = {
-  'shim-death': 'the containerd shim died and the runtime’s cleanup killed the container',
-  'oom-kill': 'the kernel OOM killer',
-  'stop-timeout': 'a stop whose grace period ran out',
-  'external-kill': 'a kill from outside the runtime',
-  'probe-failure': 'a failed liveness probe',
-  eviction: 'a kubelet eviction',
-  preemption: 'a preemption',
-  'runtime-restart': 'a container engine restart',
-  'host-shutdown': 'a node shutdown',
-  'stuck-kill': 'a kill that hung',
-  unknown: 'an unknown cause',
-};
 
 function who(v: Attribution): string {
   return v.container.pod ? `${v.container.namespace ? `${v.container.namespace}/` : ''}${v.container.pod}` : v.container.name ?? v.container.id.slice(0, 12);
@@ -62,7 +50,7 @@ export function digestMessage(verdicts: Attribution[], scope: string): SlackMess
   const first = verdicts.map((v) => v.died_at).sort()[0]!;
   const last = verdicts.map((v) => v.died_at).sort().at(-1)!;
   const sample = verdicts.slice(0, 8).map((v) => `• ${escapeSlack(v.host)} ${codeSlack(v.container.name ?? v.container.id.slice(0, 12))} ${escapeSlack(v.headline, 160)}`);
-  const text = `${verdicts.length} containers died of ${CAUSE_WORDS[cause] ?? cause} (${scope === 'fleet' ? `${hosts.length} nodes` : escapeSlack(scope)}) between ${first.slice(11, 19)} and ${last.slice(11, 19)} UTC`;
+  const text = `${verdicts.length} containers died of ${CAUSE_WORDS[cause as Attribution['cause']] ?? cause} (${scope === 'fleet' ? `${hosts.length} nodes` : escapeSlack(scope)}) between ${first.slice(11, 19)} and ${last.slice(11, 19)} UTC`;
   return {
     text,
     blocks: [
