@@ -57,6 +57,12 @@ export type DecoderOptions = {
   reassembler?: { maxInFlight: number; timeoutSeconds: number };
   /** Longest line kept whole; longer ones go to the dead letters with their first bytes. */
   maxLineBytes?: number;
+  /**
+   * Decides, before an audit event is interpreted, whether it is wanted at all (analyze wants only
+   * what can be evidence: audit/triage.ts). One it does not want is counted
+   * (`audit_events_unwanted`), never built into an event.
+   */
+  wantAudit?: (ev: AuditEvent<unknown>) => boolean;
 };
 
 /**
@@ -522,6 +528,10 @@ export class Decoder {
   // ---- events ----
 
   private emitAudit(ev: AuditEvent<LineCtx>): void {
+    if (this.opts.wantAudit && !this.opts.wantAudit(ev)) {
+      this.counters.inc('audit_events_unwanted');
+      return;
+    }
     const ctx = ev.origin;
     const a = interpretAuditEvent(ev);
     const host = ev.node || ctx.host;
