@@ -31,9 +31,9 @@ export function analyzeCommand(program: Command): void {
   for (const o of esOptions()) cmd.addOption(o);
   for (const o of nodeOptions()) cmd.addOption(o);
   cmd.action(async (paths: string[], o: AnalyzeOptions) => {
-    const r = isNodeForm(paths, o) ? await analyzeNode(o) : await run(paths, o);
+    const r = isNodeForm(paths, o) ? await analyzeNode(o) : await run(paths, o, { keepEvidence: Boolean(o.es) });
     // one question, one command: what the same evidence says of the node's health comes with the deaths
-    const findings = findHealth(r.evidence);
+    const findings = findHealth(r.health);
     if (o.json) {
       for (const v of r.verdicts) writeLine(process.stdout, JSON.stringify(Attribution.parse(v)));
       writeFindingsJson(findings);
@@ -68,7 +68,7 @@ export function analyzeCommand(program: Command): void {
   explain.action(async (prefix: string, paths: string[], o: AnalyzeOptions) => {
     if (prefix.length < 4) throw new Error('give at least 4 characters of the container id');
     const node = isNodeForm(paths, o);
-    const r = node ? await analyzeNode({ ...o, container: prefix }) : await run(paths, o);
+    const r = node ? await analyzeNode({ ...o, container: prefix }) : await run(paths, o, { keepEvidence: true });
     // the node form chose the container already, by id prefix or name
     const mine = node ? r.verdicts : r.verdicts.filter((v) => v.container.id.startsWith(prefix) || prefix.startsWith(v.container.id));
     if (mine.length === 0) {
@@ -84,7 +84,7 @@ export function analyzeCommand(program: Command): void {
   });
 }
 
-async function run(paths: string[], o: AnalyzeOptions) {
+async function run(paths: string[], o: AnalyzeOptions, options: { keepEvidence: boolean }) {
   const inputs = await expandInputs(paths, o);
   const dl = o.deadLetter ? createWriteStream(o.deadLetter) : undefined;
   const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
@@ -97,7 +97,7 @@ async function run(paths: string[], o: AnalyzeOptions) {
     },
   };
   if (bar) sinks.progress = (b) => bar.update(Math.round(b / 1e6));
-  const r = await analyzeInputs(inputs, decoderOptions(o), sinks);
+  const r = await analyzeInputs(inputs, decoderOptions(o), sinks, options);
   bar?.stop();
   dl?.end();
   return r;

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { correlate } from '../correlate/analyze.ts';
+import { isHealthEvidence } from '../correlate/health/findings.ts';
 import { isEvidence } from '../correlate/incidents.ts';
 import type { Attribution } from '../correlate/verdict.ts';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
@@ -184,5 +185,5 @@ export async function analyzeNode(o: NodeCliOptions) {
     else process.stderr.write(`exit137: ${d.input}:${d.line ?? '?'}: ${d.reason}: ${d.message}\n`);
   });
   dl?.end();
-  return { verdicts: nodeVerdicts(r, o), decoder: r.decoder, evidenceEvents: r.events.length, deadLetters: r.deadLetters, evidence: r.events, statuses: r.statuses };
+  return { verdicts: nodeVerdicts(r, o), decoder: r.decoder, evidenceEvents: r.events.length, deadLetters: r.deadLetters, evidence: r.events, health: r.events.filter(isHealthEvidence), statuses: r.statuses };
 }

@@ -1,3 +1,4 @@
+import { isHarmlessSignal } from '../ingest/audit/triage.ts';
 import { UNKNOWN_HOST } from '../ingest/decoder.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
 import { isContainerId, isHexId } from '../ingest/ids.ts';
@@ -7,9 +8,9 @@ import { CAUSE_MODULES } from './causes/index.ts';
 import { STUCK_AFTER_S } from './causes/stuck-kill.ts';
 
 /** Evidence is looked for this long before a death (a stop's grace period, a slow OOM)… */
-const BEFORE_S = 900n;
+export const BEFORE_S = 900n;
 /** …and this long after (late lines, a kill that never completes). */
-const AFTER_S = STUCK_AFTER_S + 60n;
+export const AFTER_S = STUCK_AFTER_S + 60n;
 /** Node-wide evidence (a shim's dump, a kill by pid, an engine restart) counts only this close before a death. */
 const NODE_BEFORE_S = 120n;
 const NODE_WIDE_KINDS = new Set(['audit-signal', 'go-crash', 'kernel-oom', 'kernel-hung-task', 'task-stack']);
@@ -19,7 +20,7 @@ const DIED_IDS = new Set(['podman-container-died']);
 /** A userspace OOM killer's kill line is a death even when no exit of the container is in the input. */
 const KILLED_IDS = new Set(['talos-oom-kill', 'earlyoom-kill']);
 /** Triggers of one container this close together are one death. */
-const SAME_DEATH_S = 60n;
+export const SAME_DEATH_S = 60n;
 
 /** Event kinds that can be evidence; plain log lines and kernel chatter are not kept. */
 export function isEvidence(e: NormalizedEvent): boolean {
@@ -30,20 +31,19 @@ export function isEvidence(e: NormalizedEvent): boolean {
   if (k === 'container-event') return e.event.type.includes('end');
   // other audit events (execve, config changes) are not evidence of a death
   if (k === 'audit') return e.event.action === 'crashed-program';
-  // a signal whose default action does not end a process (Go's SIGURG preemption storms, SIGCHLD,
-  // SIGWINCH, SIGCONT, the stop signals, the probe signal 0) is never evidence of a death
-  if (k === 'audit-signal') return e.exit137.signal === undefined || (e.exit137.signal.number !== 0 && !HARMLESS_SIGNALS.has(e.exit137.signal.name));
+  // a signal whose default action does not end a process is never evidence of a death
+  // (ingest/audit/triage.ts lets most of them go before they are events at all)
+  if (k === 'audit-signal') return e.exit137.signal === undefined || !isHarmlessSignal(e.exit137.signal.number, e.exit137.signal.name);
   return true;
 }
-
-/** Signals that cannot end a process by their default action (by name: their numbers differ by arch). */
-const HARMLESS_SIGNALS = new Set(['SIGCHLD', 'SIGCLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGWINCH']);
 
 export type Incident = {
   host: string;
   containerId: string;
   idIsPrefix: boolean;
   deathNs: bigint;
+  /** The earliest of its triggers (the death's own time may be a later exit line). */
+  firstNs: bigint;
   /** How the death's time was known: a verdict from kernel seconds since boot with no tie is not dated as if it were an instant. */
   deathTime: Ev['exit137']['time'];
   exitCode: number | undefined;
@@ -57,13 +57,23 @@ export type Incident = {
 };
 
 /**
+ * What correlation has learnt of a node from evidence it has since let go (correlate/window.ts):
+ * which sources the input had at all, and the full ids prefixes may stand for.
+ */
+export type HostMemory = { sources: IncidentContext['sources']; fullIds: Set<string> };
+
+export function newHostMemory(): HostMemory {
+  return { sources: { audit: false, runtimeLogs: false, kernel: false, containerEvents: false, kubelet: false }, fullIds: new Set() };
+}
+
+/**
  * Finds the deaths in one node's evidence and gathers, for each, what concerns it. Deaths open on
  * an exit with 137, a SIGKILL to a container's init, an OOM kill in a container's memcg, or
  * containerd's dead-shim cleanup; everything seen of the same container around it is one incident.
  */
-export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
+export function findIncidents(hostEvents: Ev[], host: string, memory: HostMemory = newHostMemory()): Incident[] {
   const events = [...hostEvents].sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
-  const fullIds = new Set<string>();
+  const fullIds = memory.fullIds;
   for (const e of events) {
     if (e.container?.id && isContainerId(e.container.id)) fullIds.add(e.container.id);
     for (const r of e.exit137.related_ids ?? []) if (isContainerId(r)) fullIds.add(r);
@@ -228,13 +238,15 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
     if (NODE_WIDE_KINDS.has(e.exit137.kind) || NODE_WIDE_MESSAGES.has(e.exit137.message_id ?? '')) nodeWide.push(e);
   }
 
-  const sources = {
-    audit: events.some((e) => e.exit137.source === 'auditd'),
-    runtimeLogs: hostEvents.some((e) => e.exit137.source === 'dockerd' || e.exit137.source === 'containerd'),
-    kernel: events.some((e) => e.exit137.source === 'kernel'),
-    containerEvents: events.some((e) => e.exit137.kind === 'container-event'),
-    kubelet: events.some((e) => e.exit137.source === 'kubelet'),
-  };
+  const sources = memory.sources;
+  for (const e of events) {
+    const src = e.exit137.source;
+    if (src === 'auditd') sources.audit = true;
+    else if (src === 'dockerd' || src === 'containerd') sources.runtimeLogs = true;
+    else if (src === 'kernel') sources.kernel = true;
+    else if (src === 'kubelet') sources.kubelet = true;
+    if (e.exit137.kind === 'container-event') sources.containerEvents = true;
+  }
 
   return groups.map((g) => {
     const id = g.map((t) => t.id).sort((a, b) => b.length - a.length)[0]!;
@@ -252,6 +264,7 @@ export function findIncidents(hostEvents: Ev[], host: string): Incident[] {
       containerId: id,
       idIsPrefix: isHexId(id) && !isContainerId(id),
       deathNs,
+      firstNs: g[0]!.ns,
       deathTime: (exitT ?? g[0]!).time,
       exitCode: firstExit?.exit137.exit?.code ?? exitT?.exit,
       trigger: g.map((t) => t.what).filter((w, i, a) => a.indexOf(w) === i).join(', '),

@@ -10,13 +10,16 @@ export type DecodeSinks = {
   deadLetter: (d: DeadLetter) => void;
   /** Bytes read so far, for a progress bar. */
   progress?: (bytes: number) => void;
+  /** Input `index` of `count` is about to be read. */
+  inputStart?: (index: number, count: number) => void;
 };
 
 /** Reads inputs one after the other through one decoder: the embedded, single-process ingest. */
 export async function decodeInputs(inputs: Input[], sinks: DecodeSinks, opts: DecoderOptions = {}): Promise<Decoder> {
   const decoder = new Decoder(sinks.event, sinks.deadLetter, opts);
   let bytes = 0;
-  for (const input of inputs) {
+  for (const [index, input] of inputs.entries()) {
+    sinks.inputStart?.(index, inputs.length);
     let last = 0;
     for await (const batch of readLineBatches(input.open(), decoder.maxLineBytes)) {
       for (const l of batch) {

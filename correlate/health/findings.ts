@@ -12,10 +12,15 @@ const HEALTH_KINDS = new Set(['kernel-hung-task', 'task-stack', 'memcg-sample', 
 /** Lines another reader took (an events row, a runtime's error) that may state a memory cgroup refused. */
 const MESSAGE_KINDS = new Set(['runtime-log', 'container-state', 'container-event']);
 
+/** An event a node-health finding may be read from. */
+export function isHealthEvidence(e: NormalizedEvent): boolean {
+  return HEALTH_KINDS.has(e.exit137.kind) || (MESSAGE_KINDS.has(e.exit137.kind) && e.message?.includes('/sys/fs/cgroup/') === true);
+}
+
 /** Node-health findings from one input's events: stacks of blocked tasks, process trees, memcg counts and errors, OOM reports. */
 export function findHealth(events: NormalizedEvent[]): NodeFinding[] {
   const out: NodeFinding[] = [];
-  const relevant = events.filter((e) => HEALTH_KINDS.has(e.exit137.kind) || (MESSAGE_KINDS.has(e.exit137.kind) && e.message?.includes('/sys/fs/cgroup/')));
+  const relevant = events.filter(isHealthEvidence);
   for (const [host, evs] of byHost(relevant)) {
     // by time; the sort is stable, so a paste without a clock keeps the order it was read in
     evs.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));

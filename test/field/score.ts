@@ -114,7 +114,7 @@ export async function scoreCase(slug: string, dir = FIELD_DIR): Promise<CaseResu
   const { c, files } = readCase(slug, dir);
   const inputs = await expandInputs(files);
   const r = await analyzeInputs(inputs, { clock: {} }, { deadLetter: () => {} });
-  const findings = findHealth(r.evidence);
+  const findings = findHealth(r.health);
   return { slug, label: labelOf(c.expect), source: c.source, ...judge(c, r.verdicts, findings) };
 }
 

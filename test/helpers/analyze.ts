@@ -13,7 +13,7 @@ export const labFiles = (dir: string) => ['audit.log', 'containerd.log', 'docker
 /** `analyze` on files: the verdicts with the evidence events they point at. Anything undecodable fails. */
 export async function analyzeFiles(paths: string[]): Promise<{ verdicts: Attribution[]; evidence: NormalizedEvent[] }> {
   const dead: string[] = [];
-  const r = await analyzeInputs(await expandInputs(paths), {}, { deadLetter: (d) => dead.push(`${d.input}: ${d.reason}: ${d.preview}`) });
+  const r = await analyzeInputs(await expandInputs(paths), {}, { deadLetter: (d) => dead.push(`${d.input}: ${d.reason}: ${d.preview}`) }, { keepEvidence: true });
   if (dead.length) throw new Error(`undecodable lines:\n${dead.join('\n')}`);
   return { verdicts: r.verdicts, evidence: r.evidence };
 }
