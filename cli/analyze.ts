@@ -11,10 +11,8 @@ import { expandInputs } from '../ingest/sources/files.ts';
 import type { IngestCliOptions } from './options.ts';
 import { decoderOptions, ingestOptions } from './options.ts';
 import { writeLine } from './output.ts';
-import type { EsCliOptions } from './elasticsearch.ts';
-import { esClient, esOptions } from './elasticsearch.ts';
-import { installTemplates, writeBatch } from '../sinks/elasticsearch/writer.ts';
-import { renderIncidentPage } from '../sinks/html/page.ts';
+import type { EsCliOptions } from './options.ts';
+import { esOptions } from './options.ts';
 import type { NodeCliOptions } from './node.ts';
 import { analyzeNode, isNodeForm, nodeOptions } from './node.ts';
 
@@ -47,6 +45,9 @@ export function analyzeCommand(program: Command): void {
     process.stderr.write(`exit137: ${r.verdicts.length} deaths, ${findings.length} node-health findings, ${r.evidenceEvents} evidence events from ${r.decoder.counters.get('lines')} lines; ${r.deadLetters} undecodable\n`);
     if (o.es) {
       // publish the evidence and the verdicts: ids make a re-run a no-op for events and an update for verdicts
+      // the client and the page are loaded only when asked for: start-up is part of every run
+      const { esClient } = await import('./elasticsearch.ts');
+      const { installTemplates, writeBatch } = await import('../sinks/elasticsearch/writer.ts');
       const client = esClient(o);
       await installTemplates(client);
       const w = await writeBatch(client, r.evidence, r.verdicts);
@@ -78,6 +79,7 @@ export function analyzeCommand(program: Command): void {
     }
     for (const v of mine) printExplanation(v);
     if (o.html) {
+      const { renderIncidentPage } = await import('../sinks/html/page.ts');
       writeFileSync(o.html, renderIncidentPage({ verdicts: mine, events: r.evidence, generatedAt: new Date(), inputs: paths.length ? paths : ['this node'] }));
       process.stderr.write(`exit137: wrote ${o.html}\n`);
     }

@@ -41,3 +41,15 @@ function int(v: string, what: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${what} must be a whole number`);
   return Number(v);
 }
+
+export type EsCliOptions = { es?: string; esApiKey?: string; esUser?: string; esCa?: string };
+
+/** Connection options; secrets come from the environment so they stay out of shell history and logs. */
+export function esOptions(): Option[] {
+  return [
+    new Option('--es <url>', 'Elasticsearch URL (also EXIT137_ES_URL)').env('EXIT137_ES_URL'),
+    new Option('--es-api-key <key>', 'API key (prefer EXIT137_ES_API_KEY)').env('EXIT137_ES_API_KEY'),
+    new Option('--es-user <user:password>', 'basic auth (prefer EXIT137_ES_USER)').env('EXIT137_ES_USER'),
+    new Option('--es-ca <file>', 'CA certificate for TLS (also EXIT137_ES_CA)').env('EXIT137_ES_CA'),
+  ];
+}
