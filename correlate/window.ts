@@ -6,7 +6,7 @@ import { AFTER_S, BEFORE_S, SAME_DEATH_S, byHost, findIncidents, newHostMemory }
 import type { Attribution } from './verdict.ts';
 
 /** Held evidence below this is correlated once, at the end, exactly as a whole. */
-export const RELEASE_AT = 10_000;
+export const RELEASE_AT = 2_000;
 
 type Decided = { container: string; deathNs: bigint };
 
