@@ -8,6 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 port=${1:?usage: start.sh PORT LOGFILE}
 log=${2:?usage: start.sh PORT LOGFILE [HOME]}
 home=${3:-}
+# EXIT137_ES_HEAP: the node's heap (the bench gives it more than a test needs)
+heap=${EXIT137_ES_HEAP:-512m}
 run=/tmp/exit137-es-node
 if [ ! -f "$run/.built" ] || [ -n "$(find "$here/pom.xml" "$here/src" -newer "$run/.built" -print -quit)" ]; then
   rm -rf "$run"; mkdir -p "$run/lib"
@@ -20,7 +22,7 @@ chmod -R a+rX "$run"
 id exit137-es >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin exit137-es
 props=(-Des.http.port="$port")
 if [ -n "$home" ]; then mkdir -p "$home"; chown exit137-es "$home"; props+=(-Des.home="$home"); fi
-runuser -u exit137-es -- java -Xms512m -Xmx512m "${props[@]}" -cp "$run/classes:$run/lib/*" org.junit.runner.JUnitCore exit137.es.NodeRunner > "$log" 2>&1 &
+runuser -u exit137-es -- java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC "${props[@]}" -cp "$run/classes:$run/lib/*" exit137.es.NodeRunner > "$log" 2>&1 &
 pid=$!
 for _ in $(seq 240); do
   if curl -s -o /dev/null "http://127.0.0.1:$port/_cluster/health"; then echo "$pid"; exit 0; fi

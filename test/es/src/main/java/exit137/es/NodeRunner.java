@@ -1,27 +1,22 @@
 package exit137.es;
 
-import com.carrotsearch.randomizedtesting.RandomizedRunner;
-import com.carrotsearch.randomizedtesting.annotations.ThreadLeakScope;
-import com.carrotsearch.randomizedtesting.annotations.TimeoutSuite;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import org.elasticsearch.common.logging.LogConfigurator;
 import org.elasticsearch.common.settings.Settings;
-import org.elasticsearch.node.MockNode;
+import org.elasticsearch.node.ClasspathNode;
+import org.elasticsearch.node.InternalSettingsPreparer;
 import org.elasticsearch.transport.netty4.Netty4Plugin;
-import org.junit.Test;
-import org.junit.runner.RunWith;
 
 /**
- * Starts one Elasticsearch node with HTTP on es.http.port and runs until killed. MockNode needs a
- * randomized-testing context, so the node runs as a JUnit test under RandomizedRunner.
+ * Starts one Elasticsearch node with HTTP on es.http.port and runs until killed: a production
+ * node (no test framework, no randomized runner, no assertions), with Netty's HTTP transport
+ * from the classpath.
  */
-@RunWith(RandomizedRunner.class)
-@ThreadLeakScope(ThreadLeakScope.Scope.NONE)
-@TimeoutSuite(millis = Integer.MAX_VALUE)
 public class NodeRunner {
-  @Test(timeout = Integer.MAX_VALUE)
-  public void run() throws Exception {
+  public static void main(String[] args) throws Exception {
     // es.home keeps the data across a stop and a start (the fault tests take the node away and back)
     String keep = System.getProperty("es.home");
     Path home = keep != null ? Files.createDirectories(Path.of(keep)) : Files.createTempDirectory("exit137-es-home");
@@ -36,7 +31,10 @@ public class NodeRunner {
         .put("transport.type", "netty4")
         .put("http.type", "netty4")
         .build();
-    MockNode node = new MockNode(settings, List.of(Netty4Plugin.class));
+    // warnings and errors only, as a node's default log4j2.properties would at the root
+    LogConfigurator.configureESLogging();
+    LogConfigurator.configureWithoutConfig(Settings.builder().put("logger.level", "WARN").build());
+    ClasspathNode node = new ClasspathNode(InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), null, () -> "exit137-es-1"), List.of(Netty4Plugin.class));
     node.start();
     System.out.println("exit137-es: started");
     Thread.currentThread().join();
