@@ -21,35 +21,79 @@ export type WriteResult = { created: number; duplicates: number; updated: number
 export class TransientWriteError extends Error {}
 
 /**
+ * How a write is cut into bulk requests. Elasticsearch's guidance is bulks of a few megabytes
+ * (the client's bulk helper flushes at 5 MB); one request per job, of whatever size the job had,
+ * left the node parsing one huge body at a time or many tiny ones. A few in flight keep its write
+ * threads busy while the next body is built and sent.
+ */
+export const BULK_MAX_BYTES = 5_000_000;
+export const BULK_MAX_DOCS = 2_000;
+export const BULK_CONCURRENCY = 2;
+
+/**
  * Writes events (create by id: a replay is a 409, counted as already stored) and verdicts (index by
- * incident id: a re-attribution replaces its document). 429 and 5xx items are retried with backoff;
- * if they keep failing the whole write fails so the caller's job retries it: nothing is lost.
+ * incident id: a re-attribution replaces its document), in sized bulk requests. 429 and 5xx items
+ * are retried with backoff; if they keep failing the whole write fails so the caller's job retries
+ * it: nothing is lost.
  */
 export async function writeBatch(client: Client, events: NormalizedEvent[], verdicts: Attribution[], opts: { attempts?: number; refresh?: boolean } = {}): Promise<WriteResult> {
   const result: WriteResult = { created: 0, duplicates: 0, updated: 0, rejected: [] };
-  type Op = { action: object; doc: object; id: string };
-  let pending: Op[] = [
-    ...events.map((e) => ({ action: { create: { _index: eventsIndex(e['@timestamp']), _id: e.event.id } }, doc: e, id: e.event.id })),
-    ...verdicts.map((v) => ({ action: { index: { _index: VERDICTS_INDEX, _id: v.incident_id } }, doc: { ...v, '@timestamp': v.died_at }, id: v.incident_id })),
+  // each document serialized once: its size decides its bulk, and the client sends the string as is
+  type Op = { body: string; id: string };
+  const ops: Op[] = [
+    ...events.map((e) => ({ body: `${JSON.stringify({ create: { _index: eventsIndex(e['@timestamp']), _id: e.event.id } })}\n${JSON.stringify(e)}`, id: e.event.id })),
+    ...verdicts.map((v) => ({ body: `${JSON.stringify({ index: { _index: VERDICTS_INDEX, _id: v.incident_id } })}\n${JSON.stringify({ ...v, '@timestamp': v.died_at })}`, id: v.incident_id })),
   ];
   const attempts = opts.attempts ?? 5;
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const r = await client.bulk({ operations: pending.flatMap((p) => [p.action, p.doc]), refresh: opts.refresh ? 'wait_for' : false });
-    const retry: Op[] = [];
-    r.items.forEach((item, i) => {
-      const res = item.create ?? item.index!;
-      const op = pending[i]!;
-      if (res.status === 201) result.created++;
-      else if (res.status === 200) result.updated++;
-      else if (res.status === 409) result.duplicates++;
-      else if (res.status === 429 || res.status >= 500) retry.push(op);
-      else result.rejected.push({ id: op.id, status: res.status, reason: `${res.error?.type ?? 'error'}: ${res.error?.reason ?? ''}` });
-    });
-    if (retry.length && attempt >= attempts) throw new TransientWriteError(`${retry.length} documents still refused after ${attempts} attempts (429/5xx)`);
-    pending = retry;
-    if (pending.length) await new Promise((res) => setTimeout(res, Math.min(30_000, 250 * 2 ** attempt)));
-  }
+  const send = async (chunk: Op[]) => {
+    let pending = chunk;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const r = await client.bulk({
+        operations: pending.map((p) => p.body),
+        refresh: opts.refresh ? 'wait_for' : false,
+        // the items' status and error only: the rest of a large bulk's answer is parsed for nothing
+        filter_path: ['items.*.status', 'items.*.error.type', 'items.*.error.reason'],
+      });
+      const retry: Op[] = [];
+      (r.items ?? []).forEach((item, i) => {
+        const res = item.create ?? item.index!;
+        const op = pending[i]!;
+        if (res.status === 201) result.created++;
+        else if (res.status === 200) result.updated++;
+        else if (res.status === 409) result.duplicates++;
+        else if (res.status === 429 || res.status >= 500) retry.push(op);
+        else result.rejected.push({ id: op.id, status: res.status, reason: `${res.error?.type ?? 'error'}: ${res.error?.reason ?? ''}` });
+      });
+      if (retry.length && attempt >= attempts) throw new TransientWriteError(`${retry.length} documents still refused after ${attempts} attempts (429/5xx)`);
+      pending = retry;
+      if (pending.length) await new Promise((res) => setTimeout(res, Math.min(30_000, 250 * 2 ** attempt)));
+    }
+  };
+  const chunks = sized(ops);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(BULK_CONCURRENCY, chunks.length) }, async () => {
+    while (next < chunks.length) await send(chunks[next++]!);
+  });
+  await Promise.all(lanes);
   return result;
+}
+
+/** Consecutive operations in bulks of at most BULK_MAX_DOCS and about BULK_MAX_BYTES each. */
+function sized<T extends { body: string }>(ops: T[]): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const op of ops) {
+    if (cur.length && (cur.length >= BULK_MAX_DOCS || bytes + op.body.length > BULK_MAX_BYTES)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(op);
+    bytes += op.body.length + 1;
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 /**
