@@ -6,6 +6,7 @@ import { FINALIZE_QUEUE, correlateWorkers } from '../correlate/distributed/worke
 import type { Attribution } from '../correlate/verdict.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
 import { EVENTS_QUEUE } from '../ingest/ship/queue.ts';
+import { Counter } from 'prom-client';
 import { RedisLedger, enqueueAlerts, slackQueue, slackWorker } from '../sinks/slack/delivery.ts';
 import { planAlerts } from '../sinks/slack/plan.ts';
 import { installTemplates, withdrawVerdicts, writeBatch } from '../sinks/elasticsearch/writer.ts';
@@ -26,13 +27,26 @@ export function correlateCommand(program: Command): void {
     .command('correlate')
     .description('correlate worker: attribute deaths from the events queue; events and verdicts to Elasticsearch, alerts to Slack (EXIT137_* environment variables)')
     .option('--no-slack-sender', 'queue Slack alerts but leave sending them to other workers')
-    .action(async (o: { slackSender: boolean }) => {
+    .option('--index-all-events', 'index every event in Elasticsearch, not only evidence and the context around each death (or EXIT137_INDEX_ALL_EVENTS=1)')
+    .action(async (o: { slackSender: boolean; indexAllEvents?: boolean }) => {
       const config = workerEnv();
       const log = workerLogger('exit137-correlate', config.EXIT137_LOG_LEVEL);
       log.info({ config: redacted(config) }, 'starting');
       const connection = redisOptions(config);
       const redis = new Redis(connection);
       const metrics = new WorkerMetrics();
+      const indexMode = o.indexAllEvents || config.EXIT137_INDEX_ALL_EVENTS ? 'all' : 'evidence';
+      const indexed = new Counter({ name: 'exit137_events_indexed_total', help: 'Events written to Elasticsearch', registers: [metrics.registry] });
+      const notIndexed = new Counter({ name: 'exit137_events_not_indexed_total', help: 'Events not written to Elasticsearch (neither evidence nor context of a death), by reason', labelNames: ['reason'], registers: [metrics.registry] });
+      // the same totals in the log, every 30 s while they change: what was left out is never silent
+      const totals = { indexed: 0, not_indexed: {} as Record<string, number> };
+      let logged = '';
+      const tally = setInterval(() => {
+        const now = JSON.stringify(totals);
+        if (now !== logged) log.info({ index_mode: indexMode, events: totals }, 'events indexed and left out so far');
+        logged = now;
+      }, 30_000);
+      tally.unref();
       const esOpts = esClientOptions(config);
       const es = esOpts ? new Client(esOpts) : undefined;
       if (es) await retryForever(() => installTemplates(es), (e) => log.warn({ err: e.message }, 'Elasticsearch not ready for the templates; retrying'));
@@ -50,19 +64,27 @@ export function correlateCommand(program: Command): void {
         }
       };
       const onEvents = es
-        ? async (events: NormalizedEvent[]) => {
+        ? async (events: NormalizedEvent[], skipped: Record<string, number>) => {
             try {
               await kept(await writeBatch(es, events, []), new Map(events.map((e) => [e.event.id, e])));
             } catch (e) {
               metrics.sendFailures.inc({ target: 'elasticsearch' });
               throw e;
             }
+            // counted once the batch is done: a batch retried after a failed write is not counted twice
+            indexed.inc(events.length);
+            totals.indexed += events.length;
+            for (const [reason, n] of Object.entries(skipped)) {
+              notIndexed.inc({ reason }, n);
+              totals.not_indexed[reason] = (totals.not_indexed[reason] ?? 0) + n;
+            }
           }
         : undefined;
       const onVerdicts = async (verdicts: Attribution[], evidenceAt: number, withdrawn: string[]) => {
         if (es) {
           try {
-            await kept(await writeBatch(es, [], verdicts), new Map(verdicts.map((v) => [v.incident_id, v])));
+            // refreshed before it returns: the latency logged below is to the verdict visible in ES
+            await kept(await writeBatch(es, [], verdicts, { refresh: true }), new Map(verdicts.map((v) => [v.incident_id, v])));
             await withdrawVerdicts(es, withdrawn);
           } catch (e) {
             metrics.sendFailures.inc({ target: 'elasticsearch' });
@@ -81,6 +103,7 @@ export function correlateCommand(program: Command): void {
       const workers = correlateWorkers(connection, {
         settleMs: config.EXIT137_SETTLE_MS,
         stalledIntervalMs: config.EXIT137_STALLED_MS,
+        indexMode,
         onVerdicts,
         ...(onEvents ? { onEvents } : {}),
         onBatch: (n, waitedMs) => {
@@ -112,6 +135,7 @@ export function correlateCommand(program: Command): void {
         process.once('SIGTERM', stop);
       });
       log.info('stopping: letting the jobs in hand finish');
+      clearInterval(tally);
       // Bounded: a job that does not finish in time is stalled and taken over by another worker,
       // and with Redis away the connections would wait for it forever.
       const closed = (async () => {
@@ -126,7 +150,7 @@ export function correlateCommand(program: Command): void {
         log.warn('could not close cleanly within 20 s (Redis away?); exiting anyway: unfinished jobs are retried elsewhere');
         process.exit(process.exitCode ?? 0);
       }
-      log.info('stopped');
+      log.info({ index_mode: indexMode, events: totals }, 'stopped');
     });
 }
 

@@ -11,6 +11,12 @@ import { correlate } from '../analyze.ts';
 import type { Attribution } from '../verdict.ts';
 import { eventsQueue } from '../../ingest/ship/queue.ts';
 import { Redis } from 'ioredis';
+import { Client } from '@elastic/elasticsearch';
+import { installTemplates, writeBatch } from '../../sinks/elasticsearch/writer.ts';
+import { startElasticsearch } from '../../test/helpers/elasticsearch.ts';
+import { isEvidence } from '../incidents.ts';
+import { CONTEXT_EVENTS } from './indexing.ts';
+import type { IndexMode } from './indexing.ts';
 import { RedisEvidenceStore } from './store.ts';
 import { FINALIZE_QUEUE, correlateWorkers } from './workers.ts';
 
@@ -130,4 +136,84 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
       assert.equal(new Set([...verdicts.values()].map((v) => v.incident_id)).size, expected.length, 'one verdict per death');
     });
   }
+});
+
+describe('what the correlate workers index in a real Elasticsearch', { timeout: 900_000 }, () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let es: Awaited<ReturnType<typeof startElasticsearch>>;
+  let client: Client;
+  let events: NormalizedEvent[];
+  before(async () => {
+    [redis, es] = await Promise.all([startRedis(), startElasticsearch()]);
+    client = new Client({ node: es.url });
+    await installTemplates(client);
+    events = [];
+    await decodeInputs(await expandInputs(FILES), { event: (e) => events.push(e), deadLetter: () => {} });
+  });
+  after(async () => {
+    await client?.close();
+    es?.stop();
+    await redis?.stop();
+  });
+
+  /** The lab's events through the workers in batches, as an ingest worker sends them; what ES then holds. */
+  async function run(mode: IndexMode | undefined, db: number) {
+    const connection = { host: '127.0.0.1', port: redis.port, db, maxRetriesPerRequest: null };
+    // by name: the node refuses to delete by wildcard (action.destructive_requires_name)
+    const old = Object.keys(await client.indices.get({ index: 'exit137-events-*', allow_no_indices: true }));
+    if (old.length) await client.indices.delete({ index: old });
+    const skipped: Record<string, number> = {};
+    let handed = 0;
+    const pool = correlateWorkers(connection, {
+      settleMs: 200,
+      ...(mode ? { indexMode: mode } : {}),
+      onVerdicts: async () => {},
+      onEvents: async (evs, sk) => {
+        const r = await writeBatch(client, evs, []);
+        assert.deepEqual(r.rejected, []);
+        handed += evs.length;
+        for (const [k, n] of Object.entries(sk)) skipped[k] = (skipped[k] ?? 0) + n;
+      },
+    });
+    const q = eventsQueue(connection);
+    for (let i = 0; i < events.length; i += 300) await q.add('batch', { node: 'lab', events: events.slice(i, i + 300) });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && (await q.getJobCounts('completed')).completed! < Math.ceil(events.length / 300)) await new Promise((r) => setTimeout(r, 100));
+    await pool.close();
+    await q.close();
+    await client.indices.refresh({ index: 'exit137-events-*' });
+    const stored = await client.search<NormalizedEvent>({ index: 'exit137-events-*', size: 10_000, _source: ['event.id'], query: { match_all: {} } });
+    return { ids: new Set(stored.hits.hits.map((h) => h._source!.event.id)), skipped, handed };
+  }
+
+  it('by default: every piece of evidence and a bounded context around each death; the rest counted by reason', async () => {
+    const { ids, skipped, handed } = await run(undefined, 3);
+    assert.equal(ids.size, handed, 'each event handed to the sink is stored once');
+    const evidence = events.filter(isEvidence);
+    assert.deepEqual(evidence.filter((e) => !ids.has(e.event.id)).map((e) => e.event.original), [], 'no evidence left out');
+    const context = events.filter((e) => ids.has(e.event.id) && !isEvidence(e));
+    assert.ok(context.length > 0, 'lines around a death are kept with it');
+    // each context event lies within CONTEXT_EVENTS events of its stream from a death
+    const byFile = new Map<string, NormalizedEvent[]>();
+    for (const e of events) byFile.set(e.log.file?.path ?? e.exit137.source, [...(byFile.get(e.log.file?.path ?? e.exit137.source) ?? []), e]);
+    for (const e of context) {
+      const stream = byFile.get(e.log.file?.path ?? e.exit137.source)!;
+      const i = stream.indexOf(e);
+      const near = stream.slice(Math.max(0, i - CONTEXT_EVENTS), i + CONTEXT_EVENTS + 1);
+      assert.ok(near.some((x) => x.exit137.exit?.code === 137 || x.exit137.signal?.name === 'SIGKILL' || ['kernel-oom', 'go-crash', 'kernel-hung-task', 'container-event'].includes(x.exit137.kind)), `context without a death near it: ${e.event.original}`);
+    }
+    const left = events.filter((e) => !ids.has(e.event.id));
+    assert.ok(left.length > events.length / 2, `most of the node's lines are not evidence (${left.length} of ${events.length} left out)`);
+    assert.equal(Object.values(skipped).reduce((a, b) => a + b, 0), left.length, 'everything left out is counted');
+    const logs = left.filter((e) => e.exit137.kind === 'log').length;
+    assert.ok(logs > 0);
+    assert.equal(skipped['log-unrecognised'], logs, 'counted under its reason');
+  });
+
+  it('indexing everything is one setting: every event is stored, none counted as left out', async () => {
+    const { ids, skipped } = await run('all', 4);
+    assert.equal(ids.size, new Set(events.map((e) => e.event.id)).size);
+    assert.deepEqual(events.filter((e) => !ids.has(e.event.id)), []);
+    assert.deepEqual(skipped, {});
+  });
 });

@@ -8,6 +8,8 @@ import { attribute } from '../attribute.ts';
 import { S } from '../context.ts';
 import { byHost, findIncidents, isEvidence } from '../incidents.ts';
 import type { Attribution } from '../verdict.ts';
+import { selectForIndex } from './indexing.ts';
+import type { IndexMode } from './indexing.ts';
 import { RedisEvidenceStore } from './store.ts';
 
 export const FINALIZE_QUEUE = 'exit137-finalize';
@@ -33,8 +35,13 @@ export type FinalizeJob = { host: string; bucket: string; evidenceAt: number };
 
 export type CorrelateHooks = {
   settleMs: number;
-  /** Every event of a batch, evidence or not (the Elasticsearch sink). Throwing retries the batch. */
-  onEvents?: (events: NormalizedEvent[]) => Promise<void>;
+  /**
+   * The events of a batch to index (the Elasticsearch sink), as `indexMode` selects them, and how
+   * many of the rest were left out, by reason. Throwing retries the batch.
+   */
+  onEvents?: (events: NormalizedEvent[], skipped: Record<string, number>) => Promise<void>;
+  /** `evidence` (the default): evidence and the context around each death; `all`: every event. */
+  indexMode?: IndexMode;
   /**
    * The verdicts of one finalized bucket, when its latest evidence was queued (for the verdict
    * latency), and the incidents an earlier finalize of the bucket gave that the evidence no longer
@@ -81,11 +88,16 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
         if (into < EDGE_S * S) arm(b - 1n);
         if (into > (BUCKET_S - EDGE_S) * S) arm(b + 1n);
       }
-      for (const f of buckets.values()) {
-        const id = `fin-${Buffer.from(f.host).toString('hex')}-${f.bucket}`;
-        await finalizeQueue.add('finalize', f, { delay: hooks.settleMs, deduplication: { id, ttl: hooks.settleMs, extend: true, replace: true } });
+      await Promise.all(
+        [...buckets.values()].map((f) => {
+          const id = `fin-${Buffer.from(f.host).toString('hex')}-${f.bucket}`;
+          return finalizeQueue.add('finalize', f, { delay: hooks.settleMs, deduplication: { id, ttl: hooks.settleMs, extend: true, replace: true } });
+        }),
+      );
+      if (hooks.onEvents) {
+        const { index, skipped } = selectForIndex(job.data.events, hooks.indexMode ?? 'evidence');
+        await hooks.onEvents(index, skipped);
       }
-      await hooks.onEvents?.(job.data.events);
       hooks.onBatch?.(job.data.events.length, Date.now() - job.timestamp);
     },
     { ...workerOpts, concurrency: 4 },

@@ -102,6 +102,8 @@ describe('ingest → Redis → correlate → Elasticsearch, through crashes and 
     EXIT137_STALLED_MS: '3000',
     EXIT137_BATCH_SIZE: '100',
     EXIT137_LOG_LEVEL: 'warn',
+    // every event, not only evidence: what this test proves is that none is lost or doubled
+    EXIT137_INDEX_ALL_EVENTS: '1',
     ...extra,
   });
   const worker = async (args: string[]): Promise<ChildProcess> => {
