@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readSync, rmdirSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { externalKill } from '../correlate/causes/external-kill.ts';
@@ -36,6 +36,8 @@ export function selftestCommand(program: Command): void {
       const mine = rules.split('\n').filter((l) => l.includes(`key=${KEY}`));
       const paths = ['kill', 'tgkill', 'pidfd_send_signal'].filter((s) => mine.some((l) => new RegExp(`-S [^ ]*\\b${s}\\b`).test(l)));
       if (!say({ ok: paths.length === 3, what: 'rule pack', detail: paths.length === 3 ? `${mine.length} rules with key ${KEY}` : `rules with key ${KEY} cover ${paths.join(', ') || 'nothing'}: load it with auditctl -R rules/exit137-signals.rules` })) return fail();
+      const boot = auditFromBoot(readFileSync('/proc/cmdline', 'utf8'));
+      process.stdout.write(`${boot.ok ? 'ok  ' : 'warn'} ${boot.what}: ${boot.detail}\n`);
       if (!say({ ok: existsSync(o.auditLog), what: 'audit log', detail: existsSync(o.auditLog) ? o.auditLog : `${o.auditLog} does not exist: is auditd running? (--audit-log to point elsewhere)` })) return fail();
 
       const cg = throwawayCgroup();
@@ -63,6 +65,29 @@ export function selftestCommand(program: Command): void {
       if (!say({ ok: right, what: 'attribution', detail: right ? verdict!.headline : `expected an external kill by pid ${process.pid}, got ${verdict?.headline ?? 'nothing'}` })) return fail();
       process.stdout.write(`selftest passed: ${checks.length} checks\n`);
     });
+}
+
+/**
+ * The kernel gives a task an audit context when it is forked, and only if audit had been enabled
+ * at least once since boot by then (kernel/auditsc.c, audit_alloc: audit_ever_enabled). Without
+ * audit=1 on the kernel command line, whatever started before auditd first enabled audit is never
+ * audited, rules or not: pid 1 (a unit stopped or restarted by systemd), and any shell, daemon or
+ * agent older than auditd (on a node where auditd was installed while it ran). A warning, not a
+ * failure: processes forked later, runc and the shims among them, are recorded.
+ */
+export function auditFromBoot(cmdline: string): Check {
+  const args = cmdline.trim().split(/\s+/);
+  const audit = args.filter((a) => a.startsWith('audit=')).at(-1);
+  const backlog = args.find((a) => a.startsWith('audit_backlog_limit='));
+  if (audit === 'audit=1')
+    return { ok: true, what: 'audit from boot', detail: `audit=1 on the kernel command line${backlog ? `, ${backlog}` : ' (add audit_backlog_limit=8192: the boot-time backlog is 64 records)'}` };
+  return {
+    ok: false,
+    what: 'audit from boot',
+    detail:
+      `${audit ?? 'no audit='} on the kernel command line: processes started before auditd first enabled audit (pid 1 — systemd's own kills — and any shell or agent older than auditd) are never audited, ` +
+      'so their kills leave no record. Add audit=1 audit_backlog_limit=8192 to the kernel command line, or restart those processes after auditd is up',
+  };
 }
 
 function fail(): void {

@@ -77,7 +77,12 @@ for _ in $(seq 50); do
 done
 [ -n "$shim" ] || die "no single v2 shim daemon for lab-shim-v2: $shims"
 sleep 1
-kill -9 "$shim"
+# /bin/kill, not the shell's builtin: the kernel gives a task an audit context only if audit had
+# been enabled at least once since boot when the task was forked (kernel/auditsc.c audit_alloc,
+# audit_ever_enabled). On a machine booted without audit=1 this shell predates audit_start, so a
+# builtin kill leaves no record at all; a process forked now is audited, as a user's shell on a
+# node that audits from boot is.
+/bin/kill -9 "$shim"
 sleep 3
 record shim-v2-killed lab-shim-v2 shim-death shim-killed
 
