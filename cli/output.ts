@@ -11,6 +11,36 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+/**
+ * Lines gathered into large writes: one write per event was a stream call, a buffer and a
+ * callback per line, and with stdout on a pipe the pending writes held most of decode's memory.
+ */
+export class BatchedLines {
+  private buf = '';
+
+  constructor(
+    private readonly out: Writable,
+    /** Characters gathered before a write. */
+    private readonly chunk = 1 << 16,
+  ) {}
+
+  push(line: string): void {
+    this.buf += `${line}\n`;
+    if (this.buf.length >= this.chunk) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0) return;
+    this.out.write(this.buf);
+    this.buf = '';
+  }
+
+  /** Something to wait for before making more lines, when the stream's buffer is full. */
+  backpressure(): Promise<void> | undefined {
+    return this.out.writableNeedDrain ? drained(this.out) : undefined;
+  }
+}
+
 /** Resolves when what was written so far has left the stream's buffer. */
 export function drained(out: Writable): Promise<void> {
   return out.writableNeedDrain ? new Promise((r) => out.once('drain', () => r())) : Promise.resolve();

@@ -12,6 +12,8 @@ export type DecodeSinks = {
   progress?: (bytes: number) => void;
   /** Input `index` of `count` is about to be read. */
   inputStart?: (index: number, count: number) => void;
+  /** Asked after each batch of lines: a promise to wait for before reading on (output backpressure). */
+  backpressure?: () => Promise<void> | undefined;
 };
 
 /** Reads inputs one after the other through one decoder: the embedded, single-process ingest. */
@@ -27,6 +29,8 @@ export async function decodeInputs(inputs: Input[], sinks: DecodeSinks, opts: De
         else if (l.kind === 'oversize') decoder.pushOversize(input.ref, l.head, l.length, l.offset, l.lineNo);
         else decoder.pushInvalidUtf8(input.ref, l.raw, l.offset, l.lineNo);
       }
+      const wait = sinks.backpressure?.();
+      if (wait) await wait;
       const at = batch.at(-1)!.offset;
       if (sinks.progress && at - last > 1 << 20) {
         sinks.progress(bytes + at);

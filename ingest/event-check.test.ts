@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { FIXTURES, sharedPath } from '../test/helpers/paths.ts';
+import { NormalizedEvent } from './event.ts';
+import { compileCheck, isNormalizedEvent } from './event-check.ts';
+import { decodeInputs } from './run.ts';
+import { expandInputs } from './sources/files.ts';
+
+/** Every event the decoder makes of the lab fixtures and the shared audit corpus, as it made them (not parsed). */
+async function decodedEvents(): Promise<unknown[]> {
+  const corpus = sharedPath('corpus', 'audit');
+  const paths = [join(FIXTURES, 'lab'), ...readdirSync(corpus).filter((f) => f.endsWith('.log')).map((f) => join(corpus, f))];
+  const events: unknown[] = [];
+  // one decoder per file: a file's own format and clock, as `decode` gives each command line
+  for (const p of paths) await decodeInputs(await expandInputs([p]), { event: (e) => events.push(e), deadLetter: () => {} });
+  return events;
+}
+
+const zodSays = (v: unknown) => NormalizedEvent.safeParse(v).success;
+
+/** Paths to every value inside `v` (objects and arrays included), the root first. */
+function paths(v: unknown, at: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  out.push(at);
+  if (Array.isArray(v)) v.forEach((x, i) => paths(x, [...at, i], out));
+  else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) paths(x, [...at, k], out);
+  return out;
+}
+
+/**
+ * Calls `look` with `v` changed at `path` (to `value`, or the key removed with `drop`), then puts
+ * it back: a copy per mutation made the test slow for nothing.
+ */
+function withReplaced(v: unknown, path: (string | number)[], value: unknown, drop: boolean, look: (m: unknown) => void): void {
+  if (path.length === 0) return look(value);
+  let parent = v as Record<string | number, unknown>;
+  for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  const last = path.at(-1)!;
+  const had = Object.hasOwn(parent, last);
+  const old = parent[last];
+  if (drop) delete parent[last];
+  else parent[last] = value;
+  try {
+    look(v);
+  } finally {
+    if (had) parent[last] = old;
+    else delete parent[last];
+  }
+}
+
+/** Wrong (or borderline) values of every JSON shape, and the ones JSON cannot carry but code can make. */
+const JUNK: unknown[] = ['x', '', '1', 1, 1.5, -1, 0, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, true, null, undefined, [], ['x'], [1], {}, { a: 'x' }, 'unknown-kind', '2026-01-01T00:00:00.000Z'];
+
+describe('the compiled event check (ingest/event-check.ts)', async () => {
+  const events = await decodedEvents();
+
+  it('agrees with zod on every decoded event: all of them fit', () => {
+    // the fixtures hold every kind the lab makes: a narrow corpus would prove little
+    assert.ok(events.length > 1000, `${events.length} events decoded`);
+    const kinds = new Set(events.map((e) => (e as NormalizedEvent).exit137.kind));
+    for (const k of ['audit', 'audit-signal', 'runtime-log', 'container-event', 'kernel-oom']) assert.ok(kinds.has(k as never), `no ${k} event among ${[...kinds].join(', ')}`);
+    for (const e of events) {
+      assert.equal(zodSays(e), true, `zod refuses ${JSON.stringify(e).slice(0, 300)}`);
+      assert.equal(isNormalizedEvent(e), true, `the check refuses ${JSON.stringify(e).slice(0, 300)}`);
+    }
+  });
+
+  it('agrees with zod on every value of every shape replaced by a wrong one, or removed', () => {
+    let refused = 0;
+    let tried = 0;
+    // each place in the event (array positions as one), in the first few events that have it:
+    // every shape the decoder makes, without mutating thousands of alike events
+    const times = new Map<string, number>();
+    for (const e of events) {
+      for (const p of paths(e)) {
+        const where = p.map((k) => (typeof k === 'number' ? '#' : k)).join('.');
+        const n = times.get(where) ?? 0;
+        if (n >= 2) continue;
+        times.set(where, n + 1);
+        const see = (m: unknown) => {
+          const want = zodSays(m);
+          tried++;
+          if (!want) refused++;
+          assert.equal(isNormalizedEvent(m), want, `zod says ${want} at ${p.join('.')}: ${JSON.stringify(m)?.slice(0, 400)}`);
+        };
+        for (const j of JUNK) withReplaced(e, p, j, false, see);
+        if (p.length > 0) withReplaced(e, p, undefined, true, see);
+      }
+    }
+    // most replacements are wrong: a check that accepted everything would fail above, many times
+    assert.ok(refused > tried / 2, `${refused} of ${tried} mutations refused`);
+  });
+
+  it('agrees with zod where the decoder leaves fields out: an absent optional given a value', () => {
+    const schemaShape = NormalizedEvent.shape;
+    const e = events.find((x) => (x as NormalizedEvent).exit137.kind === 'audit-signal')!;
+    let tried = 0;
+    for (const [k, sub] of Object.entries(schemaShape)) {
+      if ((e as Record<string, unknown>)[k] !== undefined) continue;
+      assert.ok(sub instanceof z.ZodOptional, k);
+      for (const j of JUNK) {
+        withReplaced(e, [k], j, false, (m) => assert.equal(isNormalizedEvent(m), zodSays(m), `${k} = ${JSON.stringify(j)}`));
+        tried++;
+      }
+    }
+    assert.ok(tried > 0);
+  });
+
+  it('refuses to compile a schema it does not know, rather than let everything through', () => {
+    assert.throws(() => compileCheck(z.object({ a: z.string().email() })), /not compiled/);
+    assert.throws(() => compileCheck(z.object({ a: z.union([z.string(), z.number()]) })), /not compiled/);
+    assert.throws(() => compileCheck(z.object({ a: z.number().min(3) })), /not compiled/);
+  });
+});
