@@ -10,7 +10,12 @@ const IF_OWNER_THEN_PEXPIRE = `if redis.call('get', KEYS[1]) == ARGV[1] then ret
  * that dies loses nothing: per node, a sorted set of event ids (score = epoch milliseconds) and
  * a hash of the events by id. Writing the same event twice changes nothing.
  */
+/** Parsed evidence kept per worker: a few windows' worth (about 3 KB each with its text). */
+const PARSED_CACHE = 20_000;
+
 export class RedisEvidenceStore {
+  private readonly parsed = new Map<string, { e: NormalizedEvent; ns: bigint }>();
+
   constructor(private readonly redis: Redis, private readonly prefix = 'exit137:') {}
 
   async add(events: NormalizedEvent[]): Promise<void> {
@@ -33,12 +38,28 @@ export class RedisEvidenceStore {
     // No cache of parsed events: a report finished early by the idle timeout and finished again
     // after a restart is the same id with other content, and every worker must see the last.
     const docs = await this.redis.hmget(`${this.prefix}evdoc:${host}`, ...ids);
-    const events = docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as NormalizedEvent);
-    return events.sort((a, b) => {
-      const x = BigInt(a.exit137.ts_ns);
-      const y = BigInt(b.exit137.ts_ns);
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
+    const events = docs.filter((d): d is string => d !== null).map((d) => this.parse(d));
+    return events.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0)).map((x) => x.e);
+  }
+
+  /**
+   * Parsed by the document's text: a bucket's window reaches 15 minutes back, so each piece of
+   * evidence is read by every finalize of the buckets after it, and parsing them again and again
+   * was most of a correlate worker's time. Keyed by the text, not the id, so a document rewritten
+   * under the same id is parsed anew. Callers must not change what they are given (byHost copies).
+   */
+  private parse(doc: string): { e: NormalizedEvent; ns: bigint } {
+    let hit = this.parsed.get(doc);
+    if (hit) {
+      // most recently used last: the oldest go first when the cache is full
+      this.parsed.delete(doc);
+    } else {
+      const e = JSON.parse(doc) as NormalizedEvent;
+      hit = { e, ns: BigInt(e.exit137.ts_ns) };
+      if (this.parsed.size >= PARSED_CACHE) this.parsed.delete(this.parsed.keys().next().value!);
+    }
+    this.parsed.set(doc, hit);
+    return hit;
   }
 
   /**
