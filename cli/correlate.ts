@@ -27,7 +27,7 @@ export function correlateCommand(program: Command): void {
     .command('correlate')
     .description('correlate worker: attribute deaths from the events queue; events and verdicts to Elasticsearch, alerts to Slack (EXIT137_* environment variables)')
     .option('--no-slack-sender', 'queue Slack alerts but leave sending them to other workers')
-    .option('--index-all-events', 'index every event in Elasticsearch, not only evidence and the context around each death (or EXIT137_INDEX_ALL_EVENTS=1)')
+    .option('--index-all-events', 'index every event in Elasticsearch, not only evidence and the context around each death (or EXIT137_INDEX_ALL_EVENTS=1; the ingest workers must send every event: set it for them too)')
     .action(async (o: { slackSender: boolean; indexAllEvents?: boolean }) => {
       const config = workerEnv();
       const log = workerLogger('exit137-correlate', config.EXIT137_LOG_LEVEL);

@@ -17,7 +17,7 @@ import { WorkerMetrics, logErrors, opsServer, workerLogger } from './ops/telemet
 import type { IngestCliOptions } from './options.ts';
 import { decoderOptions, ingestOptions } from './options.ts';
 
-type IngestOptions = IngestCliOptions & { journal?: boolean; unit?: string[]; dockerEvents?: string | true; ctrEvents?: string | true; collect?: boolean; procRoot: string; cgroupRoot: string };
+type IngestOptions = IngestCliOptions & { indexAllEvents?: boolean; journal?: boolean; unit?: string[]; dockerEvents?: string | true; ctrEvents?: string | true; collect?: boolean; procRoot: string; cgroupRoot: string };
 
 /** A position that is a plain string (journal cursor, docker time), written atomically. */
 class TokenFile implements PositionSaver<string> {
@@ -47,6 +47,7 @@ export function ingestCommand(program: Command): void {
     .option('--unit <unit...>', 'with --journal: only these units (default: everything, the kernel and audit included)')
     .option('--docker-events [host]', 'follow docker events, resuming from the last event’s time')
     .option('--ctr-events [address]', 'follow containerd events (no resume: ctr cannot replay)')
+    .option('--index-all-events', 'send every event to the correlate workers for Elasticsearch, not only evidence and the context around each death (or EXIT137_INDEX_ALL_EVENTS=1; set it for the correlate workers too)')
     .option('--collect', 'also sample tasks blocked in state D and memory cgroup counts every 30 s')
     .option('--proc-root <dir>', 'with --collect: where /proc is', '/proc')
     .option('--cgroup-root <dir>', 'with --collect: where the cgroup hierarchies are', '/sys/fs/cgroup');
@@ -69,6 +70,7 @@ export function ingestCommand(program: Command): void {
       batchSize: config.EXIT137_BATCH_SIZE,
       flushMs: config.EXIT137_FLUSH_MS,
       maxInFlight: 4,
+      indexMode: o.indexAllEvents || config.EXIT137_INDEX_ALL_EVENTS ? 'all' : 'evidence',
       deadLetterFile: o.deadLetter ?? join(state, 'dead-letters.ndjson'),
       onError: (e, attempt) => {
         metrics.sendFailures.inc({ target: 'redis' });

@@ -33,7 +33,7 @@ export const WorkerEnv = z.object({
   EXIT137_STATE_DIR: z.string().min(1).default('/var/lib/exit137'),
   EXIT137_METRICS_PORT: port.default(9137),
   EXIT137_SETTLE_MS: ms.default(30_000),
-  /** Correlate: index every event in Elasticsearch, not only evidence and the context around each death. */
+  /** Ingest and correlate: send and index every event, not only evidence and the context around each death. */
   EXIT137_INDEX_ALL_EVENTS: bool.default(false),
   EXIT137_STALLED_MS: ms.default(30_000),
   EXIT137_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),

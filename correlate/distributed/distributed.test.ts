@@ -10,6 +10,7 @@ import { startRedis } from '../../test/helpers/redis.ts';
 import { correlate } from '../analyze.ts';
 import type { Attribution } from '../verdict.ts';
 import { eventsQueue } from '../../ingest/ship/queue.ts';
+import { QueueSink } from '../../ingest/ship/queue-sink.ts';
 import { Redis } from 'ioredis';
 import { Client } from '@elastic/elasticsearch';
 import { installTemplates, writeBatch } from '../../sinks/elasticsearch/writer.ts';
@@ -18,7 +19,7 @@ import { isEvidence } from '../incidents.ts';
 import { CONTEXT_EVENTS } from './indexing.ts';
 import type { IndexMode } from './indexing.ts';
 import { RedisEvidenceStore } from './store.ts';
-import { FINALIZE_QUEUE, correlateWorkers } from './workers.ts';
+import { FINALIZE_QUEUE, correlateWorkers, finalizeId } from './workers.ts';
 
 const FILES = ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(FIXTURES, 'lab', 'containers', f));
 const key = (v: Attribution) => `${v.container.id} ${v.cause} ${v.sub_cause ?? ''} ${v.exit_code ?? ''} ${v.died_at}`;
@@ -103,6 +104,34 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     assert.deepEqual([...verdicts.values()].map(key).sort(), correlate(events).map(key).sort());
   });
 
+  it('a finalize with a newer one queued behind it for the same bucket leaves the work to that one', async () => {
+    const connection = { host: '127.0.0.1', port: redis.port, db: 5, maxRetriesPerRequest: null };
+    const admin = new Redis(connection);
+    await admin.flushdb();
+    const evidence = events.filter(isEvidence);
+    await new RedisEvidenceStore(admin).add(evidence);
+    // as under load: a bucket's finalize waits for a worker past its deduplication's life, and
+    // evidence arriving meanwhile queues a second one for the same bucket
+    const fin = new Queue(FINALIZE_QUEUE, { connection });
+    const buckets = new Map<string, { host: string; bucket: string }>();
+    for (const e of evidence) {
+      const bucket = (BigInt(e.exit137.ts_ns) / 60_000_000_000n).toString();
+      buckets.set(`${e.host.name} ${bucket}`, { host: e.host.name, bucket });
+    }
+    for (const b of buckets.values()) await fin.add('finalize', { ...b, evidenceAt: Date.now() }, { deduplication: { id: finalizeId(b.host, b.bucket), ttl: 1 } });
+    await new Promise((r) => setTimeout(r, 50));
+    for (const b of buckets.values()) await fin.add('finalize', { ...b, evidenceAt: Date.now() }, { deduplication: { id: finalizeId(b.host, b.bucket), ttl: 60_000 } });
+    assert.equal((await fin.getJobCounts('waiting')).waiting, 2 * buckets.size, 'two finalizes queued per bucket');
+    const delivered: Attribution[] = [];
+    const pool = correlateWorkers(connection, { settleMs: 200, onVerdicts: async (vs) => void delivered.push(...vs) });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && Object.values(await fin.getJobCounts('waiting', 'active', 'delayed')).some((n) => n > 0)) await new Promise((r) => setTimeout(r, 100));
+    await pool.close();
+    await fin.close();
+    admin.disconnect();
+    assert.deepEqual(delivered.map(key).sort(), correlate(events).map(key).sort(), 'each death attributed once, by the newer finalize');
+  });
+
   for (const workers of [1, 2, 4]) {
     it(`${workers} worker(s): the same verdicts, one per death, from batches in file order`, async () => {
       const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
@@ -156,8 +185,12 @@ describe('what the correlate workers index in a real Elasticsearch', { timeout: 
     await redis?.stop();
   });
 
-  /** The lab's events through the workers in batches, as an ingest worker sends them; what ES then holds. */
-  async function run(mode: IndexMode | undefined, db: number) {
+  /**
+   * The lab's events through the workers in batches of 300; what ES then holds. `via: 'sink'`: sent
+   * by the ingest worker's sink, which chooses what is indexed before anything goes to Redis;
+   * `'queue'`: whole batches put on the queue, for the correlate workers to choose from.
+   */
+  async function run(mode: IndexMode | undefined, db: number, via: 'queue' | 'sink' = 'queue') {
     const connection = { host: '127.0.0.1', port: redis.port, db, maxRetriesPerRequest: null };
     // by name: the node refuses to delete by wildcard (action.destructive_requires_name)
     const old = Object.keys(await client.indices.get({ index: 'exit137-events-*', allow_no_indices: true }));
@@ -176,18 +209,28 @@ describe('what the correlate workers index in a real Elasticsearch', { timeout: 
       },
     });
     const q = eventsQueue(connection);
-    for (let i = 0; i < events.length; i += 300) await q.add('batch', { node: 'lab', events: events.slice(i, i + 300) });
+    await q.obliterate({ force: true });
+    if (via === 'queue') for (let i = 0; i < events.length; i += 300) await q.add('batch', { node: 'lab', events: events.slice(i, i + 300) });
+    else {
+      const sink = new QueueSink(q, { node: 'lab', batchSize: 300, flushMs: 60_000, maxInFlight: 4, deadLetterFile: '/dev/null', ...(mode ? { indexMode: mode } : {}) });
+      for (const e of events) sink.event(e);
+      await sink.durable();
+    }
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && (await q.getJobCounts('completed')).completed! < Math.ceil(events.length / 300)) await new Promise((r) => setTimeout(r, 100));
     await pool.close();
-    await q.close();
     await client.indices.refresh({ index: 'exit137-events-*' });
     const stored = await client.search<NormalizedEvent>({ index: 'exit137-events-*', size: 10_000, _source: ['event.id'], query: { match_all: {} } });
-    return { ids: new Set(stored.hits.hits.map((h) => h._source!.event.id)), skipped, handed };
+    // what went through Redis, and what the correlate workers were handed
+    const sent = (await q.getCompleted(0, -1)).reduce((n, j) => n + j.data.events.length, 0);
+    await q.close();
+    return { ids: new Set(stored.hits.hits.map((h) => h._source!.event.id)), skipped, handed, sent };
   }
 
-  it('by default: every piece of evidence and a bounded context around each death; the rest counted by reason', async () => {
-    const { ids, skipped, handed } = await run(undefined, 3);
+  for (const via of ['queue', 'sink'] as const) it(`by default (${via === 'sink' ? 'chosen by the ingest worker' : 'chosen by the correlate workers'}): every piece of evidence and a bounded context around each death; the rest counted by reason`, async () => {
+    const { ids, skipped, handed, sent } = await run(undefined, via === 'sink' ? 6 : 3, via);
+    if (via === 'sink') assert.equal(sent, handed, 'only what is indexed is sent through Redis');
+    else assert.equal(sent, events.length);
     assert.equal(ids.size, handed, 'each event handed to the sink is stored once');
     const evidence = events.filter(isEvidence);
     assert.deepEqual(evidence.filter((e) => !ids.has(e.event.id)).map((e) => e.event.original), [], 'no evidence left out');

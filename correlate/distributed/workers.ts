@@ -33,6 +33,9 @@ const BUSY_RETRY_MS = 500;
 /** `evidenceAt`: when the latest evidence of the bucket was queued by an ingest worker (epoch ms). */
 export type FinalizeJob = { host: string; bucket: string; evidenceAt: number };
 
+/** The settle window's deduplication id of a bucket's finalize. */
+export const finalizeId = (host: string, bucket: string) => `fin-${Buffer.from(host).toString('hex')}-${bucket}`;
+
 export type CorrelateHooks = {
   settleMs: number;
   /**
@@ -90,15 +93,15 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
       }
       await Promise.all(
         [...buckets.values()].map((f) => {
-          const id = `fin-${Buffer.from(f.host).toString('hex')}-${f.bucket}`;
+          const id = finalizeId(f.host, f.bucket);
           return finalizeQueue.add('finalize', f, { delay: hooks.settleMs, deduplication: { id, ttl: hooks.settleMs, extend: true, replace: true } });
         }),
       );
-      if (hooks.onEvents) {
-        const { index, skipped } = selectForIndex(job.data.events, hooks.indexMode ?? 'evidence');
-        await hooks.onEvents(index, skipped);
-      }
-      hooks.onBatch?.(job.data.events.length, Date.now() - job.timestamp);
+      // an ingest worker that chose what is indexed sent only that (and `all` cannot bring back
+      // what it did not send); a batch sent whole is chosen from here
+      const { index, skipped } = job.data.skipped ? { index: job.data.events, skipped: job.data.skipped } : selectForIndex(job.data.events, hooks.indexMode ?? 'evidence');
+      if (hooks.onEvents) await hooks.onEvents(index, skipped);
+      hooks.onBatch?.(job.data.events.length + Object.values(skipped).reduce((a, b) => a + b, 0), Date.now() - job.timestamp);
     },
     { ...workerOpts, concurrency: 4 },
   );
@@ -107,6 +110,12 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
     FINALIZE_QUEUE,
     async (job: Job<FinalizeJob>, token?: string) => {
       const { host, bucket } = job.data;
+      // Superseded: the settle window's deduplication lasts settleMs, so under load evidence that
+      // arrives while a bucket's finalize waits for a worker queues another one, which then holds
+      // the deduplication id and will read all this one would. Finalizing each read the same
+      // 15 minutes of evidence again and again: most of a saturated run's finalize work.
+      const holder = await finalizeQueue.getDeduplicationJobId(finalizeId(host, bucket));
+      if (holder && holder !== job.id) return;
       const lock = await store.lockBucket(host, bucket, LOCK_MS);
       if (!lock) {
         // another worker is finalizing this bucket on older evidence: run after it, on all of it
@@ -121,7 +130,9 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
         await store.unlockBucket(host, bucket, lock).catch(() => {});
       }
     },
-    { ...workerOpts, concurrency: 2 },
+    // a finalize mostly waits (Redis, then Elasticsearch's refresh before its verdict is visible,
+    // up to a second): with two at a time a burst of deaths queued behind those waits for many seconds
+    { ...workerOpts, concurrency: 8 },
   );
 
   async function finalizeBucket(job: Job<FinalizeJob>): Promise<void> {

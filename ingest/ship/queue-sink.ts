@@ -1,6 +1,8 @@
 import { appendFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
+import { selectForIndex } from '../../correlate/distributed/indexing.ts';
+import type { IndexMode } from '../../correlate/distributed/indexing.ts';
 import type { DeadLetter } from '../dead-letter.ts';
 import type { NormalizedEvent } from '../event.ts';
 import type { FollowSink } from '../follow-run.ts';
@@ -17,6 +19,13 @@ export type QueueSinkOptions = {
   flushMs: number;
   /** Batches sent but not yet acknowledged before the readers are asked to wait. */
   maxInFlight: number;
+  /**
+   * `evidence` (the default): only evidence and the context around deaths are sent, the rest of
+   * each batch counted by reason: most of a node's lines are neither, and carrying them through
+   * Redis to be dropped by the correlate workers was most of what the pipeline spent on them.
+   * `all`: every event is sent, for the correlate workers to index.
+   */
+  indexMode?: IndexMode;
   /** NDJSON file the dead letters are appended to (before the position that covers them is saved). */
   deadLetterFile: string;
   onError?: (e: Error, attempt: number) => void;
@@ -80,7 +89,8 @@ export class QueueSink implements FollowSink {
   private async send(events: NormalizedEvent[]): Promise<void> {
     // The same batch sent again after a lost reply is the same job: BullMQ keeps one per id.
     const jobId = `b-${eventId(`${events[0]!.event.id}-${events.at(-1)!.event.id}-${events.length}`)}`;
-    await this.retrying(() => this.queue.add('batch', { node: this.opts.node, events }, { jobId }));
+    const job: EventsJob = (this.opts.indexMode ?? 'evidence') === 'all' ? { node: this.opts.node, events } : { node: this.opts.node, ...selected(events) };
+    await this.retrying(() => this.queue.add('batch', job, { jobId }));
     this.stats.batches++;
     this.stats.events += events.length;
     for (const e of events) {
@@ -101,4 +111,9 @@ export class QueueSink implements FollowSink {
       }
     }
   }
+}
+
+function selected(events: NormalizedEvent[]): { events: NormalizedEvent[]; skipped: Record<string, number> } {
+  const { index, skipped } = selectForIndex(events, 'evidence');
+  return { events: index, skipped };
 }

@@ -9,7 +9,12 @@ import type { NormalizedEvent } from '../event.ts';
  */
 export const EVENTS_QUEUE = 'exit137-events';
 
-export type EventsJob = { node: string; events: NormalizedEvent[] };
+/**
+ * `skipped` present: the ingest worker already chose what is indexed (correlate/distributed/indexing.ts):
+ * `events` holds only evidence and the context around deaths, and the rest of the batch is counted
+ * here by reason, never sent. Absent: `events` is the whole batch.
+ */
+export type EventsJob = { node: string; events: NormalizedEvent[]; skipped?: Record<string, number> };
 
 /**
  * Waits between attempts of a job whose sink was down: doubling from half a second, capped so that
