@@ -281,6 +281,24 @@ export class Decoder {
     for (const [host, offset] of Object.entries(saved.zones ?? {})) this.clock(host).adopt(offset);
   }
 
+  /**
+   * Per node, the latest instant read that is tied to the wall clock: what a decoder on another
+   * thread (analyze's workers, which read audit logs) hands to this one with `observe`.
+   */
+  anchors(): Map<string, Nanos> {
+    const out = new Map<string, Nanos>();
+    for (const [host, clock] of this.clocks) {
+      const ns = clock.anchorNs();
+      if (ns !== undefined) out.set(host, ns);
+    }
+    return out;
+  }
+
+  /** An instant another decoder read on this node: its clock moves on as if this one had read it. */
+  observe(host: string, ns: Nanos): void {
+    this.clock(host).observe(ns);
+  }
+
   /** For followers: time passes even when no line arrives. */
   tick(): void {
     this.joiner.flushAll();
