@@ -1,18 +1,25 @@
 import { auditEventCanMatter } from '../ingest/audit/triage.ts';
+import { Counters } from '../ingest/dead-letter.ts';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
-import type { Decoder, DecoderOptions } from '../ingest/decoder.ts';
+import { Decoder } from '../ingest/decoder.ts';
+import type { DecoderOptions } from '../ingest/decoder.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
 import { decodeInputs } from '../ingest/run.ts';
 import type { Input } from '../ingest/sources/files.ts';
+import { readLineBatches } from '../ingest/sources/lines.ts';
 import { attribute } from './attribute.ts';
 import { isHealthEvidence } from './health/findings.ts';
 import { byHost, findIncidents, isEvidence } from './incidents.ts';
 import type { Attribution } from './verdict.ts';
 import { EvidenceWindow } from './window.ts';
+import type { Task } from './parallel/plan.ts';
+import { planThreads, sameAnchors, tailAnchors } from './parallel/plan.ts';
+import { ThreadPool } from './parallel/pool.ts';
 
 export type AnalyzeResult = {
   verdicts: Attribution[];
-  decoder: Decoder;
+  /** The decoding's counters (with threads, every decoder's summed). */
+  decoder: { counters: Counters };
   /** Events kept as evidence, in all. */
   evidenceEvents: number;
   deadLetters: number;
@@ -26,9 +33,23 @@ export type AnalyzeResult = {
 
 export type AnalyzeSinks = {
   deadLetter: (d: DeadLetter) => void;
-  /** Every event decoded (then nothing is let go before it is built). */
+  /** Every event decoded (then nothing is let go before it is built, and no thread is used). */
   event?: (e: NormalizedEvent) => void;
   progress?: (bytes: number) => void;
+};
+
+export type AnalyzeOptions = {
+  keepEvidence?: boolean;
+  releaseAt?: number;
+  /**
+   * Threads that decode audit logs (correlate/parallel): 1 (the default) reads everything here,
+   * in order. The verdicts are the same either way.
+   */
+  threads?: number;
+  /** Audit log bytes in all below which threads are not used (tests set 0). */
+  parallelFrom?: number;
+  /** Smallest piece a large audit log is split into (tests set it small). */
+  rangeBytes?: number;
 };
 
 /**
@@ -43,7 +64,22 @@ const LATENESS_NS = 300n * 1_000_000_000n;
  * can use them (correlate/window.ts); the rest are counted and let go. `keepEvidence` keeps it all
  * (to publish it, or to draw one death's timeline).
  */
-export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: { keepEvidence?: boolean; releaseAt?: number } = {}): Promise<AnalyzeResult> {
+export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+  const threads = options.threads ?? 1;
+  const tasks = threads > 1 && !sinks.event ? await planThreads(inputs, opts, { threads, parallelFrom: options.parallelFrom, rangeBytes: options.rangeBytes }) : undefined;
+  if (!tasks) return analyzeOnce(inputs, opts, sinks, options, undefined);
+  let told = 0;
+  try {
+    return await analyzeOnce(inputs, opts, { ...sinks, deadLetter: (d) => (told++, sinks.deadLetter(d)) }, options, { tasks, threads });
+  } catch (err) {
+    if (!(err instanceof MisreadAnchors)) throw err;
+    // read again on one thread; the dead letters already told are not told twice
+    let seen = 0;
+    return analyzeOnce(inputs, opts, { ...sinks, deadLetter: (d) => seen++ >= told && sinks.deadLetter(d) }, options, undefined);
+  }
+}
+
+async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions, threaded: { tasks: Task[]; threads: number } | undefined): Promise<AnalyzeResult> {
   const window = new EvidenceWindow(options.keepEvidence ? Infinity : options.releaseAt);
   const all: NormalizedEvent[] = [];
   const health: NormalizedEvent[] = [];
@@ -53,37 +89,206 @@ export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks
   // while the last is read does its time say that older evidence is complete.
   let last = false;
   let newest: bigint | undefined;
-  const decodeSinks: Parameters<typeof decodeInputs>[1] = {
+  const advance = (ns: bigint) => {
+    if (newest === undefined || ns > newest) {
+      newest = ns;
+      window.advance(ns - LATENESS_NS);
+    }
+  };
+  /** One piece of evidence, in input order, in a copy of its own. */
+  const keep = (copy: NormalizedEvent) => {
+    evidenceEvents++;
+    if (isHealthEvidence(copy)) health.push(copy);
+    if (options.keepEvidence) all.push(copy);
+    window.add(copy);
+  };
+  const feed: Feed = {
+    inputStart: (index, count) => {
+      last = index === count - 1;
+    },
     event: (e) => {
       sinks.event?.(e);
-      if (last) {
-        const ns = BigInt(e.exit137.ts_ns);
-        if (newest === undefined || ns > newest) {
-          newest = ns;
-          window.advance(ns - LATENESS_NS);
-        }
+      if (last) advance(BigInt(e.exit137.ts_ns));
+      if (isEvidence(e)) keep(detached(e));
+    },
+    evidence: (events, upTo) => {
+      for (const [e, at] of events) {
+        if (last) advance(at);
+        keep(e);
       }
-      if (!isEvidence(e)) return;
-      evidenceEvents++;
-      const copy = detached(e);
-      if (isHealthEvidence(copy)) health.push(copy);
-      if (options.keepEvidence) all.push(copy);
-      window.add(copy);
+      if (last && upTo !== undefined) advance(upTo);
     },
     deadLetter: (d) => {
       deadLetters++;
       sinks.deadLetter(d);
     },
-    inputStart: (index, count) => {
-      last = index === count - 1;
-    },
   };
-  if (sinks.progress) decodeSinks.progress = sinks.progress;
   // an event that can never be evidence is let go before it is built (ingest/audit/triage.ts),
   // unless the caller wants every event
-  const decoder = await decodeInputs(inputs, decodeSinks, sinks.event ? opts : { ...opts, wantAudit: auditEventCanMatter });
+  const decoderOpts = sinks.event ? opts : { ...opts, wantAudit: auditEventCanMatter };
+  let counters: Counters;
+  if (threaded) {
+    counters = await readThreaded(inputs, threaded.tasks, threaded.threads, decoderOpts, feed, sinks.progress);
+  } else {
+    const decodeSinks: Parameters<typeof decodeInputs>[1] = { event: feed.event, deadLetter: feed.deadLetter, inputStart: feed.inputStart };
+    if (sinks.progress) decodeSinks.progress = sinks.progress;
+    counters = (await decodeInputs(inputs, decodeSinks, decoderOpts)).counters;
+  }
   const verdicts = sortVerdicts(window.finish());
-  return { verdicts, decoder, evidenceEvents, deadLetters, evidence: options.keepEvidence ? all : [], health, released: window.releasedEarly };
+  return { verdicts, decoder: { counters }, evidenceEvents, deadLetters, evidence: options.keepEvidence ? all : [], health, released: window.releasedEarly };
+}
+
+/** Evidence decoded away from the window, each piece with the newest time its input had reached with it. */
+type Held = { events: [NormalizedEvent, bigint][]; dead: DeadLetter[]; upTo: bigint | undefined };
+
+type Feed = {
+  inputStart: (index: number, count: number) => void;
+  /** An event decoded and fed at once. */
+  event: (e: NormalizedEvent) => void;
+  /** Evidence decoded elsewhere (copies of their own), then the newest time its input reached after them. */
+  evidence: (events: [NormalizedEvent, bigint][], upTo: bigint | undefined) => void;
+  deadLetter: (d: DeadLetter) => void;
+};
+
+/** An audit log's last instants were not what its end said: the inputs read after it must be read again. */
+class MisreadAnchors extends Error {}
+
+/**
+ * Audit logs are decoded in ranges by `threads` threads, this one among them, which first reads
+ * the other inputs; all is fed to the window in input order, each range after the one before it,
+ * as soon as it is there: the window sees what one decoder reading everything in order gives it,
+ * so the verdicts are the same. An input read here follows the audit logs before it: its node's
+ * latest instant there (a syslog line's year, dmesg's boot time are read from it) is taken from
+ * the log's end at once, and checked once the log is read; if it was wrong (an audit log of
+ * several nodes, one of which stopped early), all is read again on one thread.
+ */
+async function readThreaded(inputs: Input[], tasks: Task[], threads: number, opts: DecoderOptions, feed: Feed, progress: ((bytes: number) => void) | undefined): Promise<Counters> {
+  const pool = new ThreadPool(tasks, threads);
+  try {
+    const audit = new Set(tasks.map((t) => t.input));
+    let held: Held = { events: [], dead: [], upTo: undefined };
+    const decoder = new Decoder(
+      (e) => {
+        const ns = BigInt(e.exit137.ts_ns);
+        if (held.upTo === undefined || ns > held.upTo) held.upTo = ns;
+        if (isEvidence(e)) held.events.push([detached(e), held.upTo]);
+      },
+      (d) => held.dead.push(d),
+      opts,
+    );
+    const counters = new Counters();
+    const give = (h: Held) => {
+      feed.evidence(h.events, h.upTo);
+      for (const d of h.dead) feed.deadLetter(d);
+    };
+    // what a decoder lets go only at its very end (audit events still open): one decoder reading
+    // everything lets an audit log's go when the next audit log's records come, or at the end
+    let tails: Held[] = [];
+    const release = () => {
+      for (const t of tails) give(t);
+      tails = [];
+    };
+    const mine = new Map<number, Held>();
+    const guessed = new Map<number, Map<string, bigint>>();
+    const later: Map<string, bigint>[] = [];
+
+    // the feeding, in input order, from wherever it has got to
+    let index = 0;
+    let started = false;
+    let ranges: Task[] = [];
+    let linesBefore = 0;
+    let anchors = new Map<string, bigint>();
+    let bytes = 0;
+    const pump = async (wait: boolean): Promise<void> => {
+      for (; index < inputs.length; index++, started = false) {
+        const input = inputs[index]!;
+        if (!started) {
+          const own = mine.get(index);
+          if (!audit.has(index) && !own) return;
+          feed.inputStart(index, inputs.length);
+          started = true;
+          if (own) {
+            give(own);
+            mine.delete(index);
+            bytes += input.size ?? 0;
+            continue;
+          }
+          release();
+          ranges = tasks.filter((t) => t.input === index);
+          linesBefore = 0;
+          anchors = new Map();
+        }
+        while (ranges.length) {
+          const task = ranges[0]!;
+          const m = pool.take(task.id);
+          if (!m) {
+            if (!wait) return;
+            await pool.wait(task.id);
+            continue;
+          }
+          if (m.t === 'done') {
+            for (const [k, v] of Object.entries(m.counters)) counters.inc(k, v);
+            for (const [host, ns] of m.anchors) anchors.set(host, ns);
+            linesBefore += m.lines;
+            ranges.shift();
+            continue;
+          }
+          // a range's lines are numbered from its start
+          for (const [e] of m.events) if (e.log.line !== undefined) e.log.line += linesBefore;
+          for (const d of m.dead) if (d.line !== undefined) d.line += linesBefore;
+          if (m.tail && task.lastRange) tails.push(m);
+          else give(m);
+          if (progress && !m.tail) progress(bytes + m.at);
+        }
+        const guess = guessed.get(index);
+        if (guess && !sameAnchors(guess, anchors)) throw new MisreadAnchors(`${input.ref.id}: its last instants were not read from its end`);
+        if (!guess) later.push(anchors);
+        bytes += input.size ?? 0;
+      }
+    };
+
+    // this thread's own inputs first, while the workers read ranges
+    for (const [i, input] of inputs.entries()) {
+      if (audit.has(i)) continue;
+      for (const a of audit) {
+        if (a > i || guessed.has(a)) continue;
+        const tail = await tailAnchors(inputs[a]!.ref.path!, inputs[a]!.ref, opts);
+        guessed.set(a, tail);
+        for (const [host, ns] of tail) decoder.observe(host, ns);
+      }
+      held = { events: [], dead: [], upTo: undefined };
+      await decodeOne(decoder, input);
+      mine.set(i, held);
+      await pump(false);
+    }
+    // then ranges no worker has taken yet
+    for (let task = pool.claim(); task; task = pool.claim()) {
+      await pool.runHere(task);
+      await pump(false);
+    }
+    await pump(true);
+    release();
+    for (const a of later) for (const [host, ns] of a) decoder.observe(host, ns);
+    held = { events: [], dead: [], upTo: undefined };
+    decoder.end();
+    give(held);
+    for (const [k, v] of Object.entries(decoder.counters.values)) counters.inc(k, v);
+    return counters;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** One input through this thread's decoder, as decodeInputs reads it. */
+async function decodeOne(decoder: Decoder, input: Input): Promise<void> {
+  for await (const batch of readLineBatches(input.open(), decoder.maxLineBytes)) {
+    for (const l of batch) {
+      if (l.kind === 'line') decoder.pushLine(input.ref, l.text, l.offset, l.lineNo);
+      else if (l.kind === 'oversize') decoder.pushOversize(input.ref, l.head, l.length, l.offset, l.lineNo);
+      else decoder.pushInvalidUtf8(input.ref, l.raw, l.offset, l.lineNo);
+    }
+  }
+  decoder.endInput(input.ref);
 }
 
 /**

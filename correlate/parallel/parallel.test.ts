@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { DeadLetter } from '../../ingest/dead-letter.ts';
+import { expandInputs } from '../../ingest/sources/files.ts';
+import { makeAuditCapture } from '../../test/bench/make-audit-capture.ts';
+import { makeLabHistory } from '../../test/bench/make-lab-data.ts';
+import { FIXTURES } from '../../test/helpers/paths.ts';
+import type { AnalyzeOptions } from '../analyze.ts';
+import { analyzeInputs } from '../analyze.ts';
+import type { Done } from './plan.ts';
+import { planThreads, sameAnchors, tailAnchors } from './plan.ts';
+import { readRange } from './range.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'exit137-parallel-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const LAB = join(FIXTURES, 'lab');
+const labFiles = (bundle: string) => ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(LAB, bundle, f));
+
+/** Threads on however little input, and audit logs cut into ranges of about `rangeBytes`. */
+const THREADED = (rangeBytes: number): AnalyzeOptions => ({ threads: 2, parallelFrom: 0, rangeBytes });
+
+/** What analyze says, all of it: with threads it must be exactly what one thread says. */
+async function analyzed(paths: string[], options: AnalyzeOptions) {
+  const dead: DeadLetter[] = [];
+  const r = await analyzeInputs(await expandInputs(paths), { clock: { referenceNs: 1_800_000_000_000_000_000n } }, { deadLetter: (d) => dead.push(d) }, options);
+  return { verdicts: r.verdicts, counters: r.decoder.counters.values, health: r.health, evidence: r.evidence, evidenceEvents: r.evidenceEvents, released: r.released, deadLetters: r.deadLetters, dead };
+}
+
+async function ranges(paths: string[], rangeBytes: number) {
+  return (await planThreads(await expandInputs(paths), {}, { threads: 2, parallelFrom: 0, rangeBytes })) ?? [];
+}
+
+for (const bundle of ['containers', 'containers-busy']) {
+  test(`lab ${bundle}: verdicts, counters, health and evidence with threads are those of one thread, the audit log read in ranges`, async () => {
+    const files = labFiles(bundle);
+    const rangeBytes = 20_000;
+    assert.ok((await ranges(files, rangeBytes)).length >= 2, 'the audit log is read in two ranges or more');
+    const one = await analyzed(files, { keepEvidence: true });
+    const two = await analyzed(files, { ...THREADED(rangeBytes), keepEvidence: true });
+    assert.ok(one.verdicts.length > 0 && one.evidence.length > 0);
+    assert.deepEqual(two, one);
+  });
+}
+
+test('a node history whose audit log is read last, in ranges, with the window letting evidence go early: the same verdicts', async () => {
+  // the audit log last: while it is read, its time is the watermark (correlate/window.ts)
+  const node = join(dir, 'history');
+  const truth = await makeLabHistory(node, 30);
+  const files = ['containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt', 'audit.log'].map((f) => join(node, f));
+  const rangeBytes = 150_000;
+  assert.ok((await ranges(files, rangeBytes)).length >= 4);
+  const one = await analyzed(files, { releaseAt: 40 });
+  const two = await analyzed(files, { ...THREADED(rangeBytes), releaseAt: 40 });
+  assert.ok(one.released > 0.2 * one.evidenceEvents, `the window let go of ${one.released} of ${one.evidenceEvents} early`);
+  assert.deepEqual(two, one);
+  assert.equal(one.verdicts.filter((v) => v.cause !== 'normal-exit' && v.cause !== 'unknown').length, Object.values(truth.deaths).reduce((a, b) => a + b, 0));
+});
+
+test('several inputs, audit logs among the others and one split, with bad lines in a range: the same verdicts, and the dead letters where they were read', async () => {
+  const big = join(dir, 'audit-copies.log');
+  await makeAuditCapture(big, 6);
+  // undecodable lines in the middle of a range: their line numbers are the file's, not the range's
+  const lines = readFileSync(big, 'utf8').split('\n');
+  lines.splice(Math.floor(lines.length * 0.7), 0, 'type=SYSCALL msg=audit(garbage', 'not an audit line at all', 'type=KILL msg=audit(12.243:5): a paste cut its date');
+  writeFileSync(big, lines.join('\n'));
+  const lab = labFiles('containers');
+  // a daemon log before the audit logs, one after them: what is read on the main thread around them
+  const files = [lab[1]!, big, lab[0]!, lab[2]!, lab[5]!, lab[3]!, lab[4]!];
+  const rangeBytes = 500_000;
+  assert.ok((await ranges(files, rangeBytes)).filter((t) => t.path === big).length >= 4);
+  const one = await analyzed(files, {});
+  const two = await analyzed(files, THREADED(rangeBytes));
+  assert.ok(one.dead.length >= 3 && one.dead.every((d) => d.line !== undefined && lines[d.line - 1] !== undefined && d.preview !== undefined));
+  assert.ok(one.dead.some((d) => lines[d.line! - 1] === 'not an audit line at all'), 'line numbers count from the start of the file');
+  assert.deepEqual(two, one);
+});
+
+test("an audit log's last instants read from its end are what reading all of it leaves, and a node that stopped early is noticed", async () => {
+  for (const f of [join(LAB, 'containers', 'audit.log'), join(LAB, 'containers-busy', 'audit.log'), join(LAB, 'audit-raw.log')]) {
+    const [input] = await expandInputs([f]);
+    const read = await readWhole(f, input!.ref);
+    assert.ok(read.size > 0);
+    assert.ok(sameAnchors(await tailAnchors(f, input!.ref, {}), read), f);
+  }
+  // node a's records all come more than a tail's reach before the end: only node b is seen there
+  const two = join(dir, 'two-nodes.log');
+  const capture = readFileSync(join(LAB, 'containers-busy', 'audit.log'), 'utf8').replace(/\n$/, '').split('\n');
+  writeFileSync(two, '');
+  for (const node of ['a', 'b', 'b']) appendFileSync(two, `${capture.map((l) => `node=${node} ${l}`).join('\n')}\n`);
+  const [input] = await expandInputs([two]);
+  const read = await readWhole(two, input!.ref);
+  assert.deepEqual([...read.keys()].sort(), ['a', 'b']);
+  assert.equal(sameAnchors(await tailAnchors(two, input!.ref, {}), read), false);
+  // and analyze, having guessed wrong for the inputs read after it, reads all again on one thread
+  const files = [two, join(LAB, 'containers', 'dmesg.txt')];
+  assert.deepEqual(await analyzed(files, THREADED(400_000)), await analyzed(files, {}));
+});
+
+async function readWhole(path: string, ref: Parameters<typeof readRange>[0]['ref']): Promise<Map<string, bigint>> {
+  let done: Done | undefined;
+  await readRange({ id: 0, input: 0, path, ref, start: 0, end: undefined, lastRange: true, opts: {} }, (m) => {
+    if (m.t === 'done') done = m;
+  });
+  return new Map(done!.anchors);
+}

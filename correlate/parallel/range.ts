@@ -1,0 +1,72 @@
+import { createReadStream } from 'node:fs';
+import { auditEventCanMatter } from '../../ingest/audit/triage.ts';
+import type { DeadLetter } from '../../ingest/dead-letter.ts';
+import { Decoder } from '../../ingest/decoder.ts';
+import type { NormalizedEvent } from '../../ingest/event.ts';
+import { readLineBatches } from '../../ingest/sources/lines.ts';
+import { isEvidence } from '../incidents.ts';
+import type { Batch, Done, Task } from './plan.ts';
+
+/**
+ * Read size: below glibc's mmap threshold (128 KiB), so a chunk's buffer is not a fresh mapping
+ * each time. With two threads of one process mapping and unmapping, 128 KiB reads cost three
+ * times the system time of 64 KiB ones.
+ */
+const READ_BYTES = 64 << 10;
+
+/** Evidence and dead letters per batch: few messages, none holding much. */
+const BATCH = 256;
+/** A batch at least this often (bytes read), for the progress bar and the watermark. */
+const BATCH_BYTES = 8 << 20;
+
+/**
+ * Decodes one range of an audit log as analyze does (audit triage on), with a decoder of its own,
+ * and gives only what analyze keeps: the evidence, the dead letters, the counters and each node's
+ * latest instant. What the decoder lets go only at its end (audit events still open) comes in a
+ * batch marked `tail`: analyze puts it where one decoder reading everything would have let it go.
+ * Runs on a worker thread (worker.ts) or on the main thread, which takes ranges too.
+ */
+export async function readRange(task: Task, post: (m: Batch | Done) => void): Promise<void> {
+  let events: Batch['events'] = [];
+  let dead: DeadLetter[] = [];
+  let upTo: bigint | undefined;
+  let tail = false;
+  let at = task.start;
+  let sentAt = at;
+  const send = () => {
+    post({ t: 'batch', id: task.id, events, dead, upTo, at, tail });
+    events = [];
+    dead = [];
+    sentAt = at;
+  };
+  const decoder = new Decoder(
+    (e: NormalizedEvent) => {
+      const ns = BigInt(e.exit137.ts_ns);
+      if (upTo === undefined || ns > upTo) upTo = ns;
+      if (isEvidence(e)) events.push([e, upTo]);
+    },
+    (d) => dead.push(d),
+    { ...task.opts, wantAudit: auditEventCanMatter },
+  );
+  const stream = createReadStream(task.path, { start: task.start, end: task.end === undefined ? Infinity : task.end - 1, highWaterMark: READ_BYTES });
+  let lines = 0;
+  for await (const batch of readLineBatches(stream, decoder.maxLineBytes, task.start)) {
+    for (const l of batch) {
+      if (l.kind === 'line') decoder.pushLine(task.ref, l.text, l.offset, l.lineNo);
+      else if (l.kind === 'oversize') decoder.pushOversize(task.ref, l.head, l.length, l.offset, l.lineNo);
+      else decoder.pushInvalidUtf8(task.ref, l.raw, l.offset, l.lineNo);
+    }
+    const last = batch.at(-1)!;
+    lines = last.lineNo;
+    at = last.offset;
+    if (events.length + dead.length >= BATCH || at - sentAt >= BATCH_BYTES) send();
+  }
+  // one decoder reading the whole file ends the input only at its end
+  if (task.lastRange) decoder.endInput(task.ref);
+  send();
+  tail = true;
+  upTo = undefined;
+  decoder.end();
+  send();
+  post({ t: 'done', id: task.id, counters: decoder.counters.values, lines, anchors: [...decoder.anchors()] });
+}
