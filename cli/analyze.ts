@@ -1,7 +1,9 @@
 import { createWriteStream, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { analyzeInputs } from '../correlate/analyze.ts';
 import { findHealth } from '../correlate/health/findings.ts';
 import { printFindings, writeFindingsJson } from './health.ts';
@@ -16,7 +18,7 @@ import { esOptions } from './options.ts';
 import type { NodeCliOptions } from './node.ts';
 import { analyzeNode, isNodeForm, nodeOptions } from './node.ts';
 
-type AnalyzeOptions = IngestCliOptions & EsCliOptions & NodeCliOptions & { json?: boolean; all?: boolean; html?: string };
+type AnalyzeOptions = IngestCliOptions & EsCliOptions & NodeCliOptions & { json?: boolean; all?: boolean; html?: string; threads?: number };
 
 export function analyzeCommand(program: Command): void {
   const cmd = program
@@ -24,7 +26,8 @@ export function analyzeCommand(program: Command): void {
     .description('read node records and say, for each container death, what killed it, why, how sure, and what to do')
     .argument('[inputs...]', 'files (.gz too), directories, or - for stdin; formats are detected per input; none: this node’s own evidence')
     .option('--json', 'print one verdict per line as NDJSON instead of a table')
-    .option('--all', 'also list deaths whose cause is unknown, and normal exits, in the table (always in --json)');
+    .option('--all', 'also list deaths whose cause is unknown, and normal exits, in the table (always in --json)')
+    .option('--threads <n>', 'threads that decode audit logs (a large one is split at event boundaries); 1: read everything on one; default: the cores available', threadCount);
   for (const o of ingestOptions()) cmd.addOption(o);
   for (const o of esOptions()) cmd.addOption(o);
   for (const o of nodeOptions()) cmd.addOption(o);
@@ -99,10 +102,15 @@ async function run(paths: string[], o: AnalyzeOptions, options: { keepEvidence: 
     },
   };
   if (bar) sinks.progress = (b) => bar.update(Math.round(b / 1e6));
-  const r = await analyzeInputs(inputs, decoderOptions(o), sinks, options);
+  const r = await analyzeInputs(inputs, decoderOptions(o), sinks, { ...options, threads: o.threads ?? availableParallelism() });
   bar?.stop();
   dl?.end();
   return r;
+}
+
+function threadCount(v: string): number {
+  if (!/^[1-9]\d*$/.test(v)) throw new InvalidArgumentError('threads must be a whole number, at least 1');
+  return Number(v);
 }
 
 function printTable(verdicts: Attribution[], all: number): void {
