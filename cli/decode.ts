@@ -4,6 +4,7 @@ import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { Decoder } from '../ingest/decoder.ts';
 import { NormalizedEvent } from '../ingest/event.ts';
 import { isNormalizedEvent } from '../ingest/event-check.ts';
+import { eventJson } from '../ingest/event-json.ts';
 import type { FollowSink } from '../ingest/follow-run.ts';
 import { commandInto, followInto } from '../ingest/follow-run.ts';
 import { PositionStore } from '../ingest/sources/follow.ts';
@@ -40,8 +41,8 @@ export function decodeCommand(program: Command): void {
             const r = NormalizedEvent.safeParse(e);
             process.stderr.write(`exit137: event ${e.event.id} fails the schema: ${r.success ? 'the compiled check and zod disagree (ingest/event-check.ts)' : r.error.message}\n`);
           }
-          if (following) writeLine(process.stdout, JSON.stringify(e));
-          else lines.push(JSON.stringify(e));
+          if (following) writeLine(process.stdout, eventJson(e));
+          else lines.push(eventJson(e));
         },
         deadLetter: (d: DeadLetter) => {
           if (dl) dl.write(`${JSON.stringify(d)}\n`);

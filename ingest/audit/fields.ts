@@ -1,3 +1,5 @@
+import { fragment } from '../event-json.ts';
+
 /**
  * The key=value body of one audit record, tokenized the way the kernel and auditd write it:
  * `"quoted"` values are text, bare values may be hex-encoded text or numbers, `'…'` holds a nested
@@ -28,8 +30,25 @@ export function tokenizeBody(body: string): Tokenized {
       warnings.push('enrichment separator was U+FFFD');
     }
   }
-  const fields: AuditField[] = [];
-  const glued = scanPairs(raw, fields, warnings, true);
+  let fields: AuditField[];
+  let glued: string | undefined;
+  // What a process says of itself repeats record after record (a SIGURG storm is one sender): the
+  // part of the body from `ppid=` on, or the whole of a short record, is tokenized once.
+  const at = stableFrom(raw);
+  if (at < 0) {
+    fields = [];
+    glued = scanPairs(raw, fields, warnings, true);
+  } else {
+    const stable = memo(PAIRS, raw.slice(at), pairsOf);
+    if (at === 0) fields = stable.fields;
+    else {
+      fields = [];
+      scanPairs(raw.slice(0, at - 1), fields, warnings, true);
+      fields = fields.concat(stable.fields);
+    }
+    for (const w of stable.warnings) warnings.push(w);
+    glued = stable.glued;
+  }
   if (glued !== undefined) {
     // The 0x1D byte was lost in transit: `key="test"ARCH=x86_64 …` (wazuh#3396).
     warnings.push('enrichment separator lost; tail recognised by its upper-case keys');
@@ -37,12 +56,64 @@ export function tokenizeBody(body: string): Tokenized {
   }
   let enriched: Record<string, string> | undefined;
   if (tail !== undefined) {
-    const pairs: AuditField[] = [];
-    scanPairs(tail, pairs, warnings, false);
-    enriched = {};
-    for (const p of pairs) if (!(p.key in enriched)) enriched[p.key] = p.value;
+    const t = memo(ENRICHMENTS, tail, enrichmentOf);
+    for (const w of t.warnings) warnings.push(w);
+    enriched = t.enriched;
   }
   return enriched ? { fields, enriched, warnings } : { fields, warnings };
+}
+
+/** Pairs read once and handed to every record with the same text (which never change them). */
+type Pairs = { fields: AuditField[]; warnings: string[]; glued: string | undefined };
+const PAIRS = new Map<string, Pairs>();
+const ENRICHMENTS = new Map<string, { enriched: Record<string, string>; warnings: string[] }>();
+/** Distinct texts kept per memo: a few hundred processes send most records; the rest is read each time. */
+const MEMO_SIZE = 4096;
+
+function memo<T>(cache: Map<string, T>, key: string, make: (key: string) => T): T {
+  let v = cache.get(key);
+  if (v === undefined) {
+    // a full memo starts again: a node's busy senders come back within a few records
+    if (cache.size >= MEMO_SIZE) cache.clear();
+    v = make(key);
+    cache.set(key, v);
+  }
+  return v;
+}
+
+function pairsOf(text: string): Pairs {
+  const fields: AuditField[] = [];
+  const warnings: string[] = [];
+  const glued = scanPairs(text, fields, warnings, true);
+  return { fields, warnings, glued };
+}
+
+function enrichmentOf(tail: string): { enriched: Record<string, string>; warnings: string[] } {
+  const pairs: AuditField[] = [];
+  const warnings: string[] = [];
+  scanPairs(tail, pairs, warnings, false);
+  const enriched: Record<string, string> = {};
+  for (const p of pairs) if (!(p.key in enriched)) enriched[p.key] = p.value;
+  return { enriched: fragment(Object.freeze(enriched)), warnings: Object.freeze(warnings) as string[] };
+}
+
+/** Records that name a process and nothing that changes call by call: OBJ_PID, PROCTITLE, CWD. */
+const WHOLE = /^ *(?:opid|proctitle|cwd)=/;
+
+/**
+ * Where the part of a record body that repeats starts: 0 for a record that only names a process
+ * (up to 1000 characters), else at ` ppid=` (a SYSCALL's sender, after the arguments that change
+ * each call) when everything before it is plain `key=value` words, so that no quote, brace or tab
+ * can carry a value across that point. -1: read the body whole, each time.
+ */
+function stableFrom(raw: string): number {
+  const at = raw.indexOf(' ppid=');
+  if (at < 0) return raw.length <= 1000 && WHOLE.test(raw) ? 0 : -1;
+  for (let i = 0; i < at; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === QUOTE || c === APOS || c === LBRACE || c === TAB) return -1;
+  }
+  return at + 1;
 }
 
 const SPACE = 32;

@@ -1,5 +1,7 @@
 import type { NormalizedEvent, SignalInfo } from '../event.ts';
 import { containerIdsIn, trailingIdPrefix } from '../ids.ts';
+import { fragment } from '../event-json.ts';
+import type { AuditField } from './fields.ts';
 import { hexText, isHexTextField, splitArgv, splitKeys } from './hex.ts';
 import type { AuditEvent } from './reassemble.ts';
 import type { AuditRecord } from './record.ts';
@@ -129,51 +131,18 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   };
   if (ev.node) auditd.node = ev.node;
 
-  let argv: string[] | undefined;
-  let truncated = false;
-  let title: string | undefined;
-  if (proctitle) {
-    const t = textAndBytes(proctitle, 'proctitle');
-    if (t) {
-      argv = splitArgv(t.text);
-      // argv joined by spaces, read off the text: the NULs as spaces, less the one ending the last argument
-      title = (t.text.endsWith('\0') ? t.text.slice(0, -1) : t.text).replaceAll('\0', ' ');
-      truncated = t.bytes >= PROCTITLE_MAX;
-    }
-  }
+  const title = proctitle ? proctitleOf(proctitle) : undefined;
+  const argv = title?.argv;
+  const truncated = title?.truncated ?? false;
   const execArgs = execve.length > 0 ? execveArgs(execve) : undefined;
 
   const head = sys ?? abend ?? ev.records[0]!;
-  const process: AuditInterpretation['process'] = {};
-  const pid = int(text(head, 'pid'));
-  if (pid !== undefined) process.pid = pid;
-  const comm = text(head, 'comm');
-  if (comm !== undefined) process.name = comm;
-  const exe = text(head, 'exe');
-  if (exe !== undefined) process.executable = exe;
-  const args = execArgs ?? argv;
-  if (args) {
-    process.args = args;
-    process.args_count = args.length;
-  }
-  if (title !== undefined) process.title = title;
-  const dir = cwd ? text(cwd, 'cwd') : undefined;
-  if (dir !== undefined) process.working_directory = dir;
-  const ppid = int(text(head, 'ppid'));
-  if (ppid !== undefined) process.parent = { pid: ppid };
-
-  const user: AuditInterpretation['user'] = {};
-  const uid = text(head, 'uid');
-  if (uid !== undefined) user.id = uid;
-  const auid = setId(text(head, 'auid'));
-  if (auid !== undefined) user.audit = { id: auid };
-  const euid = text(head, 'euid');
-  if (euid !== undefined) user.effective = { id: euid };
-  const gid = text(head, 'gid');
-  if (gid !== undefined) user.group = { id: gid };
+  const who = senderOf(head);
   const en = head.enriched;
-  if (en?.UID) user.name = en.UID;
-  if (en?.AUID && user.audit) user.audit.name = en.AUID;
+  const args = execArgs ?? argv;
+  // the same sender with the same title is the same object, shared by its events (see sharedProcess)
+  const process = who.shared && execArgs === undefined && cwd === undefined ? sharedProcess(who, title) : processOf(who, args, title?.title, cwd ? text(cwd, 'cwd') : undefined);
+  const user = who.shared ? sharedUser(who, en) : userOf(who, en);
 
   let kind: AuditInterpretation['kind'] = 'audit';
   let action = actionOf(ev.records[0]?.type ?? 'unknown');
@@ -205,12 +174,9 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
       if (v !== undefined) a.push(v);
     }
     if (a.length) auditd.a = a;
-    const tty = text(sys, 'tty');
-    if (tty !== undefined) auditd.tty = tty;
-    const ses = setId(text(sys, 'ses'));
-    if (ses !== undefined) auditd.ses = ses;
-    const key = text(sys, 'key');
-    if (key !== undefined) auditd.key = splitKeys(key);
+    if (who.tty !== undefined) auditd.tty = who.tty;
+    if (who.ses !== undefined) auditd.ses = who.ses;
+    if (who.key !== undefined) auditd.key = who.key.slice();
 
     const spec = name ? signalSyscall(name) : undefined;
     if (spec && name) {
@@ -227,20 +193,7 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
           } else auditd.target_arg = { pid: t, scope: spec.scope ?? 'process' };
         }
       }
-      const targets = objPids.map((o) => {
-        const t: NonNullable<AuditInterpretation['target']>['process'] = {};
-        const opid = int(text(o, 'opid'));
-        if (opid !== undefined) t.pid = opid;
-        const ocomm = text(o, 'ocomm');
-        if (ocomm !== undefined) t.name = ocomm;
-        const ouid = text(o, 'ouid');
-        if (ouid !== undefined) t.uid = ouid;
-        const oauid = setId(text(o, 'oauid'));
-        if (oauid !== undefined) t.auid = oauid;
-        const oses = setId(text(o, 'oses'));
-        if (oses !== undefined) t.ses = oses;
-        return t;
-      });
+      const targets = objPids.map(targetOf);
       if (targets.length > 0) {
         target = { process: targets[0]! };
         if (targets.length > 1) target.others = targets.slice(1);
@@ -273,16 +226,9 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   for (const r of execve) warnings.push(...r.warnings);
   if (warnings.length) auditd.warnings = warnings;
 
-  const relatedIds = new Set<string>();
-  for (const a of args ?? []) for (const id of containerIdsIn(a)) relatedIds.add(id);
-  if (truncated && argv?.length) {
-    const p = trailingIdPrefix(argv[argv.length - 1]!);
-    if (p && ![...relatedIds].some((id) => id.startsWith(p))) relatedIds.add(p);
-  }
-
-  const out: AuditInterpretation = { kind, action, auditd, relatedIds: [...relatedIds], message: summary(kind, process, signal, target, action) };
-  if (Object.keys(process).length) out.process = process;
-  if (Object.keys(user).length) out.user = user;
+  const out: AuditInterpretation = { kind, action, auditd, relatedIds: execArgs === undefined ? (title?.relatedIds.slice() ?? []) : relatedIdsOf(execArgs, argv, truncated), message: summary(kind, process, signal, target, action) };
+  if (process !== undefined) out.process = process;
+  if (user !== undefined) out.user = user;
   if (signal) out.signal = signal;
   if (target) out.target = target;
   if (outcome) out.outcome = outcome;
@@ -293,13 +239,217 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
   return out;
 }
 
+/** What a record says of the process that made it (a SYSCALL's sender): the fields every interpretation reads. */
+type Sender = {
+  pid?: number;
+  comm?: string;
+  exe?: string;
+  ppid?: number;
+  uid?: string;
+  auid?: string;
+  euid?: string;
+  gid?: string;
+  tty?: string;
+  ses?: string;
+  key?: readonly string[];
+  /** Its process objects by title, and its user objects by enrichment: made once, shared (sharedProcess). */
+  shared?: true;
+  processes?: Map<Proctitle | undefined, AuditInterpretation['process']>;
+  users?: Map<Readonly<Record<string, string>> | undefined, AuditInterpretation['user']>;
+};
+
+const SENDER_KEYS = new Set(['pid', 'comm', 'exe', 'ppid', 'uid', 'auid', 'euid', 'gid', 'tty', 'ses', 'key']);
+
+/**
+ * Senders by the `ppid` field that starts their records' shared part (audit/fields.ts): records
+ * tokenized from the same text share field objects, so one object stands for one sender's text.
+ * A record whose fields were read afresh is a key never seen again, and falls out with it.
+ */
+const SENDERS = new WeakMap<AuditField, Sender>();
+
+function senderOf(head: AuditRecord): Sender {
+  if (head.type !== 'SYSCALL' || head.interpreted) return readSender(head);
+  const fields = head.fields;
+  let ppid: AuditField | undefined;
+  for (const f of fields) {
+    if (f.key === 'ppid') {
+      ppid = f;
+      break;
+    }
+    // a sender field before ppid= would be the one read (the first): the shared part would not decide
+    if (SENDER_KEYS.has(f.key)) return readSender(head);
+  }
+  if (ppid === undefined) return readSender(head);
+  let s = SENDERS.get(ppid);
+  if (s === undefined) {
+    s = readSender(head);
+    s.shared = true;
+    SENDERS.set(ppid, s);
+  }
+  return s;
+}
+
+function readSender(r: AuditRecord): Sender {
+  const s: Sender = {};
+  const pid = int(text(r, 'pid'));
+  if (pid !== undefined) s.pid = pid;
+  const comm = text(r, 'comm');
+  if (comm !== undefined) s.comm = comm;
+  const exe = text(r, 'exe');
+  if (exe !== undefined) s.exe = exe;
+  const ppid = int(text(r, 'ppid'));
+  if (ppid !== undefined) s.ppid = ppid;
+  const uid = text(r, 'uid');
+  if (uid !== undefined) s.uid = uid;
+  const auid = setId(text(r, 'auid'));
+  if (auid !== undefined) s.auid = auid;
+  const euid = text(r, 'euid');
+  if (euid !== undefined) s.euid = euid;
+  const gid = text(r, 'gid');
+  if (gid !== undefined) s.gid = gid;
+  if (r.type === 'SYSCALL') {
+    const tty = text(r, 'tty');
+    if (tty !== undefined) s.tty = tty;
+    const ses = setId(text(r, 'ses'));
+    if (ses !== undefined) s.ses = ses;
+    const key = text(r, 'key');
+    if (key !== undefined) s.key = Object.freeze(splitKeys(key));
+  }
+  return s;
+}
+
+/** A PROCTITLE read: argv, the title, whether the kernel cut it, and the container ids its argv names. */
+type Proctitle = { argv: readonly string[]; title: string; truncated: boolean; relatedIds: readonly string[] };
+const PROCTITLES = new WeakMap<AuditField, Proctitle | null>();
+
+function proctitleOf(r: AuditRecord): Proctitle | undefined {
+  const f = r.interpreted ? undefined : field(r, 'proctitle');
+  let p = f && PROCTITLES.get(f);
+  if (p === undefined) {
+    p = readProctitle(r);
+    if (f) PROCTITLES.set(f, p);
+  }
+  return p ?? undefined;
+}
+
+function readProctitle(r: AuditRecord): Proctitle | null {
+  const t = textAndBytes(r, 'proctitle');
+  if (!t) return null;
+  const argv = splitArgv(t.text);
+  const truncated = t.bytes >= PROCTITLE_MAX;
+  return Object.freeze({
+    argv: Object.freeze(argv),
+    // argv joined by spaces, read off the text: the NULs as spaces, less the one ending the last argument
+    title: (t.text.endsWith('\0') ? t.text.slice(0, -1) : t.text).replaceAll('\0', ' '),
+    truncated,
+    relatedIds: Object.freeze(relatedIdsOf(argv, argv, truncated)),
+  });
+}
+
+/** Container ids the arguments name; of a cut title, also the start of one its last argument was cut in. */
+function relatedIdsOf(args: readonly string[], argv: readonly string[] | undefined, truncated: boolean): string[] {
+  const ids = new Set<string>();
+  for (const a of args) for (const id of containerIdsIn(a)) ids.add(id);
+  if (truncated && argv?.length) {
+    const p = trailingIdPrefix(argv[argv.length - 1]!);
+    if (p && ![...ids].some((id) => id.startsWith(p))) ids.add(p);
+  }
+  return [...ids];
+}
+
+function processOf(s: Sender, args: readonly string[] | undefined, title: string | undefined, dir: string | undefined): AuditInterpretation['process'] {
+  const process: NonNullable<AuditInterpretation['process']> = {};
+  if (s.pid !== undefined) process.pid = s.pid;
+  if (s.comm !== undefined) process.name = s.comm;
+  if (s.exe !== undefined) process.executable = s.exe;
+  if (args) {
+    process.args = args as string[];
+    process.args_count = args.length;
+  }
+  if (title !== undefined) process.title = title;
+  if (dir !== undefined) process.working_directory = dir;
+  if (s.ppid !== undefined) process.parent = { pid: s.ppid };
+  return Object.keys(process).length ? process : undefined;
+}
+
+/** Objects per sender kept at most: a sender seldom changes its title. */
+const PER_SENDER = 32;
+
+/**
+ * One process object per sender and title, frozen, shared by the events that name it, and
+ * registered with its JSON (event-json.ts): a SIGURG storm names the same few processes a
+ * hundred thousand times, and each was built and serialized again.
+ */
+function sharedProcess(s: Sender, t: Proctitle | undefined): AuditInterpretation['process'] {
+  s.processes ??= new Map();
+  if (s.processes.has(t)) return s.processes.get(t);
+  if (s.processes.size >= PER_SENDER) s.processes.clear();
+  const p = processOf(s, t?.argv, t?.title, undefined);
+  if (p?.parent) Object.freeze(p.parent);
+  const shared = p && fragment(Object.freeze(p));
+  s.processes.set(t, shared);
+  return shared;
+}
+
+function userOf(s: Sender, en: Readonly<Record<string, string>> | undefined): AuditInterpretation['user'] {
+  const user: NonNullable<AuditInterpretation['user']> = {};
+  if (s.uid !== undefined) user.id = s.uid;
+  if (s.auid !== undefined) user.audit = { id: s.auid };
+  if (s.euid !== undefined) user.effective = { id: s.euid };
+  if (s.gid !== undefined) user.group = { id: s.gid };
+  if (en?.UID) user.name = en.UID;
+  if (en?.AUID && user.audit) user.audit.name = en.AUID;
+  return Object.keys(user).length ? user : undefined;
+}
+
+/** userOf, one frozen object per sender and enrichment (see sharedProcess). */
+function sharedUser(s: Sender, en: Readonly<Record<string, string>> | undefined): AuditInterpretation['user'] {
+  s.users ??= new Map();
+  if (s.users.has(en)) return s.users.get(en);
+  if (s.users.size >= PER_SENDER) s.users.clear();
+  const u = userOf(s, en);
+  if (u) for (const part of [u.audit, u.effective, u.group]) if (part) Object.freeze(part);
+  const shared = u && fragment(Object.freeze(u));
+  s.users.set(en, shared);
+  return shared;
+}
+
+type TargetProcess = NonNullable<AuditInterpretation['target']>['process'];
+/** OBJ_PID targets by their `opid` field: one object per target text (see SENDERS). */
+const TARGETS = new WeakMap<AuditField, TargetProcess>();
+
+function targetOf(o: AuditRecord): TargetProcess {
+  const f = o.interpreted ? undefined : field(o, 'opid');
+  let t = f && TARGETS.get(f);
+  if (t === undefined) {
+    t = readTarget(o);
+    if (f) TARGETS.set(f, fragment(Object.freeze(t)));
+  }
+  return t;
+}
+
+function readTarget(o: AuditRecord): TargetProcess {
+  const t: TargetProcess = {};
+  const opid = int(text(o, 'opid'));
+  if (opid !== undefined) t.pid = opid;
+  const ocomm = text(o, 'ocomm');
+  if (ocomm !== undefined) t.name = ocomm;
+  const ouid = text(o, 'ouid');
+  if (ouid !== undefined) t.uid = ouid;
+  const oauid = setId(text(o, 'oauid'));
+  if (oauid !== undefined) t.auid = oauid;
+  const oses = setId(text(o, 'oses'));
+  if (oses !== undefined) t.ses = oses;
+  return t;
+}
+
 const RUNTIMES = new Set(['runc', 'docker-runc', 'crun', 'runsc', 'youki']);
 
 /**
  * The signal a command sends, read from its argv: an OCI runtime's `kill [--all] <id> [SIGNAL]`
  * (runc's default is SIGTERM) or `kill [-s SIG | -SIG | -N] pid`. Undefined for anything else.
  */
-function commandSignal(args: string[]): { action: string; signal: SignalInfo; pid?: number; container?: string } | undefined {
+function commandSignal(args: readonly string[]): { action: string; signal: SignalInfo; pid?: number; container?: string } | undefined {
   const prog = (args[0] ?? '').split('/').pop()!;
   if (RUNTIMES.has(prog)) {
     const k = args.indexOf('kill');
