@@ -569,7 +569,7 @@ export class Decoder {
     if (a.relatedIds.length) e.exit137.related_ids = a.relatedIds;
     if (a.auditd.proctitle_truncated) e.tags.push('truncated');
     for (const w of a.auditd.warnings ?? []) this.counters.inc(`audit_warning_${w.split(' ')[0]}`);
-    if (!ev.records.some((r) => r.type === 'SYSCALL') && a.kind === 'audit' && ev.records.some((r) => r.type === 'EXECVE' || r.type === 'OBJ_PID')) {
+    if (a.kind === 'audit' && !ev.records.some((r) => r.type === 'SYSCALL') && ev.records.some((r) => r.type === 'EXECVE' || r.type === 'OBJ_PID')) {
       e.tags.push('partial');
       this.counters.inc('audit_partial_events');
     }

@@ -1,4 +1,4 @@
-import type { NormalizedEvent } from './event.ts';
+import { ECS_VERSION, EventKind, NormalizedEvent, Source, TimeBasisSchema } from './event.ts';
 
 /**
  * An event as one line of JSON, the same as JSON.stringify gives (key for key; for the keys the
@@ -12,11 +12,11 @@ import type { NormalizedEvent } from './event.ts';
  */
 export function eventJson(e: NormalizedEvent): string {
   const ev = e.event;
-  let s = `{"@timestamp":${str(e['@timestamp'])},"ecs":{"version":${str(e.ecs.version)}},"event":{"id":${str(ev.id)},"kind":${str(ev.kind)},"category":${strings(ev.category)},"type":${strings(ev.type)},"action":${str(ev.action)}`;
-  if (ev.module !== undefined) s += `,"module":${str(ev.module)}`;
+  let s = `{"@timestamp":${str(e['@timestamp'])},"ecs":{"version":${word(e.ecs.version)}},"event":{"id":${str(ev.id)},"kind":${word(ev.kind)},"category":${words(ev.category)},"type":${words(ev.type)},"action":${str(ev.action)}`;
+  if (ev.module !== undefined) s += `,"module":${word(ev.module)}`;
   s += `,"dataset":${str(ev.dataset)},"original":${str(ev.original)}`;
   if (ev.sequence !== undefined) s += `,"sequence":${num(ev.sequence)}`;
-  if (ev.outcome !== undefined) s += `,"outcome":${str(ev.outcome)}`;
+  if (ev.outcome !== undefined) s += `,"outcome":${word(ev.outcome)}`;
   s += `},"host":{"name":${str(e.host.name)}},"log":${log(e.log)},"tags":${strings(e.tags)},"exit137":${exit137(e.exit137)}`;
   if (e.message !== undefined) s += `,"message":${str(e.message)}`;
   if (e.process !== undefined) s += `,"process":${obj(e.process)}`;
@@ -41,6 +41,27 @@ function obj(o: object): string {
   return FRAGMENTS.get(o) ?? JSON.stringify(o);
 }
 
+/** Values of the schema's closed vocabularies: plain words, written without a look for what to escape. */
+const WORDS: ReadonlySet<unknown> = new Set<unknown>([
+  ECS_VERSION,
+  ...EventKind.options,
+  ...Source.options,
+  ...TimeBasisSchema.options,
+  ...NormalizedEvent.shape.event.shape.kind.options,
+  ...NormalizedEvent.shape.event.shape.category.element.options,
+  ...NormalizedEvent.shape.event.shape.type.element.options,
+  ...NormalizedEvent.shape.event.shape.outcome.unwrap().options,
+  'exit137',
+  'process',
+  'thread',
+  'process-group',
+  'all',
+]);
+
+function word(v: string): string {
+  return WORDS.has(v) ? `"${v}"` : str(v);
+}
+
 /** What JSON.stringify escapes in a string (lone surrogates included: all surrogates go the slow way). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
@@ -59,6 +80,10 @@ function strings(a: readonly string[]): string {
   let s = `[${str(a[0]!)}`;
   for (let i = 1; i < a.length; i++) s += `,${str(a[i]!)}`;
   return `${s}]`;
+}
+
+function words(a: readonly string[]): string {
+  return Array.isArray(a) && a.length === 1 && WORDS.has(a[0]) ? `["${a[0]}"]` : strings(a);
 }
 
 function log(l: NormalizedEvent['log']): string {
@@ -91,7 +116,7 @@ function syslog(g: NonNullable<NormalizedEvent['log']['syslog']>): string {
 
 function exit137(x: NormalizedEvent['exit137']): string {
   const t = x.time;
-  let s = `{"kind":${str(x.kind)},"source":${str(x.source)},"ts_ns":${str(x.ts_ns)},"time":{"basis":${str(t.basis)}`;
+  let s = `{"kind":${word(x.kind)},"source":${word(x.source)},"ts_ns":${str(x.ts_ns)},"time":{"basis":${word(t.basis)}`;
   if (t.year_inferred !== undefined) s += `,"year_inferred":${JSON.stringify(t.year_inferred)}`;
   if (t.offset_minutes !== undefined) s += `,"offset_minutes":${num(t.offset_minutes)}`;
   if (t.since_boot_ns !== undefined) s += `,"since_boot_ns":${str(t.since_boot_ns)}`;
@@ -131,7 +156,7 @@ function auditd(a: NonNullable<NormalizedEvent['auditd']>): string {
   if (a.tty !== undefined) s += `,"tty":${str(a.tty)}`;
   if (a.ses !== undefined) s += `,"ses":${str(a.ses)}`;
   if (a.key !== undefined) s += `,"key":${strings(a.key)}`;
-  if (a.target_arg !== undefined) s += `,"target_arg":{"pid":${num(a.target_arg.pid)},"scope":${str(a.target_arg.scope)}}`;
+  if (a.target_arg !== undefined) s += `,"target_arg":{"pid":${num(a.target_arg.pid)},"scope":${word(a.target_arg.scope)}}`;
   if (a.proctitle_truncated !== undefined) s += `,"proctitle_truncated":${JSON.stringify(a.proctitle_truncated)}`;
   if (a.enriched !== undefined) s += `,"enriched":${obj(a.enriched)}`;
   if (a.warnings !== undefined) s += `,"warnings":${strings(a.warnings)}`;

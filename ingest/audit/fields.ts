@@ -39,7 +39,7 @@ export function tokenizeBody(body: string): Tokenized {
     fields = [];
     glued = scanPairs(raw, fields, warnings, true);
   } else {
-    const stable = memo(PAIRS, raw.slice(at), pairsOf);
+    const stable = PAIRS.get(raw.slice(at));
     if (at === 0) fields = stable.fields;
     else {
       fields = [];
@@ -56,7 +56,7 @@ export function tokenizeBody(body: string): Tokenized {
   }
   let enriched: Record<string, string> | undefined;
   if (tail !== undefined) {
-    const t = memo(ENRICHMENTS, tail, enrichmentOf);
+    const t = ENRICHMENTS.get(tail);
     for (const w of t.warnings) warnings.push(w);
     enriched = t.enriched;
   }
@@ -65,20 +65,54 @@ export function tokenizeBody(body: string): Tokenized {
 
 /** Pairs read once and handed to every record with the same text (which never change them). */
 type Pairs = { fields: AuditField[]; warnings: string[]; glued: string | undefined };
-const PAIRS = new Map<string, Pairs>();
-const ENRICHMENTS = new Map<string, { enriched: Record<string, string>; warnings: string[] }>();
+
+/**
+ * Texts read once, by the text. The last few found are looked at first, by comparing the text
+ * (which stops at the first character that differs) instead of hashing all of it for the map: in
+ * a storm the same few senders come back record after record.
+ */
+class Memo<T> {
+  private readonly map = new Map<string, { key: string; value: T }>();
+  private readonly recentKeys: string[] = [];
+  private readonly recentValues: T[] = [];
+  private next = 0;
+
+  constructor(private readonly make: (key: string) => T) {}
+
+  get(key: string): T {
+    const keys = this.recentKeys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === key) return this.recentValues[i]!;
+    let e = this.map.get(key);
+    if (e === undefined) {
+      // a full memo starts again: a node's busy senders come back within a few records
+      if (this.map.size >= MEMO_SIZE) this.map.clear();
+      const own = detached(key);
+      e = { key: own, value: this.make(own) };
+      this.map.set(own, e);
+    }
+    // (the memo's own copy: the text looked up is a slice that holds its whole chunk)
+    keys[this.next] = e.key;
+    this.recentValues[this.next] = e.value;
+    this.next = (this.next + 1) % RECENT;
+    return e.value;
+  }
+}
+
 /** Distinct texts kept per memo: a few hundred processes send most records; the rest is read each time. */
 const MEMO_SIZE = 4096;
+/** Texts compared before the map is asked. */
+const RECENT = 8;
 
-function memo<T>(cache: Map<string, T>, key: string, make: (key: string) => T): T {
-  let v = cache.get(key);
-  if (v === undefined) {
-    // a full memo starts again: a node's busy senders come back within a few records
-    if (cache.size >= MEMO_SIZE) cache.clear();
-    v = make(key);
-    cache.set(key, v);
-  }
-  return v;
+const PAIRS = new Memo<Pairs>(pairsOf);
+const ENRICHMENTS = new Memo<{ enriched: Record<string, string>; warnings: string[] }>(enrichmentOf);
+
+/**
+ * A copy of a string that holds only its own characters: a line is a slice of the 128 KiB chunk
+ * it was read in, and a memo that kept the slice (or values sliced from it) kept the chunk.
+ */
+function detached(s: string): string {
+  // slicing a concatenation flattens it into a string of its own first
+  return `${s} `.slice(0, -1);
 }
 
 function pairsOf(text: string): Pairs {

@@ -70,7 +70,8 @@ function int(v: string | undefined): number | undefined {
 /** A syscall argument register (hex) as a signed 32-bit int: `kill(-1234, …)` reaches audit as fff…fb2e. */
 function argInt32(hex: string | undefined): number | undefined {
   if (hex === undefined || !/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
-  return Number(BigInt.asIntN(32, BigInt(`0x${hex}`)));
+  // the low 32 bits, read as signed: the last 8 hex digits (no BigInt per signal)
+  return Number.parseInt(hex.length > 8 ? hex.slice(-8) : hex, 16) | 0;
 }
 
 /** An argument as `ausearch -i` prints it: `0x1312` (hex with its prefix), or a signal by name (`SIGKILL`). */
@@ -82,6 +83,19 @@ function interpretedArg(v: string | undefined): number | undefined {
 }
 
 const ARG_KEYS = ['a0', 'a1', 'a2', 'a3'];
+
+/** The list with the record's warnings added; made only when there is one (most events have none). */
+function warningsOf(list: string[] | undefined, r: AuditRecord | undefined): string[] | undefined {
+  if (r === undefined || r.warnings.length === 0) return list;
+  const out = list ?? [];
+  for (const w of r.warnings) out.push(w);
+  return out;
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
 
 /** `CONFIG_CHANGE` → `config-change`, once per record type (a few dozen exist). */
 const ACTIONS = new Map<string, string>();
@@ -218,15 +232,18 @@ export function interpretAuditEvent(ev: AuditEvent): AuditInterpretation {
     if (sig !== undefined) signal = { number: sig, name: signalName(sig) };
   }
   if (argv) auditd.proctitle_truncated = truncated;
-  if (en && Object.keys(en).length) auditd.enriched = en;
+  if (en && hasKeys(en)) auditd.enriched = en;
   // Only the records we read have been tokenized; their warnings are the ones that matter.
-  const warnings: string[] = [];
-  for (const r of [sys, proctitle, cwd, abend]) if (r) warnings.push(...r.warnings);
-  for (const r of objPids) warnings.push(...r.warnings);
-  for (const r of execve) warnings.push(...r.warnings);
-  if (warnings.length) auditd.warnings = warnings;
+  let warnings = warningsOf(undefined, sys);
+  warnings = warningsOf(warnings, proctitle);
+  warnings = warningsOf(warnings, cwd);
+  warnings = warningsOf(warnings, abend);
+  for (const r of objPids) warnings = warningsOf(warnings, r);
+  for (const r of execve) warnings = warningsOf(warnings, r);
+  if (warnings) auditd.warnings = warnings;
 
-  const out: AuditInterpretation = { kind, action, auditd, relatedIds: execArgs === undefined ? (title?.relatedIds.slice() ?? []) : relatedIdsOf(execArgs, argv, truncated), message: summary(kind, process, signal, target, action) };
+  const ids = execArgs === undefined ? title?.relatedIds : relatedIdsOf(execArgs, argv, truncated);
+  const out: AuditInterpretation = { kind, action, auditd, relatedIds: ids?.length ? ids.slice() : [], message: summary(kind, process, signal, target, action) };
   if (process !== undefined) out.process = process;
   if (user !== undefined) out.user = user;
   if (signal) out.signal = signal;
