@@ -20,8 +20,8 @@ function shiftIso(iso: string, s: number, sep = 'T'): string {
   return `${d.slice(0, 10)}${sep}${d.slice(11, 19)}${m[3]}`;
 }
 
-export function rewriteLine(line: string, k: number, cache: Map<string, string>): string {
-  const s = k * SPACING_S;
+export function rewriteLine(line: string, k: number, cache: Map<string, string>, spacingS = SPACING_S): string {
+  const s = k * spacingS;
   return line
     .replace(/\b[0-9a-f]{64}\b/g, (id) => {
       let v = cache.get(id);
@@ -37,9 +37,10 @@ export function rewriteLine(line: string, k: number, cache: Map<string, string>)
     .replace(/^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(,\d+\+00:00 )/, (_m, t: string, rest: string) => `${shiftIso(t, s)}${rest}`);
 }
 
-export async function makeLabHistory(dir: string, replicas: number): Promise<{ bytes: number; lines: number; deaths: Record<string, number> }> {
+/** `opts.source`: another lab capture (containers-busy spans longer than SPACING_S: give `spacingS`). */
+export async function makeLabHistory(dir: string, replicas: number, opts: { source?: string; spacingS?: number } = {}): Promise<{ bytes: number; lines: number; deaths: Record<string, number> }> {
   mkdirSync(dir, { recursive: true });
-  const src = join(FIXTURES, 'lab', 'containers');
+  const src = join(FIXTURES, 'lab', opts.source ?? 'containers');
   let bytes = 0;
   let lines = 0;
   for (const f of FILES) {
@@ -48,7 +49,7 @@ export async function makeLabHistory(dir: string, replicas: number): Promise<{ b
     for (let k = 0; k < replicas; k++) {
       const cache = new Map<string, string>();
       let chunk = '';
-      for (const l of text) chunk += `${rewriteLine(l, k, cache)}\n`;
+      for (const l of text) chunk += `${rewriteLine(l, k, cache, opts.spacingS)}\n`;
       bytes += Buffer.byteLength(chunk);
       lines += text.length;
       if (!out.write(chunk)) await once(out, 'drain');
