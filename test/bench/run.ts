@@ -1,131 +1,153 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeAuditLog, makeJournal } from './make-data.ts';
+import { REPO } from '../helpers/paths.ts';
+import { captureShape } from './make-audit-capture.ts';
 import { makeLabHistory } from './make-lab-data.ts';
-import { benchDistributed } from './distributed.ts';
+import { fmt, median, quote, table, timed } from './measure.ts';
+import type { Run, Target } from './measure.ts';
 import { benchSampler } from './sampler.ts';
 
 /**
- * `npm run bench`: exit137's decoder beside ausearch on the same input in the same run, each
- * pinned to one core. Sizes: BENCH_AUDIT_MB (default 256), BENCH_JOURNAL_MB (default 64).
+ * `npm run bench`: what a user feels, beside what that user would otherwise run, on the same
+ * file in the same run (issue 15). The input is the busy lab capture (the rule pack plus an
+ * all-signals rule: Go's SIGURG tgkill floods, kills by runtimes and users, execs, and the
+ * daemons' own logs) repeated with fresh ids, serials and times: real-shaped, not generated.
+ *
+ * Sizes: BENCH_COPIES (default 123: about 600,000 audit lines, 165 MB), BENCH_BIG_COPIES (default
+ * 760: about 1 GB of audit log); BENCH_RUNS (default 3: the median of each one-core row).
+ * BENCH_ONLY=audit,threads,distributed,sampler picks sections. Peers are built once into
+ * BENCH_PEERS (default .peers) by ../shared/peers/build-peers.sh.
  */
+const only = new Set((process.env.BENCH_ONLY ?? 'audit,threads,distributed,sampler').split(','));
+const copies = Number(process.env.BENCH_COPIES ?? 123);
+const bigCopies = Number(process.env.BENCH_BIG_COPIES ?? 760);
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const peersDir = process.env.BENCH_PEERS ?? join(REPO, '.peers');
 const dir = mkdtempSync(join(tmpdir(), 'exit137-bench-'));
-const auditMb = Number(process.env.BENCH_AUDIT_MB ?? 256);
-const journalMb = Number(process.env.BENCH_JOURNAL_MB ?? 64);
-// 1,700 copies of the lab run hold 10,200 deaths in about 1.4 million events.
-const replicas = Number(process.env.BENCH_REPLICAS ?? 1700);
-// the distributed pipeline goes through a real Elasticsearch on this machine: a smaller history
-const distReplicas = Number(process.env.BENCH_DIST_REPLICAS ?? 100);
-const distWorkers = Number(process.env.BENCH_DIST_WORKERS ?? 2);
-// BENCH_ONLY=decode,analyze,distributed,sampler runs some sections only
-const only = new Set((process.env.BENCH_ONLY ?? 'decode,analyze,distributed,sampler').split(','));
+const targets: Target[] = [];
+const exit137 = ['node', join(REPO, 'bin', 'exit137.js')];
+const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-type Run = { seconds: number; maxRssMb: number; lines?: number; events?: number };
-
-/** Runs a command on core 0 under GNU time, returns wall seconds and peak RSS. */
-function timed(cmd: string[]): Run {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'taskset', '-c', '0', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
-  const last = r.stderr.trim().split('\n').at(-1)!.split(' ');
-  const out: Run = { seconds: Number(last[0]), maxRssMb: Number(last[1]) / 1024 };
-  if (r.stdout.startsWith('{')) Object.assign(out, JSON.parse(r.stdout.trim().split('\n').at(-1)!));
-  return out;
+/** The busy lab capture repeated: one directory per size, with the truth of its deaths. */
+async function history(name: string, n: number) {
+  say(`writing ${n} copies of the busy lab capture in ${join(dir, name)}`);
+  const h = await makeLabHistory(join(dir, name), n, { source: 'containers-busy', spacingS: captureShape().spanS + 300 });
+  const audit = join(dir, name, 'audit.log');
+  const auditLines = Number(execFileSync('wc', ['-l', audit], { encoding: 'utf8' }).split(' ')[0]);
+  return { ...h, dir: join(dir, name), audit, auditLines, auditBytes: statSync(audit).size };
 }
 
-function ausearch(args: string[], file: string): Run {
-  // ausearch writes its result to stdout; send it nowhere so only parsing is timed.
-  return timed(['sh', '-c', `ausearch ${args.join(' ')} -if '${file}' > /dev/null 2>&1; true`]);
+/** `analyze --json`: counts verdicts by cause (deaths only) against the history's truth. */
+function verdictsRight(r: Run, truth: Record<string, number>): { right: boolean; deaths: number; byCause: Record<string, number> } {
+  const byCause: Record<string, number> = {};
+  for (const l of r.stdout.split('\n')) {
+    if (!l.startsWith('{')) continue;
+    const v = JSON.parse(l) as { incident_id?: string; cause?: string };
+    if (v.incident_id && v.cause && v.cause !== 'normal-exit') byCause[v.cause] = (byCause[v.cause] ?? 0) + 1;
+  }
+  const deaths = Object.values(byCause).reduce((a, b) => a + b, 0);
+  const right = Object.keys({ ...truth, ...byCause }).every((c) => byCause[c] === truth[c]);
+  return { right, deaths, byCause };
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-const rows: string[][] = [];
-function row(what: string, r: Run, lines: number, bytes: number) {
-  rows.push([what, fmt(r.seconds, 2), fmt(lines / r.seconds), fmt(bytes / 1e6 / r.seconds, 1), fmt(r.maxRssMb, 0)]);
-}
+const rate = (lines: number, r: Run) => lines / r.seconds;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 try {
-  const tsx = ['node', '--import', 'tsx', join(import.meta.dirname, 'decode-only.ts')];
-  if (only.has('decode')) {
-  process.stderr.write(`bench: writing ${auditMb} MB of audit log and ${journalMb} MB of journal JSON in ${dir}\n`);
-  const audit = join(dir, 'audit.log');
-  const a = await makeAuditLog(audit, auditMb * 1e6);
-  const journal = join(dir, 'journal.json');
-  const j = await makeJournal(journal, journalMb * 1e6);
+  say('building exit137 (npm run build) so every row runs the compiled CLI, as installed');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit' });
 
-  const ours = timed([...tsx, audit]);
-  row('exit137 decode + reassembly (audit)', ours, a.lines, a.bytes);
-  row('ausearch --raw (audit)', ausearch(['--raw'], audit), a.lines, a.bytes);
-  row('ausearch -i (audit)', ausearch(['-i'], audit), a.lines, a.bytes);
-  const jr = timed([...tsx, journal]);
-  row('exit137 decode (journald JSON)', jr, j.lines, j.bytes);
+  if (only.has('audit')) {
+    const script = join(REPO, '..', 'shared', 'peers', 'build-peers.sh');
+    if (!existsSync(script)) throw new Error(`bench: ${script} is missing: the peers cannot be built`);
+    say(`building the peers into ${peersDir} (once; kept there)`);
+    execFileSync('bash', [script, peersDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const laurelOut = join(peersDir, 'laurel-out');
 
-  const header = ['input, one core', 'seconds', 'lines/s', 'MB/s', 'peak RSS MB'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`audit: ${fmt(a.lines)} lines, ${fmt(statSync(audit).size / 1e6, 0)} MB; journal: ${fmt(j.lines)} lines, ${fmt(statSync(journal).size / 1e6, 0)} MB`);
-  console.log(line(header));
-  for (const r of rows) console.log(line(r));
-  const iRate = a.lines / Number(rows[2]![1]!.replace(/,/g, ''));
-  const rawRate = a.lines / Number(rows[1]![1]!.replace(/,/g, ''));
-  const ourRate = a.lines / ours.seconds;
-  console.log(`exit137 / ausearch -i: ${(ourRate / iRate).toFixed(2)}x   exit137 / ausearch --raw: ${(ourRate / rawRate).toFixed(2)}x   exit137 events: ${fmt(ours.events ?? 0)}`);
-  void execFileSync;
+    const h = await history('h', copies);
+    const L = h.auditLines;
+    const one = (cmd: string[] | string, before?: () => void) =>
+      median(runs, () => {
+        before?.();
+        return timed(cmd, { discard: true });
+      });
+    say(`one core, median of ${runs}: laurel, go-libaudit auparse, ausearch -i, exit137 decode, exit137 analyze on ${fmt(L)} lines`);
+    const laurel = one(`${quote(join(peersDir, 'laurel'))} -c ${quote(join(peersDir, 'laurel.toml'))} < ${quote(h.audit)}`, () => rmSync(laurelOut, { recursive: true, force: true }));
+    rmSync(laurelOut, { recursive: true, force: true });
+    // auparse reports every serial gap on stderr (the copies' serials jump): not what is timed
+    const auparse = one(`${quote(join(peersDir, 'auparse'))} -format json -i -in ${quote(h.audit)} -out /dev/null 2>/dev/null`);
+    const ausearch = one(`ausearch -i -if ${quote(h.audit)} 2>/dev/null; true`);
+    const decode = one([...exit137, 'decode', h.audit]);
+    const analyzeAudit = one([...exit137, 'analyze', h.audit]);
+
+    const big = await history('big', bigCopies);
+    say(`one core: exit137 analyze on ${fmt(big.auditLines)} audit lines, then on both whole histories`);
+    const analyzeBig = timed([...exit137, 'analyze', big.audit], { discard: true });
+    const whole = timed([...exit137, 'analyze', '--json', h.dir]);
+    const wholeBig = timed([...exit137, 'analyze', '--json', big.dir]);
+    const wv = verdictsRight(whole, h.deaths);
+    const wbv = verdictsRight(wholeBig, big.deaths);
+
+    console.log(`\nThe busy lab capture × ${copies}: audit.log ${fmt(L)} lines, ${fmt(h.auditBytes / 1e6)} MB (ENRICHED; rule pack + all-signals rule). One core, median of ${runs}.`);
+    const row = (what: string, r: Run, lines = L) => [what, fmt(r.seconds, 2), fmt(rate(lines, r)), fmt(r.maxRssMb), ratio(rate(lines, r), rate(L, laurel))];
+    table(
+      ['audit.log → …', 'wall s', 'lines/s', 'peak RSS MB', '÷ laurel'],
+      [
+        row('laurel 0.8.2 → JSON lines', laurel),
+        row('go-libaudit auparse v2.6.2 → JSON', auparse),
+        row('ausearch -i → text', ausearch),
+        row('exit137 decode → NDJSON (validated)', decode),
+        row('exit137 analyze → verdicts', analyzeAudit),
+      ],
+    );
+    console.log(`\nexit137 analyze as the input grows (one core)`);
+    table(
+      ['input', 'lines', 'MB', 'wall s', 'lines/s', 'peak RSS MB', 'verdicts'],
+      [
+        ['audit.log ×' + copies, fmt(L), fmt(h.auditBytes / 1e6), fmt(analyzeAudit.seconds, 2), fmt(rate(L, analyzeAudit)), fmt(analyzeAudit.maxRssMb), '(audit alone names no container)'],
+        ['audit.log ×' + bigCopies, fmt(big.auditLines), fmt(big.auditBytes / 1e6), fmt(analyzeBig.seconds, 2), fmt(rate(big.auditLines, analyzeBig)), fmt(analyzeBig.maxRssMb), ''],
+        ['whole node ×' + copies, fmt(h.lines), fmt(h.bytes / 1e6), fmt(whole.seconds, 2), fmt(rate(h.lines, whole)), fmt(whole.maxRssMb), `${fmt(wv.deaths)} deaths, ${wv.right ? 'all as caused' : `WRONG ${JSON.stringify(wv.byCause)}`}`],
+        ['whole node ×' + bigCopies, fmt(big.lines), fmt(big.bytes / 1e6), fmt(wholeBig.seconds, 2), fmt(rate(big.lines, wholeBig)), fmt(wholeBig.maxRssMb), `${fmt(wbv.deaths)} deaths, ${wbv.right ? 'all as caused' : `WRONG ${JSON.stringify(wbv.byCause)}`}`],
+      ],
+    );
+    const aRatio = rate(L, analyzeAudit) / rate(L, laurel);
+    targets.push({ target: '1. analyze ≥ 3× laurel lines/s', figure: `${aRatio.toFixed(2)}×`, met: aRatio >= 3 });
+    targets.push({ target: '1. analyze peak RSS < 200 MB on 1 GB', figure: `${fmt(analyzeBig.maxRssMb)} MB`, met: analyzeBig.maxRssMb < 200 });
+    const growth = analyzeBig.maxRssMb / analyzeAudit.maxRssMb;
+    targets.push({ target: `1. analyze RSS flat (×${bigCopies} ÷ ×${copies} ≤ 1.25)`, figure: `${growth.toFixed(2)}×`, met: growth <= 1.25 });
+    targets.push({ target: '   analyze verdicts on both histories', figure: wv.right && wbv.right ? 'all as caused' : 'WRONG', met: wv.right && wbv.right });
+    const dRatio = rate(L, decode) / rate(L, laurel);
+    targets.push({ target: '2. decode ≥ 1.5× laurel lines/s', figure: `${dRatio.toFixed(2)}×`, met: dRatio >= 1.5 });
+    targets.push({ target: '2. decode peak RSS < 150 MB', figure: `${fmt(decode.maxRssMb)} MB`, met: decode.maxRssMb < 150 });
   }
 
-  if (only.has('analyze')) {
-  // ingest + correlate in one process (exit137 analyze) beside decoding alone, on a node history
-  // made of the real lab run repeated: the ratio is what correlation costs.
-  const hist = join(dir, 'history');
-  const h = await makeLabHistory(hist, replicas);
-  const decodeOnly = timed([...tsx, hist]);
-  const analyze = timed(['node', '--import', 'tsx', join(import.meta.dirname, 'analyze-only.ts'), hist]) as Run & { deaths?: number; byCause?: Record<string, number>; kept?: number };
-  const expected = Object.values(h.deaths).reduce((a, b) => a + b, 0);
-  const right = Object.entries(h.deaths).every(([c, n]) => analyze.byCause?.[c] === n);
-  const crow = (what: string, r: Run) => [what, fmt(r.seconds, 2), fmt((r.events ?? 0) / r.seconds), fmt(h.lines / r.seconds), fmt(r.maxRssMb, 0)];
-  const cheader = ['node history, one core', 'seconds', 'events/s', 'lines/s', 'peak RSS MB'];
-  const crows = [crow('exit137 decode (ingest only)', decodeOnly), crow('exit137 analyze (ingest + correlate)', analyze)];
-  const cw = cheader.map((x, i) => Math.max(x.length, ...crows.map((r) => r[i]!.length)));
-  const cline = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(cw[i]!) : c.padStart(cw[i]!))).join('  ');
-  console.log('');
-  console.log(`history: ${replicas} copies of the lab run, ${fmt(h.lines)} lines, ${fmt(h.bytes / 1e6, 0)} MB, ${fmt(analyze.events ?? 0)} events, ${fmt(expected)} deaths (${fmt(analyze.kept ?? 0)} events kept as evidence)`);
-  console.log(cline(cheader));
-  for (const r of crows) console.log(cline(r));
-  console.log(`verdicts: ${fmt(analyze.deaths ?? 0)} deaths found, causes ${right ? 'all as caused' : `WRONG: ${JSON.stringify(analyze.byCause)} vs ${JSON.stringify(h.deaths)}`}; analyze / decode time: ${(analyze.seconds / decodeOnly.seconds).toFixed(2)}x`);
-
+  if (only.has('threads')) {
+    const { benchThreads } = await import('./parallel.ts');
+    targets.push(...(await benchThreads(dir, { copies, runs })));
   }
 
   if (only.has('distributed')) {
-    // the same code distributed: ingest worker → Redis (BullMQ) → correlate workers → Elasticsearch,
-    // beside analyze in one process on the same history in the same run
-    const dh = join(dir, 'dist-history');
-    const truth = await makeLabHistory(dh, distReplicas);
-    const deaths = Object.values(truth.deaths).reduce((a, b) => a + b, 0);
-    const inProcess = timed(['node', '--import', 'tsx', join(import.meta.dirname, 'analyze-only.ts'), dh]) as Run & { deaths?: number };
-    process.stderr.write(`bench: distributed run on ${distReplicas} copies of the lab run with ${distWorkers} correlate workers (starts Redis and Elasticsearch)\n`);
-    const d = await benchDistributed(dh, { events: inProcess.events ?? 0, deaths }, distWorkers);
-    const inRate = (inProcess.events ?? 0) / inProcess.seconds;
-    const outRate = d.events / d.seconds;
-    console.log('');
-    console.log(`distributed: ${fmt(distReplicas)} copies of the lab run, ${fmt(inProcess.events ?? 0)} events, ${fmt(deaths)} deaths; ${distWorkers} correlate workers, 1 ingest worker, Redis and one ES node on this machine`);
-    console.log(`exit137 analyze, one process, one core        ${fmt(inRate).padStart(9)} events/s  (${fmt(inProcess.seconds, 2)} s, ${fmt(inProcess.deaths ?? 0)} verdicts)`);
-    console.log(`ingest → Redis → correlate → Elasticsearch    ${fmt(outRate).padStart(9)} events/s  (${fmt(d.seconds, 2)} s, ${fmt(d.events)} events and ${fmt(d.verdicts)} verdicts in ES)`);
-    const right = Object.entries(truth.deaths).every(([c, n]) => d.byCause[c] === n) && d.verdicts === deaths;
-    console.log(`cost of distribution: analyze / pipeline rate ${(inRate / outRate).toFixed(2)}x (the pipeline's processes, Redis and Elasticsearch share this machine's ${cpus().length} cores); verdicts in ES ${right ? 'all as caused' : `WRONG: ${JSON.stringify(d.byCause)} vs ${JSON.stringify(truth.deaths)}`}`);
-    console.log(`verdict latency, last evidence queued → verdict in ES: p50 ${fmt(d.latencyP50Ms)} ms, p99 ${fmt(d.latencyP99Ms)} ms; minus the ${fmt(d.settleMs)} ms settle window: p50 ${fmt(d.latencyP50Ms - d.settleMs)} ms, p99 ${fmt(d.latencyP99Ms - d.settleMs)} ms (${fmt(d.verdictWrites)} verdict writes, re-attributions included)`);
-    console.log(`Redis: peak ${fmt(d.redisPeakMb, 1)} MB above idle; evidence held ${fmt(d.evidenceBytesPerIncident / 1024, 1)} KB per incident (${fmt(d.incidentsHeld)} incidents held at the end)`);
-    console.log(`workers, peak RSS and CPU time: ${d.workers.map((w) => `${w.role} ${fmt(w.peakRssMb, 0)} MB ${fmt(w.cpuSeconds, 1)} s`).join(', ')}`);
+    const { benchDistributedTargets } = await import('./distributed.ts');
+    targets.push(...(await benchDistributedTargets(dir)));
   }
 
   if (only.has('sampler')) {
-  // the live blocked-task sampler on fixture /proc trees: a full round split into budgeted scans
-  console.log('');
-  console.log('blocked-task sampler, fixture /proc (1% of tasks in D), budget 20,000 entries / 250 ms per scan');
-  console.log('tasks      scans  round ms  CPU ms  worst scan ms  reported');
-  for (const n of [10_000, 100_000]) {
-    const r = benchSampler(n);
-    console.log(`${fmt(n).padEnd(9)}  ${String(r.scans).padStart(5)}  ${fmt(r.millis, 0).padStart(8)}  ${fmt(r.cpuMillis, 0).padStart(6)}  ${fmt(r.worstScanMillis, 0).padStart(13)}  ${fmt(r.reported).padStart(8)}`);
+    // the live blocked-task sampler on fixture /proc trees: a full round split into budgeted scans
+    console.log('\nblocked-task sampler, fixture /proc (1% of tasks in D), budget 20,000 entries / 250 ms per scan');
+    table(
+      ['tasks', 'scans', 'round ms', 'CPU ms', 'worst scan ms', 'reported'],
+      [10_000, 100_000].map((n) => {
+        const r = benchSampler(n);
+        return [fmt(n), String(r.scans), fmt(r.millis), fmt(r.cpuMillis), fmt(r.worstScanMillis), fmt(r.reported)];
+      }),
+    );
   }
+
+  if (targets.length) {
+    console.log('\nIssue 15 targets, this run');
+    table(['target', 'figure', ''], targets.map((t) => [t.target, t.figure, t.met ? 'met' : 'NOT MET']));
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
