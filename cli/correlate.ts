@@ -9,7 +9,7 @@ import { EVENTS_QUEUE } from '../ingest/ship/queue.ts';
 import { Counter } from 'prom-client';
 import { RedisLedger, enqueueAlerts, slackQueue, slackWorker } from '../sinks/slack/delivery.ts';
 import { planAlerts } from '../sinks/slack/plan.ts';
-import { installTemplates, withdrawVerdicts, writeBatch } from '../sinks/elasticsearch/writer.ts';
+import { installTemplates, verdictWriter, writeBatch } from '../sinks/elasticsearch/writer.ts';
 import type { WriteResult } from '../sinks/elasticsearch/writer.ts';
 import { esClientOptions, redacted, redisOptions, workerEnv } from './ops/config.ts';
 import { WorkerMetrics, logErrors, opsServer, workerLogger } from './ops/telemetry.ts';
@@ -63,6 +63,7 @@ export function correlateCommand(program: Command): void {
           await redis.rpush(ES_DEAD_LETTERS, JSON.stringify({ ...x, doc: docs.get(x.id) }));
         }
       };
+      const writeVerdicts = es ? verdictWriter(es) : undefined;
       const onEvents = es
         ? async (events: NormalizedEvent[], skipped: Record<string, number>) => {
             try {
@@ -83,9 +84,8 @@ export function correlateCommand(program: Command): void {
       const onVerdicts = async (verdicts: Attribution[], evidenceAt: number, withdrawn: string[]) => {
         if (es) {
           try {
-            // refreshed before it returns: the latency logged below is to the verdict visible in ES
-            await kept(await writeBatch(es, [], verdicts, { refresh: true }), new Map(verdicts.map((v) => [v.incident_id, v])));
-            await withdrawVerdicts(es, withdrawn);
+            // visible before it returns: the latency logged below is to the verdict visible in ES
+            await kept(await writeVerdicts!(verdicts, withdrawn), new Map(verdicts.map((v) => [v.incident_id, v])));
           } catch (e) {
             metrics.sendFailures.inc({ target: 'elasticsearch' });
             throw e;

@@ -10,7 +10,7 @@ import { startElasticsearch } from '../../test/helpers/elasticsearch.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
 import { SEARCHES } from '../kibana/objects.ts';
 import { VERDICTS_ALIAS } from './templates.ts';
-import { installTemplates, writeBatch } from './writer.ts';
+import { installTemplates, verdictWriter, writeBatch } from './writer.ts';
 
 /** One real Elasticsearch 8 node for the sink and the Kibana searches. */
 describe('Elasticsearch: the sink and the saved searches on a real 8.19 node', { timeout: 900_000 }, () => {
@@ -74,6 +74,26 @@ describe('Elasticsearch: the sink and the saved searches on a real 8.19 node', {
     assert.equal(r.rejected.length, 1);
     assert.equal(r.rejected[0]!.status, 400);
     assert.match(r.rejected[0]!.reason, /document_parsing_exception|mapper_parsing_exception/);
+  });
+
+  it('verdict writes gathered into one bulk: each caller returns once its verdicts are visible, with only its own refusals; withdrawals apply', async () => {
+    const write = verdictWriter(client, 50);
+    const mine = verdicts.slice(0, 4).map((v, i) => ({ ...v, incident_id: `inc-gathered-${i}` }));
+    const bad = { ...verdicts[0]!, incident_id: 'inc-gathered-bad', confidence: 'very' as unknown as number };
+    let bulks = 0;
+    const count = (_e: unknown, r: { meta: { request: { params: { path: string } } } } | null) => void (r?.meta.request.params.path.endsWith('/_bulk') && bulks++);
+    client.diagnostic.on('request', count);
+    const results = await Promise.all([write([mine[0]!, mine[1]!], []), write([mine[2]!, bad], []), write([mine[3]!], [])]);
+    client.diagnostic.off('request', count);
+    assert.equal(bulks, 1, 'three finalizes, one bulk');
+    assert.deepEqual(results.map((r) => r.rejected.map((x) => x.id)), [[], ['inc-gathered-bad'], []]);
+    const ids = mine.map((v) => v.incident_id);
+    // searched with no refresh of the test's own: the write returned once they were visible
+    const seen = await client.search({ index: VERDICTS_ALIAS, size: 10, query: { ids: { values: ids } } });
+    assert.deepEqual(seen.hits.hits.map((h) => h._id).sort(), ids);
+    await write([], ids);
+    await client.indices.refresh({ index: VERDICTS_ALIAS });
+    assert.equal((await client.count({ index: VERDICTS_ALIAS, query: { ids: { values: ids } } })).count, 0, 'withdrawn');
   });
 
   it('each Kibana search, run as Kibana runs Lucene, returns exactly the expected verdicts', async () => {
