@@ -268,7 +268,8 @@ type Sender = {
   gid?: string;
   tty?: string;
   ses?: string;
-  key?: readonly string[];
+  /** (copied into each event: a copy of a frozen array is a slow path) */
+  key?: string[];
   /** Its process objects by title, and its user objects by enrichment: made once, shared (sharedProcess). */
   shared?: true;
   processes?: Map<Proctitle | undefined, AuditInterpretation['process']>;
@@ -330,7 +331,7 @@ function readSender(r: AuditRecord): Sender {
     const ses = setId(text(r, 'ses'));
     if (ses !== undefined) s.ses = ses;
     const key = text(r, 'key');
-    if (key !== undefined) s.key = Object.freeze(splitKeys(key));
+    if (key !== undefined) s.key = splitKeys(key);
   }
   return s;
 }
@@ -359,7 +360,8 @@ function readProctitle(r: AuditRecord): Proctitle | null {
     // argv joined by spaces, read off the text: the NULs as spaces, less the one ending the last argument
     title: (t.text.endsWith('\0') ? t.text.slice(0, -1) : t.text).replaceAll('\0', ' '),
     truncated,
-    relatedIds: Object.freeze(relatedIdsOf(argv, argv, truncated)),
+    // (not frozen: each event gets a copy, and copying a frozen array is a slow path)
+    relatedIds: relatedIdsOf(argv, argv, truncated),
   });
 }
 
