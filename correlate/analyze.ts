@@ -263,7 +263,7 @@ async function readThreaded(inputs: Input[], tasks: Task[], threads: number, opt
     }
     // then ranges no worker has taken yet
     for (let task = pool.claim(); task; task = pool.claim()) {
-      await pool.runHere(task);
+      await pool.runHere(task, detached);
       await pump(false);
     }
     await pump(true);

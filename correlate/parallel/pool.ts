@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { NormalizedEvent } from '../../ingest/event.ts';
 import type { Batch, Done, FromWorker, Task } from './plan.ts';
 import { readRange } from './range.ts';
 
@@ -58,9 +59,9 @@ export class ThreadPool {
     return this.tasks[this.next++];
   }
 
-  /** Reads a claimed range on this thread. */
-  async runHere(task: Task): Promise<void> {
-    await readRange(task, (m) => this.put(m));
+  /** Reads a claimed range on this thread; `keep` makes the copy of a piece of evidence this thread holds. */
+  async runHere(task: Task, keep: (e: NormalizedEvent) => NormalizedEvent): Promise<void> {
+    await readRange(task, (m) => this.put(m), keep);
   }
 
   /** A range's next batch or its summary, if there is one yet. */
