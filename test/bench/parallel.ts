@@ -59,7 +59,12 @@ export async function benchThreads(dir: string, opts: { copies: number; runs: nu
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
+  const { rmSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'exit137-bench-threads-'));
-  const targets = await benchThreads(dir, { copies: Number(process.argv[2] ?? 123), runs: Number(process.argv[3] ?? 3) });
-  for (const t of targets) console.log(`${t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.figure}`);
+  try {
+    const targets = await benchThreads(dir, { copies: Number(process.argv[2] ?? 123), runs: Number(process.argv[3] ?? 3) });
+    for (const t of targets) console.log(`${t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.figure}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
