@@ -4,22 +4,15 @@ import type { Batch, Done, FromWorker, Task } from './plan.ts';
 import { readRange } from './range.ts';
 
 /**
- * The young generation a worker may grow to, as the main thread's: with V8's smaller default
- * for workers, the short-lived lines and records of a decode were scavenged twice as often.
- */
-const YOUNG_MB = 48;
-
-/**
  * The worker's module. Compiled (dist/), the file beside this one; from source, the TypeScript
  * through tsx, which a worker thread does not inherit from the thread that started it.
  */
 function startWorker(): Worker {
   const here = import.meta.url;
-  const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_MB };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { resourceLimits });
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
   const tsx = import.meta.resolve('tsx/esm/api');
   const file = new URL('./worker.ts', here).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); });`, { eval: true, resourceLimits });
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); });`, { eval: true });
 }
 
 type Queue = { items: (Batch | Done)[]; wake: (() => void) | undefined; failed: Error | undefined };
