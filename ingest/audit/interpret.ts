@@ -295,7 +295,9 @@ function senderOf(head: AuditRecord): Sender {
       break;
     }
     // a sender field before ppid= would be the one read (the first): the shared part would not decide
-    if (SENDER_KEYS.has(f.key)) return readSender(head);
+    // (all sender keys are 3 or 4 characters: most argument keys are told apart by their length)
+    const n = f.key.length;
+    if ((n === 3 || n === 4) && SENDER_KEYS.has(f.key)) return readSender(head);
   }
   if (ppid === undefined) return readSender(head);
   let s = SENDERS.get(ppid);

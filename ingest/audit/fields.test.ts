@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FIXTURES, sharedPath } from '../../test/helpers/paths.ts';
+import { tokenizeBody } from './fields.ts';
+import { parseAuditRecord } from './record.ts';
+
+/** Record bodies of the lab's audit captures and the shared corpus. */
+function bodies(): string[] {
+  const corpus = sharedPath('corpus', 'audit');
+  const files = [join(FIXTURES, 'lab', 'audit-enriched.log'), join(FIXTURES, 'lab', 'audit-raw.log'), join(FIXTURES, 'lab', 'containers-busy', 'audit.log'), ...readdirSync(corpus).filter((f) => f.endsWith('.log')).map((f) => join(corpus, f))];
+  const out: string[] = [];
+  for (const f of files) {
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+      const p = parseAuditRecord(line);
+      if (p.ok) out.push(p.record.body);
+    }
+  }
+  return out;
+}
+
+const SENDER = 'ppid=1 pid=812 auid=4294967295 uid=0 comm="containerd-shim" exe="/usr/bin/containerd-shim-runc-v2" key="kill"\x1dARCH=x86_64 SYSCALL=kill AUID="unset" UID="root"';
+
+describe('tokenizeBody: texts read once give what reading them whole gives', () => {
+  it('on every record of the lab captures and the corpus, seen once and again', () => {
+    const all = bodies();
+    assert.ok(all.length > 3000, `${all.length} records`);
+    for (const round of [1, 2]) for (const b of all) assert.deepEqual(tokenizeBody(b), tokenizeBody(b, false), `round ${round}: ${b.slice(0, 200)}`);
+  });
+
+  it('where what comes before ppid= could carry a value across it, or the body is not the shape it seems', () => {
+    const odd = [
+      `arch=c000003e syscall=62 a0=1 a1=9 items=0 ${SENDER}`,
+      `arch=c000003e syscall=62 comm="x ${SENDER}`,
+      `arch=c000003e syscall=62 msg='op=x ${SENDER}'`,
+      `arch=c000003e syscall=62 saddr={ fam=local ${SENDER} }`,
+      `arch=c000003e\tsyscall=62 a0=1 ${SENDER}`,
+      `arch=c000003e syscall=62 subj=a b ${SENDER}`,
+      `arch=c000003e syscall=62 stray pid=1 ${SENDER}`,
+      `arch=c000003e syscall=62 a0=1  ${SENDER}`,
+      ` opid=12 ocomm="sh"\x1dOUID="root"`,
+      ` opid=12 ocomm="sh"OUID="root"`,
+      `proctitle=${'41'.repeat(700)}`,
+      `cwd="/a b" x`,
+      `ppid=1 pid=2 comm="x"ARCH=x86_64 SYSCALL=kill`,
+      `a0=1 ppid=1 pid=2 comm="unterminated`,
+    ];
+    for (const round of [1, 2]) for (const b of odd) assert.deepEqual(tokenizeBody(b), tokenizeBody(b, false), `round ${round}: ${JSON.stringify(b)}`);
+  });
+
+  it('hands the same pair objects to records of one sender', () => {
+    const a = tokenizeBody(`arch=c000003e syscall=62 a0=1 a1=9 items=0 ${SENDER}`);
+    const b = tokenizeBody(`arch=c000003e syscall=200 a0=5 a1=17 items=0 ${SENDER}`);
+    const ppid = (t: typeof a) => t.fields.find((f) => f.key === 'ppid');
+    assert.ok(ppid(a) !== undefined && ppid(a) === ppid(b));
+    assert.equal(a.enriched, b.enriched);
+    assert.ok(Object.isFrozen(a.enriched));
+  });
+});
