@@ -4,7 +4,8 @@ import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { Decoder } from '../ingest/decoder.ts';
 import type { DecoderOptions } from '../ingest/decoder.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
-import { decodeInputs } from '../ingest/run.ts';
+import { decodeInputsInTimeOrder } from '../ingest/interleave.ts';
+import type { TimeOrderSinks } from '../ingest/interleave.ts';
 import type { Input } from '../ingest/sources/files.ts';
 import { readLineBatches } from '../ingest/sources/lines.ts';
 import { attribute } from './attribute.ts';
@@ -60,8 +61,9 @@ const LATENESS_NS = 300n * 1_000_000_000n;
 
 /**
  * The embedded pipeline: ingest and correlate in one process, no services. Only events that can
- * be evidence are kept in memory, and, while the last input is read, only as long as an open death
- * can use them (correlate/window.ts); the rest are counted and let go. `keepEvidence` keeps it all
+ * be evidence are kept in memory, and only as long as an open death can use them
+ * (correlate/window.ts): the inputs are read side by side in time (ingest/interleave.ts), so a
+ * node's logs hold the open window, not the input. The rest are counted and let go. `keepEvidence` keeps it all
  * (to publish it, or to draw one death's timeline).
  */
 export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
@@ -85,8 +87,9 @@ async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: Analyze
   const health: NormalizedEvent[] = [];
   let evidenceEvents = 0;
   let deadLetters = 0;
-  // Inputs are read one after the other, and a later one may hold evidence of any time: only
-  // while the last is read does its time say that older evidence is complete.
+  // With threads, inputs are fed one after the other, and a later one may hold evidence of any
+  // time: only while the last is fed does its time say that older evidence is complete. (On one
+  // thread they are read side by side in time, and the watermark comes with them.)
   let last = false;
   let newest: bigint | undefined;
   const advance = (ns: bigint) => {
@@ -130,9 +133,10 @@ async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: Analyze
   if (threaded) {
     counters = await readThreaded(inputs, threaded.tasks, threaded.threads, decoderOpts, feed, sinks.progress);
   } else {
-    const decodeSinks: Parameters<typeof decodeInputs>[1] = { event: feed.event, deadLetter: feed.deadLetter, inputStart: feed.inputStart };
+    // inputs read side by side in time: the slowest one's time says what evidence is complete
+    const decodeSinks: TimeOrderSinks = { event: feed.event, deadLetter: feed.deadLetter, watermark: (ns) => window.advance(ns - LATENESS_NS) };
     if (sinks.progress) decodeSinks.progress = sinks.progress;
-    counters = (await decodeInputs(inputs, decodeSinks, decoderOpts)).counters;
+    counters = (await decodeInputsInTimeOrder(inputs, decodeSinks, decoderOpts)).counters;
   }
   const verdicts = sortVerdicts(window.finish());
   return { verdicts, decoder: { counters }, evidenceEvents, deadLetters, evidence: options.keepEvidence ? all : [], health, released: window.releasedEarly };

@@ -27,8 +27,13 @@ const THREADED = (rangeBytes: number): AnalyzeOptions => ({ threads: 2, parallel
 async function analyzed(paths: string[], options: AnalyzeOptions) {
   const dead: DeadLetter[] = [];
   const r = await analyzeInputs(await expandInputs(paths), { clock: { referenceNs: 1_800_000_000_000_000_000n } }, { deadLetter: (d) => dead.push(d) }, options);
-  return { verdicts: r.verdicts, counters: r.decoder.counters.values, health: r.health, evidence: r.evidence, evidenceEvents: r.evidenceEvents, released: r.released, deadLetters: r.deadLetters, dead };
+  // one thread reads the inputs side by side in time, threads feed them one after the other: the
+  // order evidence comes in, and so how much the window lets go early, is not what must match
+  const byId = (evs: typeof r.evidence) => [...evs].sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
+  return { verdicts: r.verdicts, counters: r.decoder.counters.values, health: byId(r.health), evidence: byId(r.evidence), evidenceEvents: r.evidenceEvents, deadLetters: r.deadLetters, dead, released: r.released };
 }
+
+const same = (two: Awaited<ReturnType<typeof analyzed>>, one: Awaited<ReturnType<typeof analyzed>>) => assert.deepEqual({ ...two, released: 0 }, { ...one, released: 0 });
 
 async function ranges(paths: string[], rangeBytes: number) {
   return (await planThreads(await expandInputs(paths), {}, { threads: 2, parallelFrom: 0, rangeBytes })) ?? [];
@@ -42,7 +47,7 @@ for (const bundle of ['containers', 'containers-busy']) {
     const one = await analyzed(files, { keepEvidence: true });
     const two = await analyzed(files, { ...THREADED(rangeBytes), keepEvidence: true });
     assert.ok(one.verdicts.length > 0 && one.evidence.length > 0);
-    assert.deepEqual(two, one);
+    same(two, one);
   });
 }
 
@@ -56,7 +61,8 @@ test('a node history whose audit log is read last, in ranges, with the window le
   const one = await analyzed(files, { releaseAt: 40 });
   const two = await analyzed(files, { ...THREADED(rangeBytes), releaseAt: 40 });
   assert.ok(one.released > 0.2 * one.evidenceEvents, `the window let go of ${one.released} of ${one.evidenceEvents} early`);
-  assert.deepEqual(two, one);
+  assert.ok(two.released > 0.2 * two.evidenceEvents, `with threads, the window let go of ${two.released} of ${two.evidenceEvents} early`);
+  same(two, one);
   assert.equal(one.verdicts.filter((v) => v.cause !== 'normal-exit' && v.cause !== 'unknown').length, Object.values(truth.deaths).reduce((a, b) => a + b, 0));
 });
 
@@ -76,7 +82,7 @@ test('several inputs, audit logs among the others and one split, with bad lines 
   const two = await analyzed(files, THREADED(rangeBytes));
   assert.ok(one.dead.length >= 3 && one.dead.every((d) => d.line !== undefined && lines[d.line - 1] !== undefined && d.preview !== undefined));
   assert.ok(one.dead.some((d) => lines[d.line! - 1] === 'not an audit line at all'), 'line numbers count from the start of the file');
-  assert.deepEqual(two, one);
+  same(two, one);
 });
 
 test("an audit log's last instants read from its end are what reading all of it leaves, and a node that stopped early is noticed", async () => {
