@@ -11,7 +11,7 @@ import type { NormalizedEvent } from '../../ingest/event.ts';
 import { decodeInputs } from '../../ingest/run.ts';
 import { EVENTS_QUEUE } from '../../ingest/ship/queue.ts';
 import { expandInputs } from '../../ingest/sources/files.ts';
-import { VERDICTS_ALIAS, eventsIndex } from '../../sinks/elasticsearch/templates.ts';
+import { EVENTS_TEMPLATE, VERDICTS_ALIAS, eventsIndex } from '../../sinks/elasticsearch/templates.ts';
 import { installTemplates } from '../../sinks/elasticsearch/writer.ts';
 import { startElasticsearch } from '../helpers/elasticsearch.ts';
 import { REPO } from '../helpers/paths.ts';
@@ -102,6 +102,26 @@ async function serviceCpu(client: Client, admin: Redis): Promise<{ es: number; r
   const info = await admin.info('cpu');
   const redis = Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
   return { es, redis };
+}
+
+/** BENCH_TRACE: where the ES node's time goes (cumulative totals, ms or counts). */
+async function nodeWork(client: Client): Promise<Record<string, number>> {
+  const st = Object.values((await client.nodes.stats({ node_id: '_local', metric: ['indices', 'jvm', 'http', 'process'] })).nodes)[0]!;
+  const ix = st.indices!;
+  const gc = Object.values(st.jvm?.gc?.collectors ?? {}).reduce((n, c) => n + (c.collection_time_in_millis ?? 0), 0);
+  return {
+    cpu_ms: st.process?.cpu?.total_in_millis ?? 0,
+    index_ms: ix.indexing?.index_time_in_millis ?? 0,
+    docs: ix.indexing?.index_total ?? 0,
+    refresh_ms: ix.refresh?.total_time_in_millis ?? 0,
+    refreshes: ix.refresh?.total ?? 0,
+    merge_ms: ix.merges?.total_time_in_millis ?? 0,
+    flush_ms: ix.flush?.total_time_in_millis ?? 0,
+    query_ms: ix.search?.query_time_in_millis ?? 0,
+    queries: ix.search?.query_total ?? 0,
+    gc_ms: gc,
+    http_opened: st.http?.total_opened ?? 0,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -196,6 +216,7 @@ export async function benchDistributedSection(opts: { dir: string; replicas: num
         const redisBase = await redisMemory();
         let redisPeak = redisBase;
         const cpu0 = await serviceCpu(client, admin);
+        const node0 = process.env.BENCH_TRACE ? await nodeWork(client) : undefined;
         const t0 = performance.now();
         await start(['ingest', ...files.map((f) => join(inputs, f))]);
         const feeding = feed === 'complete' ? Promise.resolve() : feedFiles(history, inputs, files, feed, h.lines);
@@ -230,6 +251,10 @@ export async function benchDistributedSection(opts: { dir: string; replicas: num
         }
         const seconds = (Math.min(performance.now(), handled >= expected ? performance.now() : last.at) - t0) / 1000;
         const cpu1 = await serviceCpu(client, admin);
+        if (node0) {
+          const node1 = await nodeWork(client);
+          process.stderr.write(`ES node's work over the run: ${JSON.stringify(Object.fromEntries(Object.entries(node1).map(([k, v]) => [k, v - node0[k]!])))}\n`);
+        }
         await feeding;
         const stored = await client.search<{ cause: string }>({ index: VERDICTS_ALIAS, size: 10_000, _source: ['cause'], query: { match_all: {} } });
         const byCause: Record<string, number> = {};
@@ -366,7 +391,7 @@ async function prepareCeiling(client: Client, admin: Redis, history: string, fil
     const stats = await load();
     const seconds = (performance.now() - t0) / 1000;
     const esCpuSeconds = (await serviceCpu(client, admin)).es - cpu0.es;
-    for (const index of indices) await client.indices.putSettings({ index, settings: { refresh_interval: '1s' } });
+    for (const index of indices) await client.indices.putSettings({ index, settings: { refresh_interval: EVENTS_TEMPLATE.template.settings.refresh_interval } });
     await client.indices.refresh({ index: [...indices] });
     const stored = (await client.count({ index: [...indices] })).count;
     if (stats.failed > 0 || stored !== docs.length) throw new Error(`ceiling load: ${stats.failed} failed, ${stored} of ${docs.length} stored`);
