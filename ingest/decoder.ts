@@ -63,6 +63,14 @@ export type DecoderOptions = {
    * (`audit_events_unwanted`), never built into an event.
    */
   wantAudit?: (ev: AuditEvent<unknown>) => boolean;
+  /**
+   * Audit records reassembled per input, and an input's open events let go when it ends. For
+   * inputs read side by side (ingest/interleave.ts): a newer audit.log's first lines read beside
+   * audit.log.1 would otherwise settle audit.log.1's open event before its last records came.
+   * Off (followers, inputs read one after the other), one reassembler per node joins records
+   * across inputs, as a log rotated in the middle of an event needs.
+   */
+  auditPerInput?: boolean;
 };
 
 /**
@@ -108,6 +116,8 @@ export class Decoder {
   private readonly inputs = new Map<string, InputState>();
   private readonly clocks = new Map<string, NodeClock>();
   private readonly audit: AuditReassembler<LineCtx>;
+  /** With `auditPerInput`: one reassembler per input id. */
+  private readonly auditByInput = new Map<string, AuditReassembler<LineCtx>>();
   private readonly goBlocks = new BlockAssembler<LineCtx>(PROGRAM_BLOCKS);
   private readonly kernelBlocks = new BlockAssembler<LineCtx>(KERNEL_BLOCKS);
   /** Lines of no known program (a pasted report, a raw file): any kind of report may start there. */
@@ -132,7 +142,21 @@ export class Decoder {
   }
 
   get reassemblerStats() {
-    return this.audit.stats;
+    if (this.auditByInput.size === 0) return this.audit.stats;
+    const sum = { ...this.audit.stats };
+    for (const a of this.auditByInput.values()) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += a.stats[k];
+    return sum;
+  }
+
+  private reassemblerFor(inputId: string): AuditReassembler<LineCtx> {
+    if (!this.opts.auditPerInput) return this.audit;
+    let a = this.auditByInput.get(inputId);
+    if (!a) this.auditByInput.set(inputId, (a = new AuditReassembler<LineCtx>((e) => this.emitAudit(e), this.opts.reassembler)));
+    return a;
+  }
+
+  private get reassemblers(): AuditReassembler<LineCtx>[] {
+    return [this.audit, ...this.auditByInput.values()];
   }
 
   /** One line of an input (without its newline). `raw` is given when the bytes were not valid text. */
@@ -230,13 +254,14 @@ export class Decoder {
     this.inputs.delete(ref.id);
     const mine = (stream: string) => stream.endsWith(`\0${ref.id}`);
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const b of a.flushStreams(mine)) this.emitBlock(b);
+    this.auditByInput.get(ref.id)?.flush();
     this.placer.endInput(ref.id);
   }
 
   /** End of all input: let go of open audit events and reports. */
   end(): void {
     this.joiner.flushAll();
-    this.audit.flush();
+    for (const a of this.reassemblers) a.flush();
     for (const b of [...this.goBlocks.flush(), ...this.kernelBlocks.flush(), ...this.anyBlocks.flush(), ...this.relayBlocks.flush()]) this.emitBlock(b);
     this.placer.releaseAll();
   }
@@ -255,7 +280,7 @@ export class Decoder {
     const see = (c: LineCtx) => {
       if (c.input.id === inputId && c.offset >= 0 && (held === undefined || c.offset < held.offset)) held = c;
     };
-    for (const c of this.audit.openOrigins()) see(c);
+    for (const a of this.reassemblers) for (const c of a.openOrigins()) see(c);
     for (const c of this.placer.heldCtx()) see(c);
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const c of a.openFirsts()) see(c);
     // a held line that took its predecessor's time took exactly this one
@@ -302,7 +327,7 @@ export class Decoder {
   /** For followers: time passes even when no line arrives. */
   tick(): void {
     this.joiner.flushAll();
-    this.audit.expireIdle();
+    for (const a of this.reassemblers) a.expireIdle();
     for (const a of [this.goBlocks, this.kernelBlocks, this.anyBlocks, this.relayBlocks]) for (const b of a.expire(BLOCK_IDLE_MS)) this.emitBlock(b);
     this.placer.releaseAll();
   }
@@ -540,7 +565,7 @@ export class Decoder {
     }
     if (rec.node === undefined && host !== UNKNOWN_HOST && env.host) rec.node = env.host;
     this.clock(rec.node ?? host).observe(rec);
-    this.audit.push(rec, new AuditLineCtx(where, env, rec.node ?? host, original, rec));
+    this.reassemblerFor(where.input.id).push(rec, new AuditLineCtx(where, env, rec.node ?? host, original, rec));
   }
 
   // ---- events ----

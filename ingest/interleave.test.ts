@@ -8,7 +8,7 @@ import { expandInputs } from './sources/files.ts';
 import { FIXTURES } from '../test/helpers/paths.ts';
 import { makeLabHistory } from '../test/bench/make-lab-data.ts';
 import { captureShape } from '../test/bench/make-audit-capture.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 /** The lateness analyze allows an input behind its own newest event. */
@@ -62,6 +62,34 @@ describe('reading inputs side by side in time', () => {
         if (w !== undefined && BigInt(inTime[i]!.exit137.ts_ns) < w - LATENESS_NS) late++;
       }
       assert.equal(late, 0, 'events older than the watermark less the lateness');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a rotated audit log read beside its successor', () => {
+  it('gives the events of the whole log read at once, whichever order the files are given in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exit137-rotated-'));
+    try {
+      await makeLabHistory(dir, 4, { source: 'containers-busy', spacingS: captureShape().spanS + 300 });
+      const lines = readFileSync(join(dir, 'audit.log'), 'utf8').replace(/\n$/, '').split('\n');
+      // auditd rotates between events: cut where no serial of the lines before comes again after
+      const serial = (l: string) => /:(\d+)\)/.exec(l)?.[1];
+      let cut = Math.floor(lines.length / 2);
+      while (lines.slice(cut - 200, cut).some((l) => lines.slice(cut, cut + 200).some((m) => serial(m) === serial(l)))) cut++;
+      writeFileSync(join(dir, 'audit.log.1'), `${lines.slice(0, cut).join('\n')}\n`);
+      writeFileSync(join(dir, 'audit.log.0'), `${lines.slice(cut).join('\n')}\n`);
+      const whole: NormalizedEvent[] = [];
+      await decodeInputs(await expandInputs([join(dir, 'audit.log')]), { event: (e) => whole.push(e), deadLetter: () => assert.fail('dead letter') });
+      // ids and positions name the file a line was read from: compare what the records say
+      const said = (evs: NormalizedEvent[]) => evs.map((e) => e.event.original).sort();
+      for (const order of [['audit.log.1', 'audit.log.0'], ['audit.log.0', 'audit.log.1']]) {
+        const split: NormalizedEvent[] = [];
+        await decodeInputsInTimeOrder(await expandInputs(order.map((f) => join(dir, f))), { event: (e) => split.push(e), deadLetter: () => assert.fail('dead letter') });
+        assert.equal(split.length, whole.length, order.join(' then '));
+        assert.deepEqual(said(split), said(whole), order.join(' then '));
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -46,7 +46,9 @@ export async function decodeInputsInTimeOrder(inputs: Input[], sinks: TimeOrderS
       sinks.event(e);
     },
     sinks.deadLetter,
-    opts,
+    // an audit event's records are all in one input: another input read between two of its
+    // batches must not settle it early
+    { ...opts, auditPerInput: true },
   );
   let done = 0;
   let lastProgress = 0;
