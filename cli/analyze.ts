@@ -31,11 +31,19 @@ export function analyzeCommand(program: Command): void {
   for (const o of esOptions()) cmd.addOption(o);
   for (const o of nodeOptions()) cmd.addOption(o);
   cmd.action(async (paths: string[], o: AnalyzeOptions) => {
-    const r = isNodeForm(paths, o) ? await analyzeNode(o) : await run(paths, o, { keepEvidence: Boolean(o.es) });
+    // --json prints each verdict as its death is decided: a node's weeks of logs and thousands of
+    // deaths are not held in memory (Elasticsearch needs them all, to write them with their evidence)
+    let streamed = 0;
+    const print = (v: Attribution) => {
+      streamed++;
+      writeLine(process.stdout, JSON.stringify(Attribution.parse(v)));
+    };
+    const node = isNodeForm(paths, o);
+    const r = node ? await analyzeNode(o) : await run(paths, o, { keepEvidence: Boolean(o.es), ...(o.json && !o.es ? { onVerdict: print } : {}) });
     // one question, one command: what the same evidence says of the node's health comes with the deaths
     const findings = findHealth(r.health);
     if (o.json) {
-      for (const v of r.verdicts) writeLine(process.stdout, JSON.stringify(Attribution.parse(v)));
+      for (const v of r.verdicts) print(v);
       writeFindingsJson(findings);
     } else {
       printTable(r.verdicts.filter((v) => o.all || (v.cause !== 'unknown' && v.cause !== 'normal-exit')), r.verdicts.length);
@@ -44,7 +52,7 @@ export function analyzeCommand(program: Command): void {
         printFindings(findings);
       }
     }
-    process.stderr.write(`exit137: ${r.verdicts.length} deaths, ${findings.length} node-health findings, ${r.evidenceEvents} evidence events from ${r.decoder.counters.get('lines')} lines; ${r.deadLetters} undecodable\n`);
+    process.stderr.write(`exit137: ${o.json ? streamed : r.verdicts.length} deaths, ${findings.length} node-health findings, ${r.evidenceEvents} evidence events from ${r.decoder.counters.get('lines')} lines; ${r.deadLetters} undecodable\n`);
     if (o.es) {
       // publish the evidence and the verdicts: ids make a re-run a no-op for events and an update for verdicts
       // the client and the page are loaded only when asked for: start-up is part of every run
@@ -88,7 +96,7 @@ export function analyzeCommand(program: Command): void {
   });
 }
 
-async function run(paths: string[], o: AnalyzeOptions, options: { keepEvidence: boolean }) {
+async function run(paths: string[], o: AnalyzeOptions, options: { keepEvidence: boolean; onVerdict?: (v: Attribution) => void }) {
   const inputs = await expandInputs(paths, o);
   const dl = o.deadLetter ? createWriteStream(o.deadLetter) : undefined;
   const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);

@@ -51,6 +51,11 @@ export type AnalyzeOptions = {
   parallelFrom?: number;
   /** Smallest piece a large audit log is split into (tests set it small). */
   rangeBytes?: number;
+  /**
+   * Each verdict as soon as its death is decided (in time order per node, near it across nodes),
+   * none kept: `verdicts` comes back empty. Without it every verdict is held until the end.
+   */
+  onVerdict?: (v: Attribution) => void;
 };
 
 /**
@@ -70,6 +75,13 @@ export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks
   const threads = options.threads ?? 1;
   const tasks = threads > 1 && !sinks.event ? await planThreads(inputs, opts, { threads, parallelFrom: options.parallelFrom, rangeBytes: options.rangeBytes }) : undefined;
   if (!tasks) return analyzeOnce(inputs, opts, sinks, options, undefined);
+  if (options.onVerdict) {
+    // threads may have to read everything again (MisreadAnchors): verdicts are told once, at the end
+    const { onVerdict, ...rest } = options;
+    const r = await analyzeInputs(inputs, opts, sinks, rest);
+    for (const v of r.verdicts) onVerdict(v);
+    return { ...r, verdicts: [] };
+  }
   let told = 0;
   try {
     return await analyzeOnce(inputs, opts, { ...sinks, deadLetter: (d) => (told++, sinks.deadLetter(d)) }, options, { tasks, threads });
@@ -82,7 +94,7 @@ export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks
 }
 
 async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions, threaded: { tasks: Task[]; threads: number } | undefined): Promise<AnalyzeResult> {
-  const window = new EvidenceWindow(options.keepEvidence ? Infinity : options.releaseAt);
+  const window = new EvidenceWindow(options.keepEvidence ? Infinity : options.releaseAt, options.onVerdict);
   const all: NormalizedEvent[] = [];
   const health: NormalizedEvent[] = [];
   let evidenceEvents = 0;

@@ -25,3 +25,21 @@ test('correlating in a window that lets evidence go gives the verdicts of correl
   for (const v of windowed.verdicts) byCause[v.cause] = (byCause[v.cause] ?? 0) + 1;
   for (const [cause, n] of Object.entries(truth.deaths)) assert.equal(byCause[cause], n, `${cause}: ${byCause[cause]} of ${n}`);
 });
+
+test('verdicts told as their deaths are decided are the verdicts of the whole input, none kept, and come nearly in time order', async () => {
+  const inputs = async () => expandInputs(FILES.map((f) => join(dir, f)));
+  const whole = await analyzeInputs(await inputs(), {}, { deadLetter: () => assert.fail('nothing undecodable') });
+  const told: Awaited<ReturnType<typeof analyzeInputs>>['verdicts'] = [];
+  const streamed = await analyzeInputs(await inputs(), {}, { deadLetter: () => assert.fail('nothing undecodable') }, { releaseAt: 50, onVerdict: (v) => told.push(v) });
+  assert.deepEqual(streamed.verdicts, []);
+  assert.ok(streamed.released > 0, 'decided early, before the end');
+  const sorted = [...told].sort((a, b) => (a.died_at < b.died_at ? -1 : a.died_at > b.died_at ? 1 : a.container.id.localeCompare(b.container.id)));
+  assert.deepEqual(sorted, whole.verdicts);
+  // told in the rounds the window decides in: a death is never told before one more than the
+  // window's reach (AFTER_S + SAME_DEATH_S plus the lateness) older than it
+  let newest = '';
+  for (const v of told) {
+    if (v.died_at > newest) newest = v.died_at;
+    assert.ok(Date.parse(newest) - Date.parse(v.died_at) < 600_000, `${v.died_at} told after ${newest}`);
+  }
+});

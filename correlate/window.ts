@@ -34,7 +34,11 @@ export class EvidenceWindow {
   /** The watermark of the last early decision: the next waits for time to have moved on. */
   private decidedAt: bigint | undefined;
 
-  constructor(private readonly releaseAt = RELEASE_AT) {
+  constructor(
+    private readonly releaseAt = RELEASE_AT,
+    /** Each verdict as it is decided, kept nowhere here: the caller's memory is not bounded by the deaths. */
+    private readonly onVerdict?: (v: Attribution) => void,
+  ) {
     this.nextDecideAt = releaseAt;
   }
 
@@ -79,7 +83,9 @@ export class EvidenceWindow {
         // a death decided in an earlier round whose first evidence is gone is found again, later
         if (decided.some((d) => sameContainer(d.container, inc.containerId) && abs(d.deathNs - inc.deathNs) < SAME_DEATH_S * S)) continue;
         decided.push({ container: inc.containerId, deathNs: inc.deathNs });
-        this.verdicts.push(attribute(inc));
+        const v = attribute(inc);
+        if (this.onVerdict) this.onVerdict(v);
+        else this.verdicts.push(v);
       }
     }
     if (before === undefined) {
