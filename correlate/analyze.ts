@@ -298,11 +298,7 @@ async function readThreaded(inputs: Input[], tasks: Task[], threads: number, opt
 /** One input through this thread's decoder, as decodeInputs reads it. */
 async function decodeOne(decoder: Decoder, input: Input): Promise<void> {
   for await (const batch of readLineBatches(input.open(), decoder.maxLineBytes)) {
-    for (const l of batch) {
-      if (l.kind === 'line') decoder.pushLine(input.ref, l.text, l.offset, l.lineNo);
-      else if (l.kind === 'oversize') decoder.pushOversize(input.ref, l.head, l.length, l.offset, l.lineNo);
-      else decoder.pushInvalidUtf8(input.ref, l.raw, l.offset, l.lineNo);
-    }
+    for (const l of batch) decoder.pushSource(input.ref, l);
   }
   decoder.endInput(input.ref);
 }

@@ -1,3 +1,4 @@
+import type { SourceLine } from './sources/lines.ts';
 import { interpretAuditEvent } from './audit/interpret.ts';
 import type { AuditEvent } from './audit/reassemble.ts';
 import { AuditReassembler } from './audit/reassemble.ts';
@@ -157,6 +158,13 @@ export class Decoder {
 
   private get reassemblers(): AuditReassembler<LineCtx>[] {
     return [this.audit, ...this.auditByInput.values()];
+  }
+
+  /** One line as a source read it: whole, over the length limit, or not valid UTF-8. */
+  pushSource(ref: InputRef, l: SourceLine): void {
+    if (l.kind === 'line') this.pushLine(ref, l.text, l.offset, l.lineNo);
+    else if (l.kind === 'oversize') this.pushOversize(ref, l.head, l.length, l.offset, l.lineNo);
+    else this.pushInvalidUtf8(ref, l.raw, l.offset, l.lineNo);
   }
 
   /** One line of an input (without its newline). `raw` is given when the bytes were not valid text. */

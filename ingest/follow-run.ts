@@ -27,12 +27,6 @@ export interface PositionSaver<P> {
   save(p: P): Promise<void>;
 }
 
-function feed(decoder: Decoder, ref: InputRef, l: SourceLine): void {
-  if (l.kind === 'line') decoder.pushLine(ref, l.text, l.offset, l.lineNo);
-  else if (l.kind === 'oversize') decoder.pushOversize(ref, l.head, l.length, l.offset, l.lineNo);
-  else decoder.pushInvalidUtf8(ref, l.raw, l.offset, l.lineNo);
-}
-
 type Generation = { ref: InputRef; inode: number; splitter: LineSplitter };
 
 /**
@@ -47,7 +41,7 @@ export async function followInto(decoder: Decoder, path: string, base: InputRef,
   let generation = 0;
   const out: SourceLine[] = [];
   const drain = (g: Generation) => {
-    for (const l of out) feed(decoder, g.ref, l);
+    for (const l of out) decoder.pushSource(g.ref, l);
     out.length = 0;
   };
 

@@ -68,11 +68,7 @@ export async function decodeInputsInTimeOrder(inputs: Input[], sinks: TimeOrderS
       done++;
     } else {
       current = r;
-      for (const l of step.value) {
-        if (l.kind === 'line') decoder.pushLine(r.input.ref, l.text, l.offset, l.lineNo);
-        else if (l.kind === 'oversize') decoder.pushOversize(r.input.ref, l.head, l.length, l.offset, l.lineNo);
-        else decoder.pushInvalidUtf8(r.input.ref, l.raw, l.offset, l.lineNo);
-      }
+      for (const l of step.value) decoder.pushSource(r.input.ref, l);
       current = undefined;
       r.offset = step.value.at(-1)!.offset;
       const wait = sinks.backpressure?.();

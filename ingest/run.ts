@@ -24,11 +24,7 @@ export async function decodeInputs(inputs: Input[], sinks: DecodeSinks, opts: De
     sinks.inputStart?.(index, inputs.length);
     let last = 0;
     for await (const batch of readLineBatches(input.open(), decoder.maxLineBytes)) {
-      for (const l of batch) {
-        if (l.kind === 'line') decoder.pushLine(input.ref, l.text, l.offset, l.lineNo);
-        else if (l.kind === 'oversize') decoder.pushOversize(input.ref, l.head, l.length, l.offset, l.lineNo);
-        else decoder.pushInvalidUtf8(input.ref, l.raw, l.offset, l.lineNo);
-      }
+      for (const l of batch) decoder.pushSource(input.ref, l);
       const wait = sinks.backpressure?.();
       if (wait) await wait;
       const at = batch.at(-1)!.offset;

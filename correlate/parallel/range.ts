@@ -55,11 +55,7 @@ export async function readRange(task: Task, post: (m: Batch | Done) => void, kee
   const stream = createReadStream(task.path, { start: task.start, end: task.end === undefined ? Infinity : task.end - 1, highWaterMark: READ_BYTES });
   let lines = 0;
   for await (const batch of readLineBatches(stream, decoder.maxLineBytes, task.start)) {
-    for (const l of batch) {
-      if (l.kind === 'line') decoder.pushLine(task.ref, l.text, l.offset, l.lineNo);
-      else if (l.kind === 'oversize') decoder.pushOversize(task.ref, l.head, l.length, l.offset, l.lineNo);
-      else decoder.pushInvalidUtf8(task.ref, l.raw, l.offset, l.lineNo);
-    }
+    for (const l of batch) decoder.pushSource(task.ref, l);
     const last = batch.at(-1)!;
     lines = last.lineNo;
     at = last.offset;
