@@ -72,6 +72,25 @@ export function newHostMemory(): HostMemory {
  * containerd's dead-shim cleanup; everything seen of the same container around it is one incident.
  */
 export function findIncidents(hostEvents: Ev[], host: string, memory: HostMemory = newHostMemory()): Incident[] {
+  return findDeaths(hostEvents, host, memory).map((d) => d.incident());
+}
+
+/**
+ * A death found in a node's evidence, before what concerns it is gathered: where it starts and
+ * ends in time, for a caller that decides only some of them (correlate/window.ts).
+ */
+export type Death = {
+  containerId: string;
+  deathNs: bigint;
+  /** Its first and last triggers: a later trigger of the same death may still come after the last. */
+  firstNs: bigint;
+  lastNs: bigint;
+  /** The incident, its evidence gathered (the costly part). */
+  incident: () => Incident;
+};
+
+/** findIncidents, each death's evidence gathered only when asked for. */
+export function findDeaths(hostEvents: Ev[], host: string, memory: HostMemory = newHostMemory()): Death[] {
   const events = [...hostEvents].sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
   const fullIds = memory.fullIds;
   for (const e of events) {
@@ -248,10 +267,7 @@ export function findIncidents(hostEvents: Ev[], host: string, memory: HostMemory
     if (e.exit137.kind === 'container-event') sources.containerEvents = true;
   }
 
-  return groups.map((g) => {
-    const id = g.map((t) => t.id).sort((a, b) => b.length - a.length)[0]!;
-    const exitT = g.find((t) => t.exit !== undefined);
-    const deathNs = exitT?.ns ?? g[0]!.ns;
+  const incident = (g: Trigger[], id: string, exitT: Trigger | undefined, deathNs: bigint): Incident => {
     const own = byContainer.get(id) ?? [];
     const evidence = mergeByTime(
       own.slice(lowerBound(own, deathNs - BEFORE_S * S), lowerBound(own, deathNs + AFTER_S * S + 1n)),
@@ -280,6 +296,12 @@ export function findIncidents(hostEvents: Ev[], host: string, memory: HostMemory
       if (f['io.kubernetes.docker.type']) inc.sandbox = f['io.kubernetes.docker.type'] === 'podsandbox';
     }
     return inc;
+  };
+  return groups.map((g) => {
+    const id = g.map((t) => t.id).sort((a, b) => b.length - a.length)[0]!;
+    const exitT = g.find((t) => t.exit !== undefined);
+    const deathNs = exitT?.ns ?? g[0]!.ns;
+    return { containerId: id, deathNs, firstNs: g[0]!.ns, lastNs: g[g.length - 1]!.ns, incident: () => incident(g, id, exitT, deathNs) };
   });
 }
 

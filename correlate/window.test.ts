@@ -6,6 +6,8 @@ import { after, test } from 'node:test';
 import { expandInputs } from '../ingest/sources/files.ts';
 import { makeLabHistory } from '../test/bench/make-lab-data.ts';
 import { analyzeInputs } from './analyze.ts';
+import type { Attribution } from './verdict.ts';
+import { EvidenceWindow } from './window.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'exit137-window-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,4 +44,30 @@ test('verdicts told as their deaths are decided are the verdicts of the whole in
     if (v.died_at > newest) newest = v.died_at;
     assert.ok(Date.parse(newest) - Date.parse(v.died_at) < 600_000, `${v.died_at} told after ${newest}`);
   }
+});
+
+test('inputs given one after the other (as threads give them) are decided as they come, each round reading only what it can use', async () => {
+  // deaths half an hour apart: a round's reach (15 minutes around what it decides) holds one or two
+  const spaced = join(dir, 'spaced');
+  await makeLabHistory(spaced, 12, { spacingS: 1800 });
+  const inputs = await expandInputs(FILES.map((f) => join(spaced, f)));
+  const whole = await analyzeInputs(inputs, {}, { deadLetter: () => assert.fail('nothing undecodable') }, { keepEvidence: true });
+  // each input's evidence in its own order; only the last one's time says what is complete
+  const byInput = FILES.map((f) => whole.evidence.filter((e) => e.log?.file?.path === join(spaced, f)));
+  assert.equal(byInput.flat().length, whole.evidence.length);
+  const told: Attribution[] = [];
+  const window = new EvidenceWindow(50, (v) => told.push(v));
+  for (const [i, evs] of byInput.entries()) {
+    for (const e of evs) {
+      if (i === byInput.length - 1) window.advance(BigInt(e.exit137.ts_ns) - 300n * 1_000_000_000n);
+      window.add(e);
+    }
+  }
+  const toldBeforeEnd = told.length;
+  window.finish();
+  assert.ok(toldBeforeEnd > told.length / 2, `${toldBeforeEnd} of ${told.length} decided before the end`);
+  const sorted = [...told].sort((a, b) => (a.died_at < b.died_at ? -1 : a.died_at > b.died_at ? 1 : a.container.id.localeCompare(b.container.id)));
+  assert.deepEqual(sorted, whole.verdicts);
+  // rounds that read all that is held (the inputs before the last, whole) read it over and over
+  assert.ok(window.read < 3 * whole.evidence.length, `rounds read ${window.read} events for ${whole.evidence.length}`);
 });
