@@ -7,7 +7,7 @@ import { collectInto } from '../ingest/collectors/run.ts';
 import { Decoder } from '../ingest/decoder.ts';
 import type { PositionSaver } from '../ingest/follow-run.ts';
 import { commandInto, followInto } from '../ingest/follow-run.ts';
-import { QueueSink } from '../ingest/ship/queue-sink.ts';
+import { QueueSink, ingestTriage } from '../ingest/ship/queue-sink.ts';
 import { EVENTS_QUEUE, eventsQueue } from '../ingest/ship/queue.ts';
 import { containerdEvents, resumableDockerEvents, resumableJournal } from '../ingest/sources/commands.ts';
 import { PositionStore } from '../ingest/sources/follow.ts';
@@ -65,19 +65,20 @@ export function ingestCommand(program: Command): void {
     logErrors(redis, log, 'redis');
     logErrors(queue, log, 'events queue');
     const metrics = new WorkerMetrics();
+    const indexMode = o.indexAllEvents || config.EXIT137_INDEX_ALL_EVENTS ? 'all' : 'evidence';
     const sink = new QueueSink(queue, {
       node,
       batchSize: config.EXIT137_BATCH_SIZE,
       flushMs: config.EXIT137_FLUSH_MS,
       maxInFlight: 4,
-      indexMode: o.indexAllEvents || config.EXIT137_INDEX_ALL_EVENTS ? 'all' : 'evidence',
+      indexMode,
       deadLetterFile: o.deadLetter ?? join(state, 'dead-letters.ndjson'),
       onError: (e, attempt) => {
         metrics.sendFailures.inc({ target: 'redis' });
         log.warn({ err: e.message, attempt }, 'Redis did not take a batch; retrying');
       },
     });
-    const decoder = new Decoder((e) => sink.event(e), (d) => sink.deadLetter(d), { ...decoderOptions(o), host: node });
+    const decoder = new Decoder((e) => sink.event(e), (d) => sink.deadLetter(d), { ...decoderOptions(o), host: node, ...ingestTriage(sink, indexMode) });
 
     const seen = new Map<string, number>();
     const refresh = async () => {
@@ -95,7 +96,7 @@ export function ingestCommand(program: Command): void {
     const ac = new AbortController();
     const server = await opsServer(config.EXIT137_METRICS_PORT, metrics, async () => {
       const ok = redis.status === 'ready' && !ac.signal.aborted;
-      return { ok, detail: { redis: redis.status, batches: sink.stats.batches, events: sink.stats.events, send_failures: sink.stats.sendFailures, dead_letters: sink.stats.deadLetters } };
+      return { ok, detail: { redis: redis.status, batches: sink.stats.batches, events: sink.stats.events, triaged: sink.stats.letGo, send_failures: sink.stats.sendFailures, dead_letters: sink.stats.deadLetters } };
     }, refresh);
 
     const stop = () => {

@@ -10,13 +10,13 @@ import { startRedis } from '../../test/helpers/redis.ts';
 import { correlate } from '../analyze.ts';
 import type { Attribution } from '../verdict.ts';
 import { eventsQueue } from '../../ingest/ship/queue.ts';
-import { QueueSink } from '../../ingest/ship/queue-sink.ts';
+import { QueueSink, ingestTriage } from '../../ingest/ship/queue-sink.ts';
 import { Redis } from 'ioredis';
 import { Client } from '@elastic/elasticsearch';
 import { installTemplates, writeBatch } from '../../sinks/elasticsearch/writer.ts';
 import { startElasticsearch } from '../../test/helpers/elasticsearch.ts';
 import { isEvidence } from '../incidents.ts';
-import { CONTEXT_EVENTS } from './indexing.ts';
+import { AUDIT_TRIAGED, CONTEXT_EVENTS } from './indexing.ts';
 import type { IndexMode } from './indexing.ts';
 import { RedisEvidenceStore } from './store.ts';
 import { FINALIZE_QUEUE, correlateWorkers, finalizeId } from './workers.ts';
@@ -130,6 +130,44 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     await fin.close();
     admin.disconnect();
     assert.deepEqual(delivered.map(key).sort(), correlate(events).map(key).sort(), 'each death attributed once, by the newer finalize');
+  });
+
+  it('the ingest worker lets go of audit events that can never be evidence before building them, and every one is counted on the way to the correlate workers', async () => {
+    const connection = { host: '127.0.0.1', port: redis.port, db: 7, maxRetriesPerRequest: null };
+    const admin = new Redis(connection);
+    await admin.flushdb();
+    // the busy capture: an all-signals rule on a node running Go, SIGURG tgkills by the thousand
+    const busy = ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(FIXTURES, 'lab', 'containers-busy', f));
+    const whole: NormalizedEvent[] = [];
+    await decodeInputs(await expandInputs(busy), { event: (e) => whole.push(e), deadLetter: () => {} }, { host: 'lab' });
+    const q = eventsQueue(connection);
+    const sink = new QueueSink(q, { node: 'lab', batchSize: 300, flushMs: 60_000, maxInFlight: 4, deadLetterFile: '/dev/null' });
+    // as cli/ingest.ts wires it
+    const decoder = await decodeInputs(await expandInputs(busy), { event: (e) => sink.event(e), deadLetter: (d) => sink.deadLetter(d) }, { host: 'lab', ...ingestTriage(sink, 'evidence') });
+    await sink.durable();
+    const unwanted = decoder.counters.values.audit_events_unwanted ?? 0;
+    assert.ok(unwanted > whole.length / 4, `most of the SIGURG storm is let go at ingest (${unwanted} of ${whole.length})`);
+    assert.equal(sink.stats.letGo, unwanted);
+    const skipped: Record<string, number> = {};
+    const handed: NormalizedEvent[] = [];
+    const pool = correlateWorkers(connection, {
+      settleMs: 200,
+      onVerdicts: async () => {},
+      onEvents: async (evs, sk) => {
+        handed.push(...evs);
+        for (const [k, n] of Object.entries(sk)) skipped[k] = (skipped[k] ?? 0) + n;
+      },
+    });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && (await q.getJobCounts('completed')).completed! < sink.stats.batches) await new Promise((r) => setTimeout(r, 100));
+    await pool.close();
+    await q.close();
+    admin.disconnect();
+    assert.equal(skipped[AUDIT_TRIAGED], unwanted, 'every event let go is counted, under its reason');
+    const counted = Object.values(skipped).reduce((a, b) => a + b, 0);
+    assert.equal(handed.length + counted, whole.length, 'every event of the node is indexed or counted');
+    const ids = new Set(handed.map((e) => e.event.id));
+    assert.deepEqual(whole.filter(isEvidence).filter((e) => !ids.has(e.event.id)).map((e) => e.event.original), [], 'no evidence let go');
   });
 
   for (const workers of [1, 2, 4]) {

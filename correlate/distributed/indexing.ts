@@ -10,6 +10,12 @@ import { isEvidence } from '../incidents.ts';
  */
 export type IndexMode = 'evidence' | 'all';
 
+/**
+ * The not-indexed reason of an audit event the ingest worker let go before building it: it could
+ * never be evidence (ingest/audit/triage.ts: a signal that cannot kill, a syscall no cause reads).
+ */
+export const AUDIT_TRIAGED = 'audit-triaged-at-ingest';
+
 /** Events kept on each side of a death, on the same stream: what the node wrote around it. */
 export const CONTEXT_EVENTS = 5;
 

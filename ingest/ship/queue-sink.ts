@@ -2,14 +2,18 @@ import { appendFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import { selectForIndex } from '../../correlate/distributed/indexing.ts';
+import { AUDIT_TRIAGED } from '../../correlate/distributed/indexing.ts';
 import type { IndexMode } from '../../correlate/distributed/indexing.ts';
+import type { AuditEvent } from '../audit/reassemble.ts';
+import { auditEventCanMatter } from '../audit/triage.ts';
+import type { DecoderOptions } from '../decoder.ts';
 import type { DeadLetter } from '../dead-letter.ts';
 import type { NormalizedEvent } from '../event.ts';
 import type { FollowSink } from '../follow-run.ts';
 import { eventId } from '../source-identity.ts';
 import type { EventsJob } from './queue.ts';
 
-export type QueueSinkStats = { batches: number; events: number; sendFailures: number; deadLetters: number; lastEventNs: bigint | undefined };
+export type QueueSinkStats = { batches: number; events: number; letGo: number; sendFailures: number; deadLetters: number; lastEventNs: bigint | undefined };
 
 export type QueueSinkOptions = {
   node: string;
@@ -37,9 +41,12 @@ export type QueueSinkOptions = {
  * buffer fills, `backlogged` turns true and the followers stop reading. Nothing is dropped.
  */
 export class QueueSink implements FollowSink {
-  readonly stats: QueueSinkStats = { batches: 0, events: 0, sendFailures: 0, deadLetters: 0, lastEventNs: undefined };
+  readonly stats: QueueSinkStats = { batches: 0, events: 0, letGo: 0, sendFailures: 0, deadLetters: 0, lastEventNs: undefined };
   private buffer: NormalizedEvent[] = [];
   private dead: DeadLetter[] = [];
+  /** Events let go before they were built (the decoder's triage), by reason, for the next batch. */
+  private letGoCounts: Record<string, number> = {};
+  private letGoPending = 0;
   private chain: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -49,6 +56,19 @@ export class QueueSink implements FollowSink {
   event(e: NormalizedEvent): void {
     this.buffer.push(e);
     if (this.buffer.length >= this.opts.batchSize) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
+  }
+
+  /**
+   * An event the decoder let go before building it (ingest/audit/triage.ts, only when not every
+   * event is indexed): counted by reason in the next batch's `skipped`, so the correlate workers'
+   * not-indexed counters (and the log) hold it like any other event left out, never silently.
+   */
+  letGo(reason: string): void {
+    this.letGoCounts[reason] = (this.letGoCounts[reason] ?? 0) + 1;
+    this.letGoPending++;
+    // a flood of them alone still reaches the counters within flushMs
+    if (this.letGoPending >= this.opts.batchSize * 10) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
   }
 
@@ -71,14 +91,17 @@ export class QueueSink implements FollowSink {
     this.timer = undefined;
     const events = this.buffer;
     const dead = this.dead;
+    const letGo = this.letGoPending ? this.letGoCounts : undefined;
     this.buffer = [];
     this.dead = [];
-    if (events.length === 0 && dead.length === 0) return this.chain;
+    this.letGoCounts = {};
+    this.letGoPending = 0;
+    if (events.length === 0 && dead.length === 0 && !letGo) return this.chain;
     this.inFlight++;
     this.chain = this.chain.then(async () => {
       try {
         if (dead.length) await this.retrying(() => appendFile(this.opts.deadLetterFile, dead.map((d) => `${JSON.stringify(d)}\n`).join('')));
-        if (events.length) await this.send(events);
+        if (events.length || letGo) await this.send(events, letGo);
       } finally {
         this.inFlight--;
       }
@@ -86,13 +109,19 @@ export class QueueSink implements FollowSink {
     return this.chain;
   }
 
-  private async send(events: NormalizedEvent[]): Promise<void> {
-    // The same batch sent again after a lost reply is the same job: BullMQ keeps one per id.
-    const jobId = `b-${eventId(`${events[0]!.event.id}-${events.at(-1)!.event.id}-${events.length}`)}`;
+  private async send(events: NormalizedEvent[], letGo: Record<string, number> | undefined): Promise<void> {
+    // The same batch sent again after a lost reply is the same job: BullMQ keeps one per id. A
+    // batch of counts alone is told apart by when it was cut (a retry reuses this id).
+    const jobId = `b-${eventId(events.length ? `${events[0]!.event.id}-${events.at(-1)!.event.id}-${events.length}` : `counts-${this.opts.node}-${process.pid}-${Date.now()}-${this.stats.batches}`)}`;
     const job: EventsJob = (this.opts.indexMode ?? 'evidence') === 'all' ? { node: this.opts.node, events } : { node: this.opts.node, ...selected(events) };
+    if (letGo) {
+      job.skipped ??= {};
+      for (const [reason, n] of Object.entries(letGo)) job.skipped[reason] = (job.skipped[reason] ?? 0) + n;
+    }
     await this.retrying(() => this.queue.add('batch', job, { jobId }));
     this.stats.batches++;
     this.stats.events += events.length;
+    if (letGo) for (const n of Object.values(letGo)) this.stats.letGo += n;
     for (const e of events) {
       const ns = BigInt(e.exit137.ts_ns);
       if (this.stats.lastEventNs === undefined || ns > this.stats.lastEventNs) this.stats.lastEventNs = ns;
@@ -116,4 +145,15 @@ export class QueueSink implements FollowSink {
 function selected(events: NormalizedEvent[]): { events: NormalizedEvent[]; skipped: Record<string, number> } {
   const { index, skipped } = selectForIndex(events, 'evidence');
   return { events: index, skipped };
+}
+
+/**
+ * The decoder options an ingest worker shipping into `sink` takes: with evidence and context only
+ * indexed (the default), an audit event that can never be evidence (a Go runtime's SIGURG storm)
+ * is let go before it is built, as analyze does, and counted by the sink; its neighbours still give
+ * a death its context. With every event indexed, every event is built and sent.
+ */
+export function ingestTriage(sink: QueueSink, mode: IndexMode): Pick<DecoderOptions, 'wantAudit'> {
+  if (mode === 'all') return {};
+  return { wantAudit: (ev: AuditEvent<unknown>) => auditEventCanMatter(ev) || (sink.letGo(AUDIT_TRIAGED), false) };
 }
