@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { NormalizedEvent } from '../../ingest/event.ts';
 
@@ -10,7 +11,7 @@ const IF_OWNER_THEN_PEXPIRE = `if redis.call('get', KEYS[1]) == ARGV[1] then ret
  * that dies loses nothing: per node, a sorted set of event ids (score = epoch milliseconds) and
  * a hash of the events by id. Writing the same event twice changes nothing.
  */
-/** Parsed evidence kept per worker: a few windows' worth (about 3 KB each with its text). */
+/** Parsed evidence kept per worker, by id and digest: a few windows' worth. */
 const PARSED_CACHE = 20_000;
 
 export class RedisEvidenceStore {
@@ -24,41 +25,65 @@ export class RedisEvidenceStore {
     const arrived = Date.now();
     for (const e of events) {
       const ms = Number(BigInt(e.exit137.ts_ns) / 1_000_000n);
+      const doc = JSON.stringify(slim(e));
       m.zadd(`${this.prefix}ev:${e.host.name}`, ms, e.event.id);
       m.zadd(`${this.prefix}arrived:${e.host.name}`, arrived, e.event.id);
-      m.hset(`${this.prefix}evdoc:${e.host.name}`, e.event.id, JSON.stringify(slim(e)));
+      m.hset(`${this.prefix}evdoc:${e.host.name}`, e.event.id, doc);
+      m.hset(`${this.prefix}evdig:${e.host.name}`, e.event.id, digest(doc));
     }
     await m.exec();
   }
 
-  /** The node's evidence between two instants (inclusive), in nanosecond order. */
+  /**
+   * The node's evidence between two instants (inclusive), in nanosecond order. A bucket's window
+   * reaches 15 minutes back, so each piece of evidence is read by every finalize of the buckets
+   * after it: fetching and parsing every document again each time was most of a correlate
+   * worker's time (and of Redis's traffic). The window's ids come with each document's digest,
+   * and only documents this worker has not parsed under that digest are fetched. A document
+   * rewritten under the same id (a report finished early by the idle timeout and finished again
+   * after a restart) has another digest, so every worker reads the last one.
+   */
   async window(host: string, fromNs: bigint, toNs: bigint): Promise<NormalizedEvent[]> {
     const ids = await this.redis.zrangebyscore(`${this.prefix}ev:${host}`, Number(fromNs / 1_000_000n), Number(toNs / 1_000_000n));
     if (ids.length === 0) return [];
-    // No cache of parsed events: a report finished early by the idle timeout and finished again
-    // after a restart is the same id with other content, and every worker must see the last.
-    const docs = await this.redis.hmget(`${this.prefix}evdoc:${host}`, ...ids);
-    const events = docs.filter((d): d is string => d !== null).map((d) => this.parse(d));
-    return events.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0)).map((x) => x.e);
+    const digests = await this.redis.hmget(`${this.prefix}evdig:${host}`, ...ids);
+    const out: { e: NormalizedEvent; ns: bigint }[] = [];
+    const missing: string[] = [];
+    ids.forEach((id, i) => {
+      const d = digests[i];
+      const hit = d ? this.cached(`${id} ${d}`) : undefined;
+      if (hit) out.push(hit);
+      else missing.push(id);
+    });
+    if (missing.length) {
+      const docs = await this.redis.hmget(`${this.prefix}evdoc:${host}`, ...missing);
+      missing.forEach((id, i) => {
+        const doc = docs[i];
+        // trimmed meanwhile: gone from the window too
+        if (doc === null || doc === undefined) return;
+        // keyed by the digest of what was read, not of what the digest hash said a moment before
+        out.push(this.remember(`${id} ${digest(doc)}`, doc));
+      });
+    }
+    return out.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0)).map((x) => x.e);
   }
 
-  /**
-   * Parsed by the document's text: a bucket's window reaches 15 minutes back, so each piece of
-   * evidence is read by every finalize of the buckets after it, and parsing them again and again
-   * was most of a correlate worker's time. Keyed by the text, not the id, so a document rewritten
-   * under the same id is parsed anew. Callers must not change what they are given (byHost copies).
-   */
-  private parse(doc: string): { e: NormalizedEvent; ns: bigint } {
-    let hit = this.parsed.get(doc);
+  /** Callers must not change what they are given (byHost copies). */
+  private cached(key: string): { e: NormalizedEvent; ns: bigint } | undefined {
+    const hit = this.parsed.get(key);
     if (hit) {
       // most recently used last: the oldest go first when the cache is full
-      this.parsed.delete(doc);
-    } else {
-      const e = JSON.parse(doc) as NormalizedEvent;
-      hit = { e, ns: BigInt(e.exit137.ts_ns) };
-      if (this.parsed.size >= PARSED_CACHE) this.parsed.delete(this.parsed.keys().next().value!);
+      this.parsed.delete(key);
+      this.parsed.set(key, hit);
     }
-    this.parsed.set(doc, hit);
+    return hit;
+  }
+
+  private remember(key: string, doc: string): { e: NormalizedEvent; ns: bigint } {
+    const e = JSON.parse(doc) as NormalizedEvent;
+    const hit = { e, ns: BigInt(e.exit137.ts_ns) };
+    if (this.parsed.size >= PARSED_CACHE) this.parsed.delete(this.parsed.keys().next().value!);
+    this.parsed.set(key, hit);
     return hit;
   }
 
@@ -71,7 +96,7 @@ export class RedisEvidenceStore {
     const arrivedKey = `${this.prefix}arrived:${host}`;
     const ids = await this.redis.zrangebyscore(arrivedKey, '-inf', wallMs - 1, 'LIMIT', 0, 10_000);
     if (ids.length === 0) return 0;
-    await this.redis.multi().hdel(`${this.prefix}evdoc:${host}`, ...ids).zrem(`${this.prefix}ev:${host}`, ...ids).zrem(arrivedKey, ...ids).exec();
+    await this.redis.multi().hdel(`${this.prefix}evdoc:${host}`, ...ids).hdel(`${this.prefix}evdig:${host}`, ...ids).zrem(`${this.prefix}ev:${host}`, ...ids).zrem(arrivedKey, ...ids).exec();
     return ids.length;
   }
 
@@ -135,6 +160,18 @@ export class RedisEvidenceStore {
   async nextVersion(incidentId: string): Promise<number> {
     return this.redis.hincrby(`${this.prefix}ver`, incidentId, 1);
   }
+
+  /** nextVersion of each incident, in one round trip. */
+  async nextVersions(incidentIds: string[]): Promise<number[]> {
+    if (incidentIds.length === 0) return [];
+    const m = this.redis.multi();
+    for (const id of incidentIds) m.hincrby(`${this.prefix}ver`, id, 1);
+    const r = await m.exec();
+    return r!.map(([err, v]) => {
+      if (err) throw err;
+      return Number(v);
+    });
+  }
 }
 
 /**
@@ -144,4 +181,9 @@ export class RedisEvidenceStore {
 function slim(e: NormalizedEvent): NormalizedEvent {
   if (e.message !== undefined) return { ...e, event: { ...e.event, original: '' } };
   return { ...e, event: { ...e.event, original: e.event.original.slice(0, 300) } };
+}
+
+/** A document's identity in the parse cache: the same text, the same digest. */
+function digest(doc: string): string {
+  return createHash('sha1').update(doc).digest('base64url').slice(0, 16);
 }

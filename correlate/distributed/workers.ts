@@ -139,14 +139,16 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
     const start = BigInt(job.data.bucket) * BUCKET_S * S;
     const end = start + BUCKET_S * S;
     const events = await store.window(job.data.host, start - BEFORE_S * S, end + AFTER_S * S);
-    const verdicts: Attribution[] = [];
+    const found: { host: string; inc: ReturnType<typeof findIncidents>[number] }[] = [];
     for (const [host, evs] of byHost(events)) {
       for (const inc of findIncidents(evs, host)) {
         // each death belongs to the bucket it happened in: the neighbours' windows see it but do not attribute it
         if (inc.deathNs < start || inc.deathNs >= end) continue;
-        verdicts.push(attribute(inc, await store.nextVersion(`${host}|${inc.containerId}|${inc.deathNs}`)));
+        found.push({ host, inc });
       }
     }
+    const versions = await store.nextVersions(found.map(({ host, inc }) => `${host}|${inc.containerId}|${inc.deathNs}`));
+    const verdicts: Attribution[] = found.map(({ inc }, i) => attribute(inc, versions[i]!));
     const ids = verdicts.map((v) => v.incident_id);
     const withdrawn = await store.replaceBucketIncidents(job.data.host, job.data.bucket, ids);
     await store.intendBucketIncidents(job.data.host, job.data.bucket, ids);
