@@ -83,6 +83,28 @@ describe('eventJson (ingest/event-json.ts)', async () => {
     assert.deepEqual(JSON.parse(eventJson(e)), JSON.parse(JSON.stringify(e)));
   });
 
+  it('writes what an event holds now, whatever the event before it held: the JSON kept between events is never stale', () => {
+    const audit = events.filter((e) => e.auditd !== undefined);
+    // the same events in other orders: each kept run meets other values before its own again
+    for (const order of [[...audit].reverse(), audit.filter((_, i) => i % 3 === 0), audit.filter((_, i) => i % 7 !== 0).reverse()]) {
+      for (const e of order) assert.equal(eventJson(e), JSON.stringify(e));
+    }
+    // an event changed in place after it was written, in every part that is kept by value
+    const e = structuredClone(audit.find((x) => x.exit137.kind === 'audit-signal' && x.auditd?.key && x.exit137.target)!);
+    assert.equal(eventJson(e), JSON.stringify(e));
+    e.auditd!.records[0] = 'CHANGED';
+    e.auditd!.key![0] = 'changed_key';
+    e.exit137.target!.process.name = 'changed';
+    e.log.file = { path: '/changed' };
+    e.event.type.push('change');
+    e.exit137.time.tie = 'dmesg-T';
+    assert.equal(eventJson(e), JSON.stringify(e));
+    delete e.log.file;
+    delete e.log.syslog;
+    e.event.outcome = undefined;
+    assert.equal(eventJson(e), JSON.stringify(e));
+  });
+
   it('shares one frozen process, user and target among the events of one sender, and refuses a fragment that could change', () => {
     // the lab's busy capture: dockerd's Go runtime preempting its own threads with SIGURG
     const storm = events.filter((e) => e.exit137.kind === 'audit-signal' && e.log.file?.path?.endsWith('containers-busy/audit.log') && e.process?.name === 'dockerd' && e.exit137.signal?.name === 'SIGURG');

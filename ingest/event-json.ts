@@ -12,12 +12,16 @@ import { ECS_VERSION, EventKind, NormalizedEvent, Source, TimeBasisSchema } from
  */
 export function eventJson(e: NormalizedEvent): string {
   const ev = e.event;
-  let s = `{"@timestamp":${str(e['@timestamp'])},"ecs":{"version":${word(e.ecs.version)}},"event":{"id":${str(ev.id)},"kind":${word(ev.kind)},"category":${words(ev.category)},"type":${words(ev.type)},"action":${str(ev.action)}`;
-  if (ev.module !== undefined) s += `,"module":${word(ev.module)}`;
-  s += `,"dataset":${str(ev.dataset)},"original":${str(ev.original)}`;
+  // Few pieces, not many small ones: V8 joins the pieces of a line when it is written, and that
+  // cost follows their number more than their length. The runs of keys that repeat from one event
+  // to the next (the schema's words, the host, the input) are written once and kept while their
+  // values stay the same (`Run`); what changes per event goes in between.
+  let s = `{"@timestamp":${str(e['@timestamp'])}${HEAD.of1(e.ecs.version, headJson)}${str(ev.id)}`;
+  s += EVENT.of6(ev.kind, words(ev.category), words(ev.type), ev.action, ev.module, ev.dataset, eventJsonRun);
+  s += str(ev.original);
   if (ev.sequence !== undefined) s += `,"sequence":${num(ev.sequence)}`;
-  if (ev.outcome !== undefined) s += `,"outcome":${word(ev.outcome)}`;
-  s += `},"host":{"name":${str(e.host.name)}},"log":${log(e.log)},"tags":${strings(e.tags)},"exit137":${exit137(e.exit137)}`;
+  s += HOST.of2(ev.outcome, e.host.name, hostJson);
+  s += `${logJson(e.log)}${TAGS.of1(strings(e.tags), tagsJson)}${exit137(e.exit137)}`;
   if (e.message !== undefined) s += `,"message":${str(e.message)}`;
   if (e.process !== undefined) s += `,"process":${obj(e.process)}`;
   if (e.user !== undefined) s += `,"user":${obj(e.user)}`;
@@ -25,6 +29,144 @@ export function eventJson(e: NormalizedEvent): string {
   if (e.container !== undefined) s += `,"container":${obj(e.container)}`;
   if (e.orchestrator !== undefined) s += `,"orchestrator":${obj(e.orchestrator)}`;
   return `${s}}`;
+}
+
+/**
+ * A run of JSON made from a few values, kept while they stay the same (===: a string's text, a
+ * number's value, a frozen fragment's identity). Only values whose JSON cannot change under the
+ * same === go in: strings, numbers, booleans, undefined, JSON already written, frozen fragments.
+ */
+class Run {
+  private a: unknown = NaN;
+  private b: unknown = NaN;
+  private c: unknown = NaN;
+  private d: unknown = NaN;
+  private e: unknown = NaN;
+  private f: unknown = NaN;
+  private json = '';
+
+  of1<A>(a: A, make: (a: A) => string): string {
+    if (a !== this.a) {
+      this.a = a;
+      this.json = make(a);
+    }
+    return this.json;
+  }
+
+  of2<A, B>(a: A, b: B, make: (a: A, b: B) => string): string {
+    if (a !== this.a || b !== this.b) {
+      this.a = a;
+      this.b = b;
+      this.json = make(a, b);
+    }
+    return this.json;
+  }
+
+  of3<A, B, C>(a: A, b: B, c: C, make: (a: A, b: B, c: C) => string): string {
+    if (a !== this.a || b !== this.b || c !== this.c) {
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.json = make(a, b, c);
+    }
+    return this.json;
+  }
+
+  of4<A, B, C, D>(a: A, b: B, c: C, d: D, make: (a: A, b: B, c: C, d: D) => string): string {
+    if (a !== this.a || b !== this.b || c !== this.c || d !== this.d) {
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.d = d;
+      this.json = make(a, b, c, d);
+    }
+    return this.json;
+  }
+
+  of5<A, B, C, D, E>(a: A, b: B, c: C, d: D, e: E, make: (a: A, b: B, c: C, d: D, e: E) => string): string {
+    if (a !== this.a || b !== this.b || c !== this.c || d !== this.d || e !== this.e) {
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.d = d;
+      this.e = e;
+      this.json = make(a, b, c, d, e);
+    }
+    return this.json;
+  }
+
+  of6<A, B, C, D, E, F>(a: A, b: B, c: C, d: D, e: E, f: F, make: (a: A, b: B, c: C, d: D, e: E, f: F) => string): string {
+    if (a !== this.a || b !== this.b || c !== this.c || d !== this.d || e !== this.e || f !== this.f) {
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.d = d;
+      this.e = e;
+      this.f = f;
+      this.json = make(a, b, c, d, e, f);
+    }
+    return this.json;
+  }
+}
+
+const HEAD = new Run();
+const headJson = (version: string) => `,"ecs":{"version":${word(version)}},"event":{"id":`;
+
+const EVENT = new Run();
+function eventJsonRun(kind: string, category: string, type: string, action: string, module: string | undefined, dataset: string): string {
+  let s = `,"kind":${word(kind)},"category":${category},"type":${type},"action":${str(action)}`;
+  if (module !== undefined) s += `,"module":${word(module)}`;
+  return flat(`${s},"dataset":${str(dataset)},"original":`);
+}
+
+const HOST = new Run();
+function hostJson(outcome: string | undefined, host: string): string {
+  return flat(`${outcome === undefined ? '' : `,"outcome":${word(outcome)}`}},"host":{"name":${str(host)}},"log":`);
+}
+
+const TAGS = new Run();
+const tagsJson = (tags: string) => `,"tags":${tags},"exit137":`;
+
+const LOG_REST = new Run();
+
+function logJson(l: NormalizedEvent['log']): string {
+  let s = '{';
+  let c = '';
+  if (l.offset !== undefined) {
+    s += `"offset":${num(l.offset)}`;
+    c = ',';
+  }
+  if (l.line !== undefined) {
+    s += `${c}"line":${num(l.line)}`;
+    c = ',';
+  }
+  const g = l.syslog;
+  return s + LOG_REST.of5(c, l.file === undefined ? NONE : l.file.path, g === undefined ? NONE : g.appname, g === undefined ? NONE : g.procid, l.level, logRest);
+}
+
+/** What stands for an object that is not there, where its field's undefined means something else. */
+const NONE = Object.freeze({});
+
+/** The rest of `log` after its numbers: `c` is the comma they need before the next key. */
+function logRest(c: string, path: unknown, appname: unknown, procid: unknown, level: string | undefined): string {
+  let s = '';
+  if (path !== NONE) {
+    s += `${c}"file":{"path":${str(path as string)}}`;
+    c = ',';
+  }
+  if (appname !== NONE) {
+    s += `${c}"syslog":${syslog({ appname: appname as string | undefined, procid: procid as string | undefined })}`;
+    c = ',';
+  }
+  if (level !== undefined) s += `${c}"level":${str(level)}`;
+  return flat(`${s}}`);
+}
+
+/** A string made of many pieces, joined now: it is kept and written many times. */
+function flat(s: string): string {
+  // (a number parsed back is how V8 is asked to flatten a string without changing it)
+  Number(s);
+  return s;
 }
 
 /** Objects shared by many events (frozen, so their JSON stays true), with their JSON. */
@@ -86,50 +228,42 @@ function words(a: readonly string[]): string {
   return Array.isArray(a) && a.length === 1 && WORDS.has(a[0]) ? `["${a[0]}"]` : strings(a);
 }
 
-function log(l: NormalizedEvent['log']): string {
-  let s = '{';
-  let c = '';
-  if (l.offset !== undefined) {
-    s += `"offset":${num(l.offset)}`;
-    c = ',';
-  }
-  if (l.line !== undefined) {
-    s += `${c}"line":${num(l.line)}`;
-    c = ',';
-  }
-  if (l.file !== undefined) {
-    s += `${c}"file":{"path":${str(l.file.path)}}`;
-    c = ',';
-  }
-  if (l.syslog !== undefined) {
-    s += `${c}"syslog":${syslog(l.syslog)}`;
-    c = ',';
-  }
-  if (l.level !== undefined) s += `${c}"level":${str(l.level)}`;
-  return `${s}}`;
-}
-
 function syslog(g: NonNullable<NormalizedEvent['log']['syslog']>): string {
   if (g.appname === undefined) return g.procid === undefined ? '{}' : `{"procid":${str(g.procid)}}`;
   return `{"appname":${str(g.appname)}${g.procid === undefined ? '' : `,"procid":${str(g.procid)}`}}`;
 }
 
+const EXIT137 = new Run();
+const exit137Head = (kind: string, source: string) => flat(`{"kind":${word(kind)},"source":${word(source)},"ts_ns":`);
+
+const TIME = new Run();
+function timeJson(basis: string, yearInferred: boolean | undefined, offsetMinutes: number | undefined, sinceBootNs: string | undefined, tie: string | undefined): string {
+  let s = `,"time":{"basis":${word(basis)}`;
+  if (yearInferred !== undefined) s += `,"year_inferred":${JSON.stringify(yearInferred)}`;
+  if (offsetMinutes !== undefined) s += `,"offset_minutes":${num(offsetMinutes)}`;
+  if (sinceBootNs !== undefined) s += `,"since_boot_ns":${str(sinceBootNs)}`;
+  if (tie !== undefined) s += `,"tie":${str(tie)}`;
+  return flat(`${s}}`);
+}
+
+const SIGNAL = new Run();
+function signalJson(n: number, name: string, syscall: string | undefined): string {
+  return flat(`,"signal":{"number":${num(n)},"name":${str(name)}${syscall === undefined ? '' : `,"syscall":${str(syscall)}`}}`);
+}
+
+const TARGET = new Run();
+const targetJson = (p: object) => flat(`,"target":{"process":${obj(p)}`);
+
 function exit137(x: NormalizedEvent['exit137']): string {
   const t = x.time;
-  let s = `{"kind":${word(x.kind)},"source":${word(x.source)},"ts_ns":${str(x.ts_ns)},"time":{"basis":${word(t.basis)}`;
-  if (t.year_inferred !== undefined) s += `,"year_inferred":${JSON.stringify(t.year_inferred)}`;
-  if (t.offset_minutes !== undefined) s += `,"offset_minutes":${num(t.offset_minutes)}`;
-  if (t.since_boot_ns !== undefined) s += `,"since_boot_ns":${str(t.since_boot_ns)}`;
-  if (t.tie !== undefined) s += `,"tie":${str(t.tie)}`;
-  s += '}';
+  let s = `${EXIT137.of2(x.kind, x.source, exit137Head)}${str(x.ts_ns)}${TIME.of5(t.basis, t.year_inferred, t.offset_minutes, t.since_boot_ns, t.tie, timeJson)}`;
   if (x.message_id !== undefined) s += `,"message_id":${str(x.message_id)}`;
   if (x.fields !== undefined) s += `,"fields":${obj(x.fields)}`;
-  if (x.signal !== undefined) {
-    const g = x.signal;
-    s += `,"signal":{"number":${num(g.number)},"name":${str(g.name)}${g.syscall === undefined ? '' : `,"syscall":${str(g.syscall)}`}}`;
-  }
+  if (x.signal !== undefined) s += SIGNAL.of3(x.signal.number, x.signal.name, x.signal.syscall, signalJson);
   if (x.target !== undefined) {
-    s += `,"target":{"process":${obj(x.target.process)}`;
+    const p = x.target.process;
+    // (kept by identity only while it cannot change)
+    s += Object.isFrozen(p) ? TARGET.of1(p, targetJson) : targetJson(p);
     if (x.target.others !== undefined) s += `,"others":${JSON.stringify(x.target.others)}`;
     s += '}';
   }
@@ -145,20 +279,71 @@ function exit137(x: NormalizedEvent['exit137']): string {
   return `${s}}`;
 }
 
+/** A list of strings written as the last one was: its JSON kept while its items stay the same. */
+class ListRun {
+  private last: readonly unknown[] | undefined;
+  private json = '';
+
+  of(a: readonly string[], prefix: string): string {
+    const l = this.last;
+    if (l !== undefined && Array.isArray(a) && a.length === l.length) {
+      let same = true;
+      for (let i = 0; i < a.length; i++) {
+        if (a[i] !== l[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.json;
+    }
+    this.json = flat(`${prefix}${strings(a)}`);
+    // (a copy: the event's own list is the caller's to change)
+    this.last = Array.isArray(a) ? a.slice() : undefined;
+    return this.json;
+  }
+}
+
+const RECORDS = new ListRun();
+const KEYS = new ListRun();
+
+const SYSCALL = new Run();
+function syscallJson(arch: string | undefined, syscall: string | undefined, success: boolean | undefined, exit: string | undefined): string {
+  let s = '';
+  if (arch !== undefined) s += `,"arch":${str(arch)}`;
+  if (syscall !== undefined) s += `,"syscall":${str(syscall)}`;
+  if (success !== undefined) s += `,"success":${JSON.stringify(success)}`;
+  if (exit !== undefined) s += `,"exit":${str(exit)}`;
+  return flat(s);
+}
+
+const SESSION = new Run();
+function sessionJson(tty: string | undefined, ses: string | undefined): string {
+  let s = '';
+  if (tty !== undefined) s += `,"tty":${str(tty)}`;
+  if (ses !== undefined) s += `,"ses":${str(ses)}`;
+  return flat(s);
+}
+
+const ENRICHED = new Run();
+function enrichedJson(truncated: boolean | undefined, enriched: object | undefined): string {
+  let s = '';
+  if (truncated !== undefined) s += `,"proctitle_truncated":${JSON.stringify(truncated)}`;
+  if (enriched !== undefined) s += `,"enriched":${obj(enriched)}`;
+  return flat(s);
+}
+
 function auditd(a: NonNullable<NormalizedEvent['auditd']>): string {
-  let s = `{"serial":${num(a.serial)},"epoch":${str(a.epoch)},"records":${strings(a.records)}`;
+  let s = `{"serial":${num(a.serial)},"epoch":${str(a.epoch)}${RECORDS.of(a.records, ',"records":')}`;
   if (a.node !== undefined) s += `,"node":${str(a.node)}`;
-  if (a.arch !== undefined) s += `,"arch":${str(a.arch)}`;
-  if (a.syscall !== undefined) s += `,"syscall":${str(a.syscall)}`;
-  if (a.success !== undefined) s += `,"success":${JSON.stringify(a.success)}`;
-  if (a.exit !== undefined) s += `,"exit":${str(a.exit)}`;
-  if (a.a !== undefined) s += `,"a":${strings(a.a)}`;
-  if (a.tty !== undefined) s += `,"tty":${str(a.tty)}`;
-  if (a.ses !== undefined) s += `,"ses":${str(a.ses)}`;
-  if (a.key !== undefined) s += `,"key":${strings(a.key)}`;
+  s += SYSCALL.of4(a.arch, a.syscall, a.success, a.exit, syscallJson);
+  // (JSON.stringify writes a list of strings in one piece, as strings() would in many)
+  if (a.a !== undefined) s += `,"a":${JSON.stringify(a.a)}`;
+  s += SESSION.of2(a.tty, a.ses, sessionJson);
+  if (a.key !== undefined) s += KEYS.of(a.key, ',"key":');
   if (a.target_arg !== undefined) s += `,"target_arg":{"pid":${num(a.target_arg.pid)},"scope":${word(a.target_arg.scope)}}`;
-  if (a.proctitle_truncated !== undefined) s += `,"proctitle_truncated":${JSON.stringify(a.proctitle_truncated)}`;
-  if (a.enriched !== undefined) s += `,"enriched":${obj(a.enriched)}`;
+  const en = a.enriched;
+  if (en === undefined || Object.isFrozen(en)) s += ENRICHED.of2(a.proctitle_truncated, en, enrichedJson);
+  else s += enrichedJson(a.proctitle_truncated, en);
   if (a.warnings !== undefined) s += `,"warnings":${strings(a.warnings)}`;
   return `${s}}`;
 }
