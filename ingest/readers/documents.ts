@@ -1,4 +1,14 @@
-import { parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
+
+/**
+ * The YAML parser, loaded the first time a YAML document is read: most runs (an audit log, a
+ * daemon's log) read none, and loading it cost every run of decode and analyze about 40 ms.
+ */
+let yaml: typeof import('yaml') | undefined;
+function parseAllDocuments(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
+  yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parseAllDocuments(text);
+}
 import type { BlockKind } from '../blocks/block.ts';
 import type { Draft } from './draft.ts';
 import type { DocContext } from './interpret.ts';
