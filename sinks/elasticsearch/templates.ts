@@ -88,7 +88,11 @@ export const VERDICTS_TEMPLATE = {
   index_patterns: ['exit137-attributions-*'],
   priority: 500,
   template: {
-    settings: { number_of_shards: 1 },
+    // A verdict write returns once its verdict is visible (refresh=wait_for), which waits for the
+    // next scheduled refresh: with the default second that was up to a second of every verdict's
+    // latency. The index is small and mostly unchanged, and a refresh with nothing new costs
+    // nothing; set explicitly, the shard is also never search-idle (whose refreshes wait for a search).
+    settings: { number_of_shards: 1, refresh_interval: '250ms' },
     aliases: { [VERDICTS_ALIAS]: {} },
     mappings: {
       dynamic: 'strict',

@@ -12,6 +12,8 @@ export async function installTemplates(client: Client): Promise<void> {
   // by Elasticsearch with its reason, and setup fails loudly).
   for (const t of [EVENTS_TEMPLATE, VERDICTS_TEMPLATE]) {
     await client.indices.putMapping({ index: t.index_patterns.join(','), allow_no_indices: true, ...t.template.mappings } as Parameters<Client['indices']['putMapping']>[0]);
+    // and their refresh as the template now sets it (a dynamic setting)
+    await client.indices.putSettings({ index: t.index_patterns.join(','), allow_no_indices: true, settings: { refresh_interval: t.template.settings.refresh_interval } });
   }
 }
 
