@@ -13,7 +13,7 @@ import { isHealthEvidence } from './health/findings.ts';
 import { byHost, findIncidents, isEvidence } from './incidents.ts';
 import type { Attribution } from './verdict.ts';
 import { EvidenceWindow } from './window.ts';
-import type { Task } from './parallel/plan.ts';
+import type { Batch, Plan, Task } from './parallel/plan.ts';
 import { planThreads, sameAnchors, tailAnchors } from './parallel/plan.ts';
 import { ThreadPool } from './parallel/pool.ts';
 
@@ -73,8 +73,8 @@ const LATENESS_NS = 300n * 1_000_000_000n;
  */
 export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
   const threads = options.threads ?? 1;
-  const tasks = threads > 1 && !sinks.event ? await planThreads(inputs, opts, { threads, parallelFrom: options.parallelFrom, rangeBytes: options.rangeBytes }) : undefined;
-  if (!tasks) return analyzeOnce(inputs, opts, sinks, options, undefined);
+  const plan = threads > 1 && !sinks.event ? await planThreads(inputs, opts, { threads, parallelFrom: options.parallelFrom, rangeBytes: options.rangeBytes }) : undefined;
+  if (!plan) return analyzeOnce(inputs, opts, sinks, options, undefined);
   if (options.onVerdict) {
     // threads may have to read everything again (MisreadAnchors): verdicts are told once, at the end
     const { onVerdict, ...rest } = options;
@@ -84,7 +84,7 @@ export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks
   }
   let told = 0;
   try {
-    return await analyzeOnce(inputs, opts, { ...sinks, deadLetter: (d) => (told++, sinks.deadLetter(d)) }, options, { tasks, threads });
+    return await analyzeOnce(inputs, opts, { ...sinks, deadLetter: (d) => (told++, sinks.deadLetter(d)) }, options, { plan, threads });
   } catch (err) {
     if (!(err instanceof MisreadAnchors)) throw err;
     // read again on one thread; the dead letters already told are not told twice
@@ -93,15 +93,16 @@ export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks
   }
 }
 
-async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions, threaded: { tasks: Task[]; threads: number } | undefined): Promise<AnalyzeResult> {
+async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions, threaded: { plan: Plan; threads: number } | undefined): Promise<AnalyzeResult> {
   const window = new EvidenceWindow(options.keepEvidence ? Infinity : options.releaseAt, options.onVerdict);
   const all: NormalizedEvent[] = [];
   const health: NormalizedEvent[] = [];
   let evidenceEvents = 0;
   let deadLetters = 0;
-  // With threads, inputs are fed one after the other, and a later one may hold evidence of any
-  // time: only while the last is fed does its time say that older evidence is complete. (On one
-  // thread they are read side by side in time, and the watermark comes with them.)
+  // With threads beside the main thread's own decoder, inputs are fed one after the other, and a
+  // later one may hold evidence of any time: only while the last is fed does its time say that
+  // older evidence is complete. (Read side by side in time, on one thread or all by threads, the
+  // watermark comes with them.)
   let last = false;
   let newest: bigint | undefined;
   const advance = (ns: bigint) => {
@@ -137,16 +138,19 @@ async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: Analyze
       deadLetters++;
       sinks.deadLetter(d);
     },
+    watermark: (ns) => window.advance(ns - LATENESS_NS),
   };
   // an event that can never be evidence is let go before it is built (ingest/audit/triage.ts),
   // unless the caller wants every event
   const decoderOpts = sinks.event ? opts : { ...opts, wantAudit: auditEventCanMatter };
   let counters: Counters;
-  if (threaded) {
-    counters = await readThreaded(inputs, threaded.tasks, threaded.threads, decoderOpts, feed, sinks.progress);
+  if (threaded?.plan.everything) {
+    counters = await readSideBySide(inputs, threaded.plan.tasks, threaded.threads, feed, sinks.progress);
+  } else if (threaded) {
+    counters = await readThreaded(inputs, threaded.plan.tasks, threaded.threads, decoderOpts, feed, sinks.progress);
   } else {
     // inputs read side by side in time: the slowest one's time says what evidence is complete
-    const decodeSinks: TimeOrderSinks = { event: feed.event, deadLetter: feed.deadLetter, watermark: (ns) => window.advance(ns - LATENESS_NS) };
+    const decodeSinks: TimeOrderSinks = { event: feed.event, deadLetter: feed.deadLetter, watermark: feed.watermark };
     if (sinks.progress) decodeSinks.progress = sinks.progress;
     counters = (await decodeInputsInTimeOrder(inputs, decodeSinks, decoderOpts)).counters;
   }
@@ -164,10 +168,139 @@ type Feed = {
   /** Evidence decoded elsewhere (copies of their own), then the newest time its input reached after them. */
   evidence: (events: [NormalizedEvent, bigint][], upTo: bigint | undefined) => void;
   deadLetter: (d: DeadLetter) => void;
+  /** Every input has reached this time (ns): older evidence is as complete as they make it. */
+  watermark: (ns: bigint) => void;
 };
 
-/** An audit log's last instants were not what its end said: the inputs read after it must be read again. */
+/**
+ * An audit log's last instants were not what its end said (the inputs read after it must be read
+ * again), or a thread's input leaned on what another input said (Done.leaned): all is read again.
+ */
 class MisreadAnchors extends Error {}
+
+type Cursor = {
+  ranges: Task[];
+  k: number;
+  /** The batch being fed, from `i`. */
+  batch: Batch | undefined;
+  i: number;
+  reached: bigint | undefined;
+  linesBefore: number;
+  at: number;
+  done: boolean;
+};
+
+/**
+ * Every input read by threads (this one among them), each in ranges, and fed to the window side
+ * by side in time as one thread reads them (ingest/interleave.ts): always the input read least
+ * far in time next, piece of evidence by piece, its ranges in order, and the watermark the least
+ * far input's time. So the window decides deaths and lets evidence go while the threads read,
+ * holding no more than one thread does, and this thread correlates first: it reads a range
+ * itself only when what it must feed next is not there yet, the range it waits for if no thread
+ * has taken it. Each input's events are what one decoder reading all the inputs makes of it,
+ * since their times are their own (checked: Done.leaned).
+ */
+async function readSideBySide(inputs: Input[], tasks: Task[], threads: number, feed: Feed, progress: ((bytes: number) => void) | undefined): Promise<Counters> {
+  const pool = new ThreadPool(tasks, threads);
+  try {
+    const counters = new Counters();
+    const cursors: Cursor[] = inputs.map((_, i) => ({ ranges: tasks.filter((t) => t.input === i), k: 0, batch: undefined, i: 0, reached: undefined, linesBefore: 0, at: 0, done: false }));
+    const reach = (c: Cursor, ns: bigint | undefined) => {
+      if (ns !== undefined && (c.reached === undefined || ns > c.reached)) c.reached = ns;
+    };
+    let open = cursors.length;
+    let told = 0;
+    while (open > 0) {
+      const c = nextCursor(cursors);
+      const b = c.batch;
+      if (b) {
+        // this input's evidence up to where another input is the least far
+        const limit = c.reached === undefined ? undefined : otherLeast(cursors, c);
+        for (; c.i < b.events.length; ) {
+          const [e, at] = b.events[c.i++]!;
+          feed.evidence([[e, at]], undefined);
+          reach(c, at);
+          if (limit !== undefined && c.reached! > limit) break;
+        }
+        if (c.i === b.events.length) {
+          reach(c, b.upTo);
+          c.batch = undefined;
+        }
+      } else {
+        const task = c.ranges[c.k]!;
+        const m = pool.take(task.id);
+        if (!m) {
+          const here = pool.claim(task.id) ?? pool.claim();
+          if (here) await pool.runHere(here, detached);
+          else await pool.wait(task.id);
+          continue;
+        }
+        if (m.t === 'done') {
+          if (m.leaned !== undefined) throw new MisreadAnchors(m.leaned);
+          for (const [k, v] of Object.entries(m.counters)) counters.inc(k, v);
+          c.linesBefore += m.lines;
+          if (++c.k === c.ranges.length) {
+            c.done = true;
+            c.at = inputs[task.input]!.size ?? c.at;
+            open--;
+          }
+        } else {
+          // a range's lines are numbered from its start
+          for (const [e] of m.events) if (e.log.line !== undefined) e.log.line += c.linesBefore;
+          for (const d of m.dead) if (d.line !== undefined) d.line += c.linesBefore;
+          for (const d of m.dead) feed.deadLetter(d);
+          if (!m.tail) c.at = m.at;
+          if (c.reached === undefined) {
+            // an input's first batch is fed whole, as one thread reads each input's first batch before choosing
+            feed.evidence(m.events, undefined);
+            for (const [, at] of m.events) reach(c, at);
+            reach(c, m.upTo);
+          } else {
+            c.batch = m;
+            c.i = 0;
+          }
+        }
+      }
+      const w = watermark(cursors);
+      if (w !== undefined) feed.watermark(w);
+      if (progress) {
+        const bytes = cursors.reduce((n, x) => n + x.at, 0);
+        if (bytes - told > 1 << 20) progress((told = bytes));
+      }
+    }
+    return counters;
+  } finally {
+    await pool.close();
+  }
+}
+/** The least time the unfinished inputs but `c` have reached (undefined: none has one). */
+function otherLeast(cursors: Cursor[], c: Cursor): bigint | undefined {
+  let w: bigint | undefined;
+  for (const x of cursors) if (x !== c && !x.done && x.reached !== undefined && (w === undefined || x.reached < w)) w = x.reached;
+  return w;
+}
+
+/** The unfinished input read least far in time; one that has given no time yet comes first, in input order. */
+function nextCursor(cursors: Cursor[]): Cursor {
+  let best: Cursor | undefined;
+  for (const c of cursors) {
+    if (c.done) continue;
+    if (c.reached === undefined) return c;
+    if (!best || c.reached < best.reached!) best = c;
+  }
+  return best!;
+}
+
+/** The time every unfinished input has reached, once each has given one. */
+function watermark(cursors: Cursor[]): bigint | undefined {
+  let w: bigint | undefined;
+  for (const c of cursors) {
+    if (c.done) continue;
+    if (c.reached === undefined) return undefined;
+    if (w === undefined || c.reached < w) w = c.reached;
+  }
+  return w;
+}
 
 /**
  * Audit logs are decoded in ranges by `threads` threads, this one among them, which first reads

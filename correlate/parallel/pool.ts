@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { NormalizedEvent } from '../../ingest/event.ts';
-import type { Batch, Done, FromWorker, Task } from './plan.ts';
-import { readRange } from './range.ts';
+import type { Batch, Done, FromWorker, Task, ToWorker } from './plan.ts';
+import { claim } from './plan.ts';
+import { readRange, unpack } from './range.ts';
 
 /**
  * The worker's module. Compiled (dist/), the file beside this one; from source, the TypeScript
@@ -18,38 +19,47 @@ function startWorker(): Worker {
 type Queue = { items: (Batch | Done)[]; wake: (() => void) | undefined; failed: Error | undefined };
 
 /**
- * Ranges of audit logs read by `threads` threads: the main thread is one of them, and takes a
- * range (`claim`, `runHere`) whenever it has nothing else to do; each worker takes the next when
- * it is done with one. Whoever read it, a range's batches are given back in order (`take`).
+ * Ranges of inputs read by `threads` threads: the main thread is one of them, and takes a range
+ * (`claim`, `runHere`) whenever it has nothing else to do, the one it waits for first; each worker
+ * takes the next (lowest `rank`) itself when it is done with one, from flags all threads share:
+ * a worker never waits for the main thread to hand it work, which may be busy correlating for a
+ * while. Whoever read it, a range's batches are given back in order (`take`).
  */
 export class ThreadPool {
   private readonly queues = new Map<number, Queue>();
   private readonly workers: Worker[] = [];
+  private readonly tasks: Task[];
+  /** Per task id, 1 once a thread has taken it. */
+  private readonly claimed: Int32Array;
   private next = 0;
 
-  constructor(
-    private readonly tasks: Task[],
-    threads: number,
-  ) {
+  constructor(tasks: Task[], threads: number) {
+    this.tasks = [...tasks].sort((a, b) => a.rank - b.rank || a.id - b.id);
+    this.claimed = new Int32Array(new SharedArrayBuffer(4 * tasks.length));
     for (const t of tasks) this.queues.set(t.id, { items: [], wake: undefined, failed: undefined });
+    const work: ToWorker = { tasks: this.tasks, claimed: this.claimed };
     for (let i = 0; i < Math.min(threads - 1, tasks.length); i++) {
       const w = startWorker();
       this.workers.push(w);
       w.on('message', (m: FromWorker) => {
         if (m.t === 'error') this.fail(this.queues.get(m.id)!, new Error(`worker thread: ${m.message}`));
         else this.put(m);
-        if (m.t === 'done') this.give(w);
       });
       w.on('error', (err) => {
         for (const q of this.queues.values()) this.fail(q, err);
       });
-      this.give(w);
+      w.postMessage(work);
     }
   }
 
-  /** The next range no thread has taken, for this thread to read. */
-  claim(): Task | undefined {
-    return this.tasks[this.next++];
+  /** A range no thread has taken, for this thread to read: `id` if it is free, else the next. */
+  claim(id?: number): Task | undefined {
+    if (id !== undefined && claim(this.claimed, id)) return this.tasks.find((t) => t.id === id);
+    for (; this.next < this.tasks.length; this.next++) {
+      const t = this.tasks[this.next]!;
+      if (claim(this.claimed, t.id)) return t;
+    }
+    return undefined;
   }
 
   /** Reads a claimed range on this thread; `keep` makes the copy of a piece of evidence this thread holds. */
@@ -57,11 +67,16 @@ export class ThreadPool {
     await readRange(task, (m) => this.put(m), keep);
   }
 
-  /** A range's next batch or its summary, if there is one yet. */
+  /** A range's next batch (its evidence unpacked only now) or its summary, if there is one yet. */
   take(id: number): Batch | Done | undefined {
     const q = this.queues.get(id)!;
     if (q.failed) throw q.failed;
-    return q.items.shift();
+    const m = q.items.shift();
+    if (m?.t === 'batch' && m.packed) {
+      m.events = unpack(m.packed);
+      delete m.packed;
+    }
+    return m;
   }
 
   /** Until the range has something more. */
@@ -82,11 +97,6 @@ export class ThreadPool {
     const q = this.queues.get(m.id)!;
     q.items.push(m);
     q.wake?.();
-  }
-
-  private give(w: Worker): void {
-    const t = this.claim();
-    if (t) w.postMessage(t);
   }
 
   private fail(q: Queue, err: Error): void {

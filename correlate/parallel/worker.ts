@@ -1,13 +1,20 @@
 import { parentPort } from 'node:worker_threads';
-import type { FromWorker, Task } from './plan.ts';
+import type { FromWorker, ToWorker } from './plan.ts';
+import { claim } from './plan.ts';
 import { readRange } from './range.ts';
 
 const port = parentPort;
 if (!port) throw new Error('correlate/parallel/worker.ts runs as a worker thread');
 
-// one range at a time: the pool gives the next when this one is done
-port.on('message', (task: Task) => {
-  readRange(task, (m) => port.postMessage(m)).catch((err: unknown) => {
-    port.postMessage({ t: 'error', id: task.id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker);
-  });
+// the ranges no thread has taken yet, one at a time, lowest rank first
+port.once('message', async ({ tasks, claimed }: ToWorker) => {
+  for (const task of tasks) {
+    if (!claim(claimed, task.id)) continue;
+    try {
+      await readRange(task, (m) => port.postMessage(m), undefined, true);
+    } catch (err) {
+      port.postMessage({ t: 'error', id: task.id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker);
+      return;
+    }
+  }
 });
