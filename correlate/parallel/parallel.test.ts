@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,7 +12,7 @@ import { FIXTURES } from '../../test/helpers/paths.ts';
 import type { AnalyzeOptions } from '../analyze.ts';
 import { analyzeInputs } from '../analyze.ts';
 import type { Done } from './plan.ts';
-import { planThreads, sameAnchors, tailAnchors } from './plan.ts';
+import { lineBoundary, planThreads, sameAnchors, tailAnchors } from './plan.ts';
 import { readRange } from './range.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'exit137-parallel-'));
@@ -43,7 +44,11 @@ for (const bundle of ['containers', 'containers-busy']) {
   test(`lab ${bundle}: verdicts, counters, health and evidence with threads are those of one thread, the audit log read in ranges`, async () => {
     const files = labFiles(bundle);
     const rangeBytes = 20_000;
-    assert.ok((await ranges(files, rangeBytes)).length >= 2, 'the audit log is read in two ranges or more');
+    const tasks = await ranges(files, rangeBytes);
+    assert.ok(tasks.filter((t) => t.input === 0).length >= 2, 'the audit log is read in two ranges or more');
+    // every input goes to the threads, the daemons' logs and event streams split too (not dmesg: its reports run over many lines)
+    assert.deepEqual([...new Set(tasks.map((t) => t.input))], [0, 1, 2, 3, 4, 5]);
+    for (const i of [1, 2]) assert.ok(tasks.filter((t) => t.input === i).length >= 2, `${files[i]} is read in ranges`);
     const one = await analyzed(files, { keepEvidence: true });
     const two = await analyzed(files, { ...THREADED(rangeBytes), keepEvidence: true });
     assert.ok(one.verdicts.length > 0 && one.evidence.length > 0);
@@ -106,6 +111,58 @@ test("an audit log's last instants read from its end are what reading all of it 
   const files = [two, join(LAB, 'containers', 'messages')];
   assert.equal((await planThreads(await expandInputs(files), {}, { threads: 2, parallelFrom: 0, rangeBytes: 400_000 }))?.everything, false);
   assert.deepEqual(await analyzed(files, THREADED(400_000)), await analyzed(files, {}));
+});
+
+test("a daemon's log is cut only where no crash dump is open, and a range cut inside one says it leaned on what came after", async () => {
+  const f = join(LAB, 'containers-busy', 'containerd.log');
+  const text = readFileSync(f, 'utf8');
+  const lines = text.split('\n');
+  const offsetOf = (n: number) => Buffer.byteLength(lines.slice(0, n).join('\n')) + (n > 0 ? 1 : 0);
+  const dump = lines.indexOf('SIGSEGV: segmentation violation');
+  assert.ok(dump > 0);
+  const fh = await open(f);
+  let cut: number | undefined;
+  try {
+    cut = await lineBoundary(fh, offsetOf(dump + 3), 'raw');
+  } finally {
+    await fh.close();
+  }
+  assert.ok(cut !== undefined);
+  const at = lines.findIndex((_, i) => offsetOf(i) === cut);
+  assert.ok(at > dump, 'the cut is a line start after the dump began');
+  for (let i = at - 16; i <= at; i++) assert.match(lines[i]!, /^time="/, `line ${i + 1} before the cut is a timed logfmt line`);
+  const [input] = await expandInputs([f]);
+  const read = async (end: number) => {
+    let done: Done | undefined;
+    await readRange({ id: 0, input: 0, kind: 'lines', path: f, ref: input!.ref, start: 0, end, lastRange: false, rank: 0, opts: {} }, (m) => {
+      if (m.t === 'done') done = m;
+    });
+    return done!;
+  };
+  assert.match((await read(offsetOf(dump + 5))).leaned ?? '', /still open/);
+  assert.equal((await read(cut!)).leaned, undefined);
+});
+
+test("a daemon log's line whose year came from the node's clock is read again on one thread: the same verdicts and evidence", async () => {
+  const lab = labFiles('containers');
+  const daemon = readFileSync(lab[2]!, 'utf8').split('\n');
+  // a kubelet klog line has no year: one thread takes it from the audit log's times (2026-11),
+  // which puts 20 January in 2027; a thread reading this log alone would put it in 2026
+  const klog = 'I0120 10:00:00.000000    1579 kuberuntime_container.go:561] Killing container "docker://763de1ad420fc26c5fd4997bac7cc44f5c540a123778fc18b636eb24fbc83d5a" with 30 second grace period';
+  daemon.splice(200, 0, klog);
+  const leaning = join(dir, 'dockerd-with-klog.log');
+  writeFileSync(leaning, daemon.join('\n'));
+  const [input] = await expandInputs([leaning]);
+  let done: Done | undefined;
+  await readRange({ id: 0, input: 0, kind: 'lines', path: leaning, ref: input!.ref, start: 0, end: undefined, lastRange: true, rank: 0, opts: { clock: { referenceNs: 1_800_000_000_000_000_000n } } }, (m) => {
+    if (m.t === 'done') done = m;
+  });
+  assert.match(done!.leaned ?? '', /year/);
+  const files = [lab[0]!, leaning, lab[1]!, lab[3]!, lab[4]!, lab[5]!];
+  assert.equal((await planThreads(await expandInputs(files), {}, { threads: 2, parallelFrom: 0, rangeBytes: 20_000 }))?.everything, true);
+  const one = await analyzed(files, { keepEvidence: true });
+  assert.ok(one.evidence.some((e) => e.event.original === klog && e['@timestamp'].startsWith('2027-01-20')));
+  same(await analyzed(files, { ...THREADED(20_000), keepEvidence: true }), one);
 });
 
 async function readWhole(path: string, ref: Parameters<typeof readRange>[0]['ref']): Promise<Map<string, bigint>> {
