@@ -83,6 +83,23 @@ describe('eventJson (ingest/event-json.ts)', async () => {
     assert.deepEqual(JSON.parse(eventJson(e)), JSON.parse(JSON.stringify(e)));
   });
 
+  it('writes each event as it comes out of the decoder (its original escaped from the records it was read from) as JSON.stringify does', async () => {
+    const corpus = sharedPath('corpus', 'audit');
+    const paths = [join(FIXTURES, 'lab'), join(FIXTURES, 'field'), ...readdirSync(corpus).filter((f) => f.endsWith('.log')).map((f) => join(corpus, f))];
+    let audit = 0;
+    for (const p of paths) {
+      await decodeInputs(await expandInputs([p]), {
+        event: (e) => {
+          if (!e.auditd) return assert.deepEqual(JSON.parse(eventJson(e)), JSON.parse(JSON.stringify(e)));
+          audit++;
+          assert.equal(eventJson(e), JSON.stringify(e));
+        },
+        deadLetter: () => {},
+      });
+    }
+    assert.ok(audit > 1000, `${audit} audit events`);
+  });
+
   it('writes what an event holds now, whatever the event before it held: the JSON kept between events is never stale', () => {
     const audit = events.filter((e) => e.auditd !== undefined);
     // the same events in other orders: each kept run meets other values before its own again

@@ -18,7 +18,7 @@ export function eventJson(e: NormalizedEvent): string {
   // values stay the same (`Run`); what changes per event goes in between.
   let s = `{"@timestamp":${str(e['@timestamp'])}${HEAD.of1(e.ecs.version, headJson)}${str(ev.id)}`;
   s += EVENT.of6(ev.kind, words(ev.category), words(ev.type), ev.action, ev.module, ev.dataset, eventJsonRun);
-  s += str(ev.original);
+  s += ev.original === original.text && original.parts !== undefined ? originalJson() : str(ev.original);
   if (ev.sequence !== undefined) s += `,"sequence":${num(ev.sequence)}`;
   s += HOST.of2(ev.outcome, e.host.name, hostJson);
   s += `${logJson(e.log)}${TAGS.of1(strings(e.tags), tagsJson)}${exit137(e.exit137)}`;
@@ -167,6 +167,28 @@ function flat(s: string): string {
   // (a number parsed back is how V8 is asked to flatten a string without changing it)
   Number(s);
   return s;
+}
+
+/** The lines of the event about to be written, when its decoder said what they were (linesOf). */
+const original: { text: string | undefined; parts: readonly unknown[] | undefined; json: (part: never) => string } = { text: undefined, parts: undefined, json: () => '' };
+
+/**
+ * Says that `text`, the original of the event about to be written, is `parts` joined by newlines,
+ * and how each part is escaped for JSON (without quotes): an audit event's records escape the text
+ * they share with other records once (audit/record.ts rawJson). Kept for that text only.
+ */
+export function linesOf<T>(text: string, parts: readonly T[], json: (part: T) => string): void {
+  original.text = text;
+  original.parts = parts;
+  original.json = json;
+}
+
+function originalJson(): string {
+  const parts = original.parts!;
+  const json = original.json as (part: unknown) => string;
+  let s = `"${json(parts[0])}`;
+  for (let i = 1; i < parts.length; i++) s += `\\n${json(parts[i])}`;
+  return `${s}"`;
 }
 
 /** Objects shared by many events (frozen, so their JSON stays true), with their JSON. */

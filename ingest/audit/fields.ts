@@ -8,7 +8,14 @@ import { fragment } from '../event-json.ts';
 export type FieldForm = 'quoted' | 'bare' | 'nested' | 'braced';
 export type AuditField = { key: string; value: string; form: FieldForm };
 
-export type Tokenized = { fields: AuditField[]; enriched?: Record<string, string>; warnings: string[] };
+export type Tokenized = { fields: AuditField[]; enriched?: Record<string, string>; warnings: string[]; shared?: SharedText };
+
+/**
+ * Where a body's text is the text of memo entries (see tokenizeBody): `body.slice(0, at)`, then
+ * the entry's text, then (with an enrichment) 0x1D and its entry's text. What repeats is escaped
+ * for JSON once (bodyJson), as it is tokenized once.
+ */
+export type SharedText = { at: number; stable: Pairs; tail: Enrichment | undefined };
 
 const ENRICHED_SEP = '\x1d';
 const REPLACEMENT_CHAR = '\ufffd';
@@ -33,6 +40,7 @@ export function tokenizeBody(body: string, memo = true): Tokenized {
   }
   let fields: AuditField[];
   let glued: string | undefined;
+  let stable: Pairs | undefined;
   // What a process says of itself repeats record after record (a SIGURG storm is one sender): the
   // part of the body from `ppid=` on, or the whole of a short record, is tokenized once.
   const at = memo ? stableFrom(raw) : -1;
@@ -40,7 +48,7 @@ export function tokenizeBody(body: string, memo = true): Tokenized {
     fields = [];
     glued = scanPairs(raw, fields, warnings, true);
   } else {
-    const stable = PAIRS.get(raw.slice(at));
+    stable = PAIRS.get(raw.slice(at));
     if (at === 0) fields = stable.fields;
     else {
       fields = [];
@@ -56,16 +64,36 @@ export function tokenizeBody(body: string, memo = true): Tokenized {
     tail = tail === undefined ? glued : `${glued} ${tail}`;
   }
   let enriched: Record<string, string> | undefined;
+  let en: Enrichment | undefined;
   if (tail !== undefined) {
-    const t = memo ? ENRICHMENTS.get(tail) : enrichmentOf(tail);
-    for (const w of t.warnings) warnings.push(w);
-    enriched = t.enriched;
+    en = memo ? ENRICHMENTS.get(tail) : enrichmentOf(tail);
+    for (const w of en.warnings) warnings.push(w);
+    enriched = en.enriched;
   }
-  return enriched ? { fields, enriched, warnings } : { fields, warnings };
+  const out: Tokenized = enriched ? { fields, enriched, warnings } : { fields, warnings };
+  // the body is its parts as they are only when the tail came after a 0x1D (not a U+FFFD, not glued)
+  if (stable !== undefined && glued === undefined && (tail === undefined || sep >= 0)) out.shared = { at, stable, tail: en };
+  return out;
+}
+
+/**
+ * A line escaped for JSON (without the quotes) whose body `t` describes: `head` is the line up to
+ * where the shared text starts. What repeats is escaped once, as it is tokenized once.
+ */
+export function sharedJson(head: string, t: SharedText): string {
+  const stable = (t.stable.json ??= escaped(t.stable.text));
+  const s = head.length === 0 ? stable : `${escaped(head)}${stable}`;
+  return t.tail === undefined ? s : `${s}\\u001d${(t.tail.json ??= escaped(t.tail.text))}`;
+}
+
+/** JSON.stringify's escape of a string, without its quotes. */
+export function escaped(s: string): string {
+  return JSON.stringify(s).slice(1, -1);
 }
 
 /** Pairs read once and handed to every record with the same text (which never change them). */
-type Pairs = { fields: AuditField[]; warnings: string[]; glued: string | undefined };
+type Pairs = { fields: AuditField[]; warnings: string[]; glued: string | undefined; text: string; json?: string };
+type Enrichment = { enriched: Record<string, string>; warnings: string[]; text: string; json?: string };
 
 /**
  * Texts read once, by the text. The last few found are looked at first, by comparing the text
@@ -105,7 +133,7 @@ const MEMO_SIZE = 4096;
 const RECENT = 8;
 
 const PAIRS = new Memo<Pairs>(pairsOf);
-const ENRICHMENTS = new Memo<{ enriched: Record<string, string>; warnings: string[] }>(enrichmentOf);
+const ENRICHMENTS = new Memo<Enrichment>(enrichmentOf);
 
 /**
  * A copy of a string that holds only its own characters: a line is a slice of the 128 KiB chunk
@@ -120,16 +148,16 @@ function pairsOf(text: string): Pairs {
   const fields: AuditField[] = [];
   const warnings: string[] = [];
   const glued = scanPairs(text, fields, warnings, true);
-  return { fields, warnings, glued };
+  return { fields, warnings, glued, text };
 }
 
-function enrichmentOf(tail: string): { enriched: Record<string, string>; warnings: string[] } {
+function enrichmentOf(tail: string): Enrichment {
   const pairs: AuditField[] = [];
   const warnings: string[] = [];
   scanPairs(tail, pairs, warnings, false);
   const enriched: Record<string, string> = {};
   for (const p of pairs) if (!(p.key in enriched)) enriched[p.key] = p.value;
-  return { enriched: fragment(Object.freeze(enriched)), warnings: Object.freeze(warnings) as string[] };
+  return { enriched: fragment(Object.freeze(enriched)), warnings: Object.freeze(warnings) as string[], text: tail };
 }
 
 /** Records that name a process and nothing that changes call by call: OBJ_PID, PROCTITLE, CWD. */

@@ -2,7 +2,7 @@ import type { Nanos } from '../time/instant.ts';
 import { NS_PER_MS, parseEpochSeconds } from '../time/instant.ts';
 import type { AuditField } from './fields.ts';
 import type { Tokenized } from './fields.ts';
-import { tokenizeBody } from './fields.ts';
+import { escaped, sharedJson, tokenizeBody } from './fields.ts';
 import { recordTypeName } from './tables.ts';
 
 /** One audit record: one line of audit.log, or one kernel-console / journald audit message. */
@@ -116,6 +116,8 @@ export function parseAuditRecord(line: string, given?: { type?: string; epoch?: 
   if (!fast && ns === undefined) return err('malformed-header', `bad epoch ${epoch}`);
   if (serial > 0xffffffff) return err('malformed-header', `serial ${serial} exceeds 32 bits`);
   const record = new LazyRecord(type, epoch, ms ?? Number(epoch) * 1000, ns, serial, rest, raw);
+  // (the body is the end of the line read; of `raw` too when that is the line itself)
+  if (raw === line) record.rawEndsWithBody = true;
   if (node !== undefined) record.node = node;
   return { ok: true, record };
 }
@@ -188,6 +190,7 @@ function isDigit(c: number): boolean {
 class LazyRecord implements AuditRecord {
   node?: string;
   interpreted?: boolean;
+  rawEndsWithBody?: true;
   private tokens: Tokenized | undefined;
 
   constructor(
@@ -223,6 +226,22 @@ class LazyRecord implements AuditRecord {
   get warnings(): string[] {
     return this.tokenized.warnings;
   }
+
+  /** `raw` escaped for JSON (see rawJson), when its body was tokenized from memo entries. */
+  sharedRawJson(): string | undefined {
+    const shared = this.tokens?.shared;
+    if (shared === undefined || !this.rawEndsWithBody) return undefined;
+    return sharedJson(this.raw.slice(0, this.raw.length - this.body.length + shared.at), shared);
+  }
+}
+
+/**
+ * A record's line escaped as JSON.stringify escapes it, without the quotes: the parts a storm
+ * repeats (a sender's text from ppid= on, a process's OBJ_PID and PROCTITLE, the enrichment) are
+ * escaped once. (Every piece starts and ends beside an ASCII character, so no escape spans two.)
+ */
+export function rawJson(r: AuditRecord): string {
+  return (r instanceof LazyRecord ? r.sharedRawJson() : undefined) ?? escaped(r.raw);
 }
 
 function err(reason: AuditParseError['reason'], message: string): AuditParse {
