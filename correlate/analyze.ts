@@ -231,7 +231,7 @@ async function readSideBySide(inputs: Input[], tasks: Task[], threads: number, f
         const m = pool.take(task.id);
         if (!m) {
           const here = pool.claim(task.id) ?? pool.claim();
-          if (here) await pool.runHere(here, detached);
+          if (here) await pool.runHere(here);
           else await pool.wait(task.id);
           continue;
         }

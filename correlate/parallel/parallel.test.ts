@@ -31,7 +31,10 @@ async function analyzed(paths: string[], options: AnalyzeOptions) {
   // one thread reads the inputs side by side in time, threads feed them one after the other: the
   // order evidence comes in, and so how much the window lets go early, is not what must match
   const byId = (evs: typeof r.evidence) => [...evs].sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
-  return { verdicts: r.verdicts, counters: r.decoder.counters.values, health: byId(r.health), evidence: byId(r.evidence), evidenceEvents: r.evidenceEvents, deadLetters: r.deadLetters, dead, released: r.released };
+  // evidence crosses threads as JSON: compared as it is written (an audit kill of pid 0 reads its
+  // target as -0, which JSON writes as 0, here and in every sink)
+  const written = (evs: typeof r.evidence) => byId(evs).map((e) => JSON.parse(JSON.stringify(e)) as typeof e);
+  return { verdicts: r.verdicts, counters: r.decoder.counters.values, health: byId(r.health), evidence: written(r.evidence), evidenceEvents: r.evidenceEvents, deadLetters: r.deadLetters, dead, released: r.released };
 }
 
 const same = (two: Awaited<ReturnType<typeof analyzed>>, one: Awaited<ReturnType<typeof analyzed>>) => assert.deepEqual({ ...two, released: 0 }, { ...one, released: 0 });
