@@ -7,7 +7,13 @@ import type { Format } from '../detect.ts';
 import type { InputRef } from '../decoder.ts';
 import { READ_CHUNK_BYTES } from './lines.ts';
 
-export type Input = { ref: InputRef; open: () => Readable; size?: number };
+export type Input = {
+  ref: InputRef;
+  open: () => Readable;
+  size?: number;
+  /** A plain file: what a one-shot reader may read without a stream (ingest/run.ts). */
+  file?: string;
+};
 
 /**
  * Expands the command line's inputs: files (plain or .gz), directories (every file below, rotated
@@ -34,11 +40,13 @@ export async function expandInputs(paths: string[], opts: { format?: Format; hos
 async function fileInput(path: string, opts: { format?: Format; host?: string }): Promise<Input> {
   const st = await stat(path);
   const gz = path.endsWith('.gz');
-  return {
+  const input: Input = {
     ref: ref(path, path, opts),
     size: st.size,
     open: () => (gz ? createReadStream(path).pipe(createGunzip()) : createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })),
   };
+  if (!gz && st.isFile()) input.file = path;
+  return input;
 }
 
 function ref(id: string, path: string | undefined, opts: { format?: Format; host?: string }): InputRef {
