@@ -170,6 +170,37 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     assert.deepEqual(whole.filter(isEvidence).filter((e) => !ids.has(e.event.id)).map((e) => e.event.original), [], 'no evidence let go');
   });
 
+  it('a bucket is not finalized while a stream the node is still reading has not reached its evidence', async () => {
+    const connection = { host: '127.0.0.1', port: redis.port, db: 8, maxRetriesPerRequest: null };
+    const admin = new Redis(connection);
+    await admin.flushdb();
+    const verdicts = new Map<string, Attribution>();
+    const pool = correlateWorkers(connection, { settleMs: 200, onVerdicts: async (vs, _at, withdrawn) => {
+      for (const v of vs) verdicts.set(v.incident_id, v);
+      for (const id of withdrawn) verdicts.delete(id);
+    } });
+    const q = eventsQueue(connection);
+    // as a node catching up on a backlog: one of its files is still being read, an hour behind
+    const first = events.reduce((m, e) => (BigInt(e.exit137.ts_ns) < m ? BigInt(e.exit137.ts_ns) : m), BigInt(events[0]!.exit137.ts_ns));
+    const behind = (first - 3600n * 1_000_000_000n).toString();
+    await q.add('batch', { node: 'lab', events, watermarkNs: behind });
+    await new Promise((r) => setTimeout(r, 1500));
+    const early = verdicts.size;
+    // it has caught up
+    const last = events.reduce((m, e) => (BigInt(e.exit137.ts_ns) > m ? BigInt(e.exit137.ts_ns) : m), 0n);
+    await q.add('batch', { node: 'lab', events: [], watermarkNs: (last + 1n).toString() });
+    const fin = new Queue(FINALIZE_QUEUE, { connection });
+    const expected = correlate(events).map(key).sort();
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && verdicts.size < expected.length) await new Promise((r) => setTimeout(r, 100));
+    await pool.close();
+    await q.close();
+    await fin.close();
+    admin.disconnect();
+    assert.equal(early, 0, 'no verdict while the slow stream had not reached the deaths');
+    assert.deepEqual([...verdicts.values()].map(key).sort(), expected, 'then every death, once caught up');
+  });
+
   for (const workers of [1, 2, 4]) {
     it(`${workers} worker(s): the same verdicts, one per death, from batches in file order`, async () => {
       const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };

@@ -166,6 +166,19 @@ export class RedisEvidenceStore {
     return `${this.prefix}bucket:${host}:${bucket}`;
   }
 
+  /**
+   * Where a node's reading stands (EventsJob.watermarkNs), kept only while its ingest worker keeps
+   * sending: a worker that stops or dies holds nothing back for longer than `ttlMs`.
+   */
+  async setWatermark(host: string, ns: string, ttlMs: number): Promise<void> {
+    await this.redis.set(`${this.prefix}wm:${host}`, ns, 'PX', ttlMs);
+  }
+
+  async watermark(host: string): Promise<bigint | undefined> {
+    const v = await this.redis.get(`${this.prefix}wm:${host}`);
+    return v ? BigInt(v) : undefined;
+  }
+
   /** The next version number of an incident's verdict (1 the first time it is attributed). */
   async nextVersion(incidentId: string): Promise<number> {
     return this.redis.hincrby(`${this.prefix}ver`, incidentId, 1);

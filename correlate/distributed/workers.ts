@@ -27,11 +27,14 @@ const EDGE_S = 10n;
 const RETAIN_MS = 2 * 3600_000;
 /** A bucket's finalize lock lives this long unless its holder refreshes it (a third of it at a time). */
 const LOCK_MS = 15_000;
+/** How long a node's watermark holds finalizes back once its ingest worker stops sending. */
+const WATERMARK_TTL_MS = 5000;
 /** A finalize that finds its bucket being finalized by another worker runs again this much later. */
 const BUSY_RETRY_MS = 500;
 
 /** `evidenceAt`: when the latest evidence of the bucket was queued by an ingest worker (epoch ms). */
-export type FinalizeJob = { host: string; bucket: string; evidenceAt: number };
+/** `lastNs`: the latest evidence in the bucket of the batch that armed it (ns, as a string). */
+export type FinalizeJob = { host: string; bucket: string; evidenceAt: number; lastNs?: string };
 
 /** The settle window's deduplication id of a bucket's finalize. */
 export const finalizeId = (host: string, bucket: string) => `fin-${Buffer.from(host).toString('hex')}-${bucket}`;
@@ -79,11 +82,19 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
     async (job: Job<EventsJob>) => {
       const evidence = job.data.events.filter(isEvidence);
       await store.add(evidence);
+      if (job.data.watermarkNs) {
+        const hosts = new Set([job.data.node, ...evidence.map((e) => e.host.name)]);
+        await Promise.all([...hosts].map((h) => store.setWatermark(h, job.data.watermarkNs!, WATERMARK_TTL_MS)));
+      }
       const buckets = new Map<string, FinalizeJob>();
       for (const e of evidence) {
         const ns = BigInt(e.exit137.ts_ns);
         const b = ns / (BUCKET_S * S);
-        const arm = (x: bigint) => buckets.set(`${e.host.name}\0${x}`, { host: e.host.name, bucket: x.toString(), evidenceAt: job.timestamp });
+        const arm = (x: bigint) => {
+          const k = `${e.host.name}\0${x}`;
+          const had = buckets.get(k)?.lastNs;
+          buckets.set(k, { host: e.host.name, bucket: x.toString(), evidenceAt: job.timestamp, lastNs: had !== undefined && BigInt(had) > ns ? had : e.exit137.ts_ns });
+        };
         arm(b);
         // Sources date one death a little apart: evidence near a bucket's edge may re-date a death
         // of the neighbour into this one, and the neighbour must withdraw what it said.
@@ -116,6 +127,13 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
       // 15 minutes of evidence again and again: most of a saturated run's finalize work.
       const holder = await finalizeQueue.getDeduplicationJobId(finalizeId(host, bucket));
       if (holder && holder !== job.id) return;
+      // the node is still reading a stream that has not reached this bucket's evidence (a backlog
+      // read file by file): what that stream holds for these deaths is still to come
+      const wm = job.data.lastNs ? await store.watermark(host) : undefined;
+      if (wm !== undefined && wm < BigInt(job.data.lastNs!)) {
+        await job.moveToDelayed(Date.now() + Math.max(BUSY_RETRY_MS, hooks.settleMs), token);
+        throw new DelayedError();
+      }
       const lock = await store.lockBucket(host, bucket, LOCK_MS);
       if (!lock) {
         // another worker is finalizing this bucket on older evidence: run after it, on all of it

@@ -13,6 +13,9 @@ import type { FollowSink } from '../follow-run.ts';
 import { eventId } from '../source-identity.ts';
 import type { EventsJob } from './queue.ts';
 
+/** A stream that sent nothing for this long is not being read: it holds no finalize back. */
+const ACTIVE_MS = 2000;
+
 export type QueueSinkStats = { batches: number; events: number; letGo: number; sendFailures: number; deadLetters: number; lastEventNs: bigint | undefined };
 
 export type QueueSinkOptions = {
@@ -50,6 +53,8 @@ export class QueueSink implements FollowSink {
   private chain: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Each stream's last event sent (its time) and when it was sent. */
+  private readonly streams = new Map<string, { ns: string; at: number }>();
 
   constructor(private readonly queue: Queue<EventsJob>, private readonly opts: QueueSinkOptions) {}
 
@@ -114,6 +119,8 @@ export class QueueSink implements FollowSink {
     // batch of counts alone is told apart by when it was cut (a retry reuses this id).
     const jobId = `b-${eventId(events.length ? `${events[0]!.event.id}-${events.at(-1)!.event.id}-${events.length}` : `counts-${this.opts.node}-${process.pid}-${Date.now()}-${this.stats.batches}`)}`;
     const job: EventsJob = (this.opts.indexMode ?? 'evidence') === 'all' ? { node: this.opts.node, events } : { node: this.opts.node, ...selected(events) };
+    const watermark = this.watermark(events);
+    if (watermark !== undefined) job.watermarkNs = watermark;
     if (letGo) {
       job.skipped ??= {};
       for (const [reason, n] of Object.entries(letGo)) job.skipped[reason] = (job.skipped[reason] ?? 0) + n;
@@ -126,6 +133,26 @@ export class QueueSink implements FollowSink {
       const ns = BigInt(e.exit137.ts_ns);
       if (this.stats.lastEventNs === undefined || ns > this.stats.lastEventNs) this.stats.lastEventNs = ns;
     }
+  }
+
+  /**
+   * The earliest time reached by the streams (files, sources) this worker is still reading: those
+   * that gave events within ACTIVE_MS. A stream gone quiet holds nothing back (a node's dmesg may
+   * say nothing for hours); one catching up on a backlog does, until it has caught up.
+   */
+  private watermark(events: NormalizedEvent[]): string | undefined {
+    const now = Date.now();
+    for (const e of events) this.streams.set(e.log.file?.path ?? e.exit137.source, { ns: e.exit137.ts_ns, at: now });
+    let min: bigint | undefined;
+    for (const [k, s] of this.streams) {
+      if (now - s.at > ACTIVE_MS) {
+        this.streams.delete(k);
+        continue;
+      }
+      const ns = BigInt(s.ns);
+      if (min === undefined || ns < min) min = ns;
+    }
+    return min?.toString();
   }
 
   private async retrying(op: () => Promise<unknown>): Promise<void> {
