@@ -88,8 +88,12 @@ export function sharedJson(head: string, t: SharedText): string {
 
 /** JSON.stringify's escape of a string, without its quotes. */
 export function escaped(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
+  // (a record's head, `type=… msg=audit(…): ` and its arguments, seldom has anything to escape)
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
+
+/** What JSON.stringify escapes in a string (lone surrogates included: all surrogates go the slow way). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** Pairs read once and handed to every record with the same text (which never change them). */
 type Pairs = { fields: AuditField[]; warnings: string[]; glued: string | undefined; text: string; json?: string };
