@@ -26,7 +26,7 @@ export function analyzeCommand(program: Command): void {
     .argument('[inputs...]', 'files (.gz too), directories, or - for stdin; formats are detected per input; none: this node’s own evidence')
     .option('--json', 'print one verdict per line as NDJSON instead of a table')
     .option('--all', 'also list deaths whose cause is unknown, and normal exits, in the table (always in --json)')
-    .option('--threads <n>', 'threads that decode audit logs (a large one is split at event boundaries), the verdicts the same; default 1: one decoder already keeps about 1.3 cores busy (garbage collection, compilation), and on 2 cores two threads measured no faster', threadCount);
+    .option('--threads <n>', 'threads that decode, the verdicts the same: when every input carries its own times (audit logs, the daemons\' logfmt logs, docker and ctr event streams, dmesg --time-format iso) all of them, split into ranges, while this thread correlates; otherwise only audit logs. Default 1: one thread already keeps about 1.3 cores busy (garbage collection, compilation), so on 2 cores two threads gain less than 2×', threadCount);
   for (const o of ingestOptions()) cmd.addOption(o);
   for (const o of esOptions()) cmd.addOption(o);
   for (const o of nodeOptions()) cmd.addOption(o);
