@@ -62,27 +62,36 @@ export function eventId(key: string): string {
 }
 
 const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz';
+/** The digits' character codes. */
+const CODES = [...DIGITS].map((c) => c.charCodeAt(0));
+const D2 = 36 ** 2;
+const D3 = 36 ** 3;
 const D4 = 36 ** 4;
 
 /**
  * A 53-bit integer as 11 base-36 digits, zero-padded: what `n.toString(36).padStart(11, '0')`
- * gives, without V8's generic radix conversion for doubles, which was most of an id's cost.
+ * gives, without V8's generic radix conversion for doubles, which was most of an id's cost; the
+ * digits made into a string at once (one digit at a time was a string per digit).
  */
 export function base36x11(n: number): string {
   const lo = n % D4;
   const rest = (n - lo) / D4;
   const mid = rest % D4;
   const hi = (rest - mid) / D4;
-  return digits(hi, 3) + digits(mid, 4) + digits(lo, 4);
-}
-
-function digits(n: number, width: number): string {
-  let s = '';
-  for (let i = 0; i < width; i++) {
-    s = DIGITS[n % 36]! + s;
-    n = Math.floor(n / 36);
-  }
-  return s;
+  const c = CODES;
+  return String.fromCharCode(
+    c[Math.floor(hi / D2) % 36]!,
+    c[Math.floor(hi / 36) % 36]!,
+    c[hi % 36]!,
+    c[Math.floor(mid / D3)]!,
+    c[Math.floor(mid / D2) % 36]!,
+    c[Math.floor(mid / 36) % 36]!,
+    c[mid % 36]!,
+    c[Math.floor(lo / D3)]!,
+    c[Math.floor(lo / D2) % 36]!,
+    c[Math.floor(lo / 36) % 36]!,
+    c[lo % 36]!,
+  );
 }
 
 /** cyrb53's final mix of its two 32-bit lanes into 53 bits. */
