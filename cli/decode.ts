@@ -6,9 +6,6 @@ import { NormalizedEvent } from '../ingest/event.ts';
 import { isNormalizedEvent } from '../ingest/event-check.ts';
 import { eventJson } from '../ingest/event-json.ts';
 import type { FollowSink } from '../ingest/follow-run.ts';
-import { commandInto, followInto } from '../ingest/follow-run.ts';
-import { PositionStore } from '../ingest/sources/follow.ts';
-import { containerdEvents, dockerEvents, journalFollower } from '../ingest/sources/commands.ts';
 import { decodeInputs } from '../ingest/run.ts';
 import { expandInputs } from '../ingest/sources/files.ts';
 import type { IngestCliOptions } from './options.ts';
@@ -52,6 +49,12 @@ export function decodeCommand(program: Command): void {
     let decoder: Decoder;
     if (following) {
       if (o.positionFile && paths.length !== 1) throw new Error('--position-file follows exactly one file');
+      // (loaded only to follow: reading files once, decode pays for none of it at start-up)
+      const [{ commandInto, followInto }, { PositionStore }, { containerdEvents, dockerEvents, journalFollower }] = await Promise.all([
+        import('../ingest/follow-run.ts'),
+        import('../ingest/sources/follow.ts'),
+        import('../ingest/sources/commands.ts'),
+      ]);
       decoder = new Decoder(sinks.event, sinks.deadLetter, decoderOptions(o));
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
