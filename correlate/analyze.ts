@@ -1,4 +1,5 @@
 import { auditEventCanMatter } from '../ingest/audit/triage.ts';
+import { runtimeLineCanMatter } from '../ingest/runtime/triage.ts';
 import { Counters } from '../ingest/dead-letter.ts';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { Decoder } from '../ingest/decoder.ts';
@@ -142,7 +143,7 @@ async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: Analyze
   };
   // an event that can never be evidence is let go before it is built (ingest/audit/triage.ts),
   // unless the caller wants every event
-  const decoderOpts = sinks.event ? opts : { ...opts, wantAudit: auditEventCanMatter };
+  const decoderOpts = sinks.event ? opts : { ...opts, wantAudit: auditEventCanMatter, wantRuntimeLine: runtimeLineCanMatter };
   let counters: Counters;
   if (threaded?.plan.everything) {
     counters = await readSideBySide(inputs, threaded.plan.tasks, threaded.threads, feed, sinks.progress);

@@ -66,6 +66,12 @@ export type DecoderOptions = {
    */
   wantAudit?: (ev: AuditEvent<unknown>) => boolean;
   /**
+   * Decides, once a daemon's line is read and its wording matched (or not), whether it is wanted as
+   * an event (analyze wants only what can be evidence). One it does not want is counted
+   * (`runtime_lines_unwanted`), never built.
+   */
+  wantRuntimeLine?: (msg: string, matched: boolean) => boolean;
+  /**
    * Audit records reassembled per input, and an input's open events let go when it ends. For
    * inputs read side by side (ingest/interleave.ts): a newer audit.log's first lines read beside
    * audit.log.1 would otherwise settle audit.log.1's open event before its last records came.
@@ -614,6 +620,10 @@ export class Decoder {
   private runtimeLine(l: LogrusLine, ctx: LineCtx, forced?: Source): void {
     // a message a pager cut is matched by the beginning of its wording (runtime/truncated.ts)
     const match = matchWording(l.msg, l.fields) ?? (ctx.env.meta?.truncated ? matchTruncated(l.msg) : undefined);
+    if (this.opts.wantRuntimeLine && !this.opts.wantRuntimeLine(l.msg, match !== undefined)) {
+      this.counters.inc('runtime_lines_unwanted');
+      return;
+    }
     const source: Source = forced ?? sourceOf(match?.wording.component, ctx.env.app);
     const e = this.base(ctx, ctx.host, source, 'runtime-log', match ? match.wording.id : 'log-line', positionKey(ctx));
     if (ctx.env.meta?.truncated) e.tags.push('truncated');

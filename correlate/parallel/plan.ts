@@ -29,7 +29,7 @@ export type Task = {
   lastRange: boolean;
   /** Which range a free thread takes next: the lowest. */
   rank: number;
-  opts: Omit<DecoderOptions, 'wantAudit'>;
+  opts: Omit<DecoderOptions, 'wantAudit' | 'wantRuntimeLine'>;
 };
 
 /** A worker's evidence, each with the newest event time its range had reached when it was made (the watermark). */
@@ -124,7 +124,8 @@ export async function planThreads(inputs: Input[], opts: DecoderOptions, plan: P
   const chosen = everything ? readable : readable.filter((r) => r.kind === 'audit');
   const bytes = chosen.reduce((n, a) => n + a.input.size!, 0);
   if (chosen.length === 0 || bytes < (plan.parallelFrom ?? PARALLEL_FROM_BYTES)) return undefined;
-  const { wantAudit: _, ...taskOpts } = opts;
+  // the triage's functions cannot cross to a thread: range.ts sets its own
+  const { wantAudit: _, wantRuntimeLine: __, ...taskOpts } = opts;
   const tasks: Task[] = [];
   for (const { index, input, head, kind, format } of chosen) {
     const size = input.size!;
