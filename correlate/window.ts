@@ -134,8 +134,10 @@ export class EvidenceWindow {
       if (byKey.size === 0) this.decided.delete(host);
     }
     // evidence that cannot be let go yet (a long open window, inputs read before this one) is
-    // read again only after more has arrived
-    this.nextDecideAt = Math.max(this.releaseAt, this.held.length + Math.ceil(this.releaseAt / 2));
+    // read again only after more has arrived: as much again as the window holds at the least,
+    // each round reads the whole open window, so rounds half as far apart read every piece of
+    // evidence half as many times more (one node's history x123: 176k reads for 64k, now 120k)
+    this.nextDecideAt = Math.max(this.releaseAt, this.held.length + this.releaseAt);
   }
 }
 
