@@ -81,6 +81,13 @@ describe('eventJson (ingest/event-json.ts)', async () => {
     (e.log as Record<string, unknown>).line = 'twelve';
     e.tags = [1 as never, 'x'];
     assert.deepEqual(JSON.parse(eventJson(e)), JSON.parse(JSON.stringify(e)));
+    // where a string is written between quotes held by the text around it
+    (e as Record<string, unknown>)['@timestamp'] = 12;
+    e.exit137.ts_ns = 'a "quoted" \\ one';
+    assert.deepEqual(JSON.parse(eventJson(e)), JSON.parse(JSON.stringify(e)));
+    (e.event as Record<string, unknown>).id = null;
+    e.exit137.ts_ns = 7 as never;
+    assert.deepEqual(JSON.parse(eventJson(e)), JSON.parse(JSON.stringify(e)));
   });
 
   it('writes each event as it comes out of the decoder (its original escaped from the records it was read from) as JSON.stringify does', async () => {

@@ -16,8 +16,13 @@ export function eventJson(e: NormalizedEvent): string {
   // cost follows their number more than their length. The runs of keys that repeat from one event
   // to the next (the schema's words, the host, the input) are written once and kept while their
   // values stay the same (`Run`); what changes per event goes in between.
-  let s = `{"@timestamp":${str(e['@timestamp'])}${HEAD.of1(e.ecs.version, headJson)}${str(ev.id)}`;
-  s += EVENT.of6(ev.kind, words(ev.category), words(ev.type), ev.action, ev.module, ev.dataset, eventJsonRun);
+  // (a string with nothing to escape is written between quotes the runs around it hold: fewer pieces)
+  const ts = e['@timestamp'];
+  const id = ev.id;
+  let s =
+    plain(ts) && plain(id)
+      ? `{"@timestamp":"${ts}${HEAD_Q.of1(e.ecs.version, headQuoted)}${id}${EVENT_Q.of6(ev.kind, words(ev.category), words(ev.type), ev.action, ev.module, ev.dataset, eventQuoted)}`
+      : `{"@timestamp":${str(ts)}${HEAD.of1(e.ecs.version, headJson)}${str(id)}${EVENT.of6(ev.kind, words(ev.category), words(ev.type), ev.action, ev.module, ev.dataset, eventJsonRun)}`;
   s += ev.original === original.text && original.parts !== undefined ? originalJson() : str(ev.original);
   if (ev.sequence !== undefined) s += `,"sequence":${num(ev.sequence)}`;
   s += HOST.of2(ev.outcome, e.host.name, hostJson);
@@ -111,6 +116,10 @@ class Run {
 
 const HEAD = new Run();
 const headJson = (version: string) => `,"ecs":{"version":${word(version)}},"event":{"id":`;
+const HEAD_Q = new Run();
+const headQuoted = (version: string) => flat(`"${headJson(version)}"`);
+const EVENT_Q = new Run();
+const eventQuoted = (kind: string, category: string, type: string, action: string, module: string | undefined, dataset: string) => flat(`"${eventJsonRun(kind, category, type, action, module, dataset)}`);
 
 const EVENT = new Run();
 function eventJsonRun(kind: string, category: string, type: string, action: string, module: string | undefined, dataset: string): string {
@@ -229,6 +238,11 @@ function word(v: string): string {
 /** What JSON.stringify escapes in a string (lone surrogates included: all surrogates go the slow way). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
+/** A string JSON writes as it is, between quotes. */
+function plain(v: unknown): v is string {
+  return typeof v === 'string' && !NEEDS_ESCAPE.test(v);
+}
+
 function str(v: string): string {
   // (a value of another type than the schema says is written as JSON.stringify would)
   return typeof v === 'string' && !NEEDS_ESCAPE.test(v) ? `"${v}"` : (JSON.stringify(v) ?? 'null');
@@ -258,6 +272,12 @@ function syslog(g: NonNullable<NormalizedEvent['log']['syslog']>): string {
 const EXIT137 = new Run();
 const exit137Head = (kind: string, source: string) => flat(`{"kind":${word(kind)},"source":${word(source)},"ts_ns":`);
 
+const EXIT137_Q = new Run();
+const exit137Quoted = (kind: string, source: string) => flat(`${exit137Head(kind, source)}"`);
+const TIME_Q = new Run();
+const timeQuoted = (basis: string, yearInferred: boolean | undefined, offsetMinutes: number | undefined, sinceBootNs: string | undefined, tie: string | undefined) =>
+  flat(`"${timeJson(basis, yearInferred, offsetMinutes, sinceBootNs, tie)}`);
+
 const TIME = new Run();
 function timeJson(basis: string, yearInferred: boolean | undefined, offsetMinutes: number | undefined, sinceBootNs: string | undefined, tie: string | undefined): string {
   let s = `,"time":{"basis":${word(basis)}`;
@@ -278,7 +298,9 @@ const targetJson = (p: object) => flat(`,"target":{"process":${obj(p)}`);
 
 function exit137(x: NormalizedEvent['exit137']): string {
   const t = x.time;
-  let s = `${EXIT137.of2(x.kind, x.source, exit137Head)}${str(x.ts_ns)}${TIME.of5(t.basis, t.year_inferred, t.offset_minutes, t.since_boot_ns, t.tie, timeJson)}`;
+  let s = plain(x.ts_ns)
+    ? `${EXIT137_Q.of2(x.kind, x.source, exit137Quoted)}${x.ts_ns}${TIME_Q.of5(t.basis, t.year_inferred, t.offset_minutes, t.since_boot_ns, t.tie, timeQuoted)}`
+    : `${EXIT137.of2(x.kind, x.source, exit137Head)}${str(x.ts_ns)}${TIME.of5(t.basis, t.year_inferred, t.offset_minutes, t.since_boot_ns, t.tie, timeJson)}`;
   if (x.message_id !== undefined) s += `,"message_id":${str(x.message_id)}`;
   if (x.fields !== undefined) s += `,"fields":${obj(x.fields)}`;
   if (x.signal !== undefined) s += SIGNAL.of3(x.signal.number, x.signal.name, x.signal.syscall, signalJson);
