@@ -201,16 +201,51 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     assert.deepEqual([...verdicts.values()].map(key).sort(), expected, 'then every death, once caught up');
   });
 
+  it('a bucket finalized again on the same evidence writes no verdict again', async () => {
+    const connection = { host: '127.0.0.1', port: redis.port, db: 9, maxRetriesPerRequest: null };
+    const admin = new Redis(connection);
+    await admin.flushdb();
+    const evidence = events.filter(isEvidence);
+    await new RedisEvidenceStore(admin).add(evidence);
+    const fin = new Queue(FINALIZE_QUEUE, { connection });
+    const buckets = new Map<string, { host: string; bucket: string }>();
+    for (const e of evidence) {
+      const bucket = (BigInt(e.exit137.ts_ns) / 60_000_000_000n).toString();
+      buckets.set(`${e.host.name} ${bucket}`, { host: e.host.name, bucket });
+    }
+    const delivered: Attribution[][] = [];
+    const pool = correlateWorkers(connection, { settleMs: 200, onVerdicts: async (vs) => void delivered.push(vs) });
+    const settle = async () => {
+      const deadline = Date.now() + 30_000;
+      await new Promise((r) => setTimeout(r, 100));
+      while (Date.now() < deadline && Object.values(await fin.getJobCounts('waiting', 'active', 'delayed')).some((n) => n > 0)) await new Promise((r) => setTimeout(r, 100));
+    };
+    for (const b of buckets.values()) await fin.add('finalize', { ...b, evidenceAt: Date.now() });
+    await settle();
+    const first = delivered.flat().map(key).sort();
+    assert.deepEqual(first, correlate(events).map(key).sort());
+    // a neighbour's edge, or late evidence that changes nothing, finalizes them all again
+    for (const b of buckets.values()) await fin.add('finalize', { ...b, evidenceAt: Date.now() });
+    await settle();
+    await pool.close();
+    await fin.close();
+    admin.disconnect();
+    assert.deepEqual(delivered.flat().map(key).sort(), first, 'nothing written the second time');
+  });
+
   for (const workers of [1, 2, 4]) {
     it(`${workers} worker(s): the same verdicts, one per death, from batches in file order`, async () => {
       const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
       const verdicts = new Map<string, Attribution>();
+      // each run starts clean: a replay of the same events finds its verdicts already written
+      const admin = new Redis(connection);
+      await admin.flushdb();
+      admin.disconnect();
       const pool = Array.from({ length: workers }, () => correlateWorkers(connection, { settleMs: 1500, onVerdicts: async (vs, _at, withdrawn) => {
         for (const v of vs) verdicts.set(v.incident_id, v);
         for (const id of withdrawn) verdicts.delete(id);
       } }));
       const q = eventsQueue(connection);
-      // each run starts clean: a replay of the same events would only re-attribute (version 2)
       await q.obliterate({ force: true }).catch(() => {});
       for (let i = 0; i < events.length; i += 300) await q.add('batch', { node: 'lab', events: events.slice(i, i + 300) });
       const fin = new Queue(FINALIZE_QUEUE, { connection });

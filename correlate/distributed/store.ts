@@ -179,6 +179,25 @@ export class RedisEvidenceStore {
     return v ? BigInt(v) : undefined;
   }
 
+  /** The digest of each incident's verdict as last handed to the sinks (null: none yet, or forgotten). */
+  async verdictDigests(incidentIds: string[]): Promise<(string | null)[]> {
+    if (incidentIds.length === 0) return [];
+    return this.redis.mget(...incidentIds.map((id) => `${this.prefix}vdig:${id}`));
+  }
+
+  /**
+   * The sinks took these verdicts, and withdrew those: a verdict withdrawn and found again is
+   * written again. Kept as long as a bucket's incidents are (a bucket is finalized again only
+   * while its evidence is kept).
+   */
+  async rememberVerdicts(written: [string, string][], withdrawn: string[]): Promise<void> {
+    if (written.length === 0 && withdrawn.length === 0) return;
+    const m = this.redis.multi();
+    for (const [id, d] of written) m.set(`${this.prefix}vdig:${id}`, d, 'EX', 2 * 86400);
+    if (withdrawn.length) m.del(...withdrawn.map((id) => `${this.prefix}vdig:${id}`));
+    await m.exec();
+  }
+
   /** The next version number of an incident's verdict (1 the first time it is attributed). */
   async nextVersion(incidentId: string): Promise<number> {
     return this.redis.hincrby(`${this.prefix}ver`, incidentId, 1);
