@@ -5,7 +5,7 @@ import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { Decoder } from '../ingest/decoder.ts';
 import type { DecoderOptions } from '../ingest/decoder.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
-import { decodeInputsInTimeOrder } from '../ingest/interleave.ts';
+import { decodeInputsInTimeOrder, leastFar, watermarkOf } from '../ingest/interleave.ts';
 import type { TimeOrderSinks } from '../ingest/interleave.ts';
 import type { Input } from '../ingest/sources/files.ts';
 import { readLineBatches } from '../ingest/sources/lines.ts';
@@ -212,7 +212,7 @@ async function readSideBySide(inputs: Input[], tasks: Task[], threads: number, f
     let open = cursors.length;
     let told = 0;
     while (open > 0) {
-      const c = nextCursor(cursors);
+      const c = leastFar(cursors);
       const b = c.batch;
       if (b) {
         // this input's evidence up to where another input is the least far
@@ -262,7 +262,7 @@ async function readSideBySide(inputs: Input[], tasks: Task[], threads: number, f
           }
         }
       }
-      const w = watermark(cursors);
+      const w = watermarkOf(cursors);
       if (w !== undefined) feed.watermark(w);
       if (progress) {
         const bytes = cursors.reduce((n, x) => n + x.at, 0);
@@ -281,27 +281,6 @@ function otherLeast(cursors: Cursor[], c: Cursor): bigint | undefined {
   return w;
 }
 
-/** The unfinished input read least far in time; one that has given no time yet comes first, in input order. */
-function nextCursor(cursors: Cursor[]): Cursor {
-  let best: Cursor | undefined;
-  for (const c of cursors) {
-    if (c.done) continue;
-    if (c.reached === undefined) return c;
-    if (!best || c.reached < best.reached!) best = c;
-  }
-  return best!;
-}
-
-/** The time every unfinished input has reached, once each has given one. */
-function watermark(cursors: Cursor[]): bigint | undefined {
-  let w: bigint | undefined;
-  for (const c of cursors) {
-    if (c.done) continue;
-    if (c.reached === undefined) return undefined;
-    if (w === undefined || c.reached < w) w = c.reached;
-  }
-  return w;
-}
 
 /**
  * Audit logs are decoded in ranges by `threads` threads, this one among them, which first reads

@@ -53,7 +53,7 @@ export async function decodeInputsInTimeOrder(inputs: Input[], sinks: TimeOrderS
   let done = 0;
   let lastProgress = 0;
   while (done < readings.length) {
-    const r = next(readings);
+    const r = leastFar(readings);
     if (!r.batches) {
       sinks.inputStart?.(readings.indexOf(r), readings.length);
       r.batches = readLineBatches(r.input.open(), decoder.maxLineBytes)[Symbol.asyncIterator]();
@@ -75,7 +75,7 @@ export async function decodeInputsInTimeOrder(inputs: Input[], sinks: TimeOrderS
       if (wait) await wait;
     }
     if (sinks.watermark) {
-      const w = watermark(readings);
+      const w = watermarkOf(readings);
       if (w !== undefined) sinks.watermark(w);
     }
     if (sinks.progress) {
@@ -90,10 +90,13 @@ export async function decodeInputsInTimeOrder(inputs: Input[], sinks: TimeOrderS
   return decoder;
 }
 
+/** How far in time an input has been read, and whether it is read to its end. */
+export type ReadProgress = { done: boolean; reached: bigint | undefined };
+
 /** The unfinished input read least far in time; one that has given no time yet comes first, in the order given. */
-function next(readings: Reading[]): Reading {
-  let best: Reading | undefined;
-  for (const r of readings) {
+export function leastFar<T extends ReadProgress>(inputs: T[]): T {
+  let best: T | undefined;
+  for (const r of inputs) {
     if (r.done) continue;
     if (r.reached === undefined) return r;
     if (!best || r.reached < best.reached!) best = r;
@@ -101,9 +104,10 @@ function next(readings: Reading[]): Reading {
   return best!;
 }
 
-function watermark(readings: Reading[]): bigint | undefined {
+/** The time every unfinished input has reached, once each has given one. */
+export function watermarkOf(inputs: ReadProgress[]): bigint | undefined {
   let w: bigint | undefined;
-  for (const r of readings) {
+  for (const r of inputs) {
     if (r.done) continue;
     if (r.reached === undefined) return undefined;
     if (w === undefined || r.reached < w) w = r.reached;
