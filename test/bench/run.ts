@@ -27,7 +27,8 @@ const runs = Number(process.env.BENCH_RUNS ?? 3);
 const peersDir = process.env.BENCH_PEERS ?? join(REPO, '.peers');
 const dir = mkdtempSync(join(tmpdir(), 'exit137-bench-'));
 const targets: Target[] = [];
-const exit137 = ['node', join(REPO, 'bin', 'exit137.js')];
+// the build made below, whatever is edited while the bench runs (bin/exit137.js would switch to tsx)
+const exit137 = ['node', join(REPO, 'dist', 'cli', 'main.js')];
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 /** The busy lab capture repeated: one directory per size, with the truth of its deaths. */
