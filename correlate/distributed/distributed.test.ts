@@ -24,6 +24,20 @@ import { FINALIZE_QUEUE, correlateWorkers, finalizeId } from './workers.ts';
 const FILES = ['audit.log', 'containerd.log', 'dockerd.log', 'ctr-events.txt', 'docker-events.json', 'dmesg.txt'].map((f) => join(FIXTURES, 'lab', 'containers', f));
 const key = (v: Attribution) => `${v.container.id} ${v.cause} ${v.sub_cause ?? ''} ${v.exit_code ?? ''} ${v.died_at}`;
 
+/** The evidence of `events` in a clean Redis database, as correlate workers store it, and the node/minute buckets it falls in. */
+async function storedEvidence(connection: { host: string; port: number; db: number }, events: NormalizedEvent[]): Promise<{ admin: Redis; buckets: Map<string, { host: string; bucket: string }> }> {
+  const admin = new Redis(connection);
+  await admin.flushdb();
+  const evidence = events.filter(isEvidence);
+  await new RedisEvidenceStore(admin).add(evidence);
+  const buckets = new Map<string, { host: string; bucket: string }>();
+  for (const e of evidence) {
+    const bucket = (BigInt(e.exit137.ts_ns) / 60_000_000_000n).toString();
+    buckets.set(`${e.host.name} ${bucket}`, { host: e.host.name, bucket });
+  }
+  return { admin, buckets };
+}
+
 describe('correlate workers on BullMQ and a real Redis give what analyze gives', { timeout: 120_000 }, () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let events: NormalizedEvent[];
@@ -106,18 +120,10 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
 
   it('a finalize with a newer one queued behind it for the same bucket leaves the work to that one', async () => {
     const connection = { host: '127.0.0.1', port: redis.port, db: 5, maxRetriesPerRequest: null };
-    const admin = new Redis(connection);
-    await admin.flushdb();
-    const evidence = events.filter(isEvidence);
-    await new RedisEvidenceStore(admin).add(evidence);
+    const { admin, buckets } = await storedEvidence(connection, events);
     // as under load: a bucket's finalize waits for a worker past its deduplication's life, and
     // evidence arriving meanwhile queues a second one for the same bucket
     const fin = new Queue(FINALIZE_QUEUE, { connection });
-    const buckets = new Map<string, { host: string; bucket: string }>();
-    for (const e of evidence) {
-      const bucket = (BigInt(e.exit137.ts_ns) / 60_000_000_000n).toString();
-      buckets.set(`${e.host.name} ${bucket}`, { host: e.host.name, bucket });
-    }
     for (const b of buckets.values()) await fin.add('finalize', { ...b, evidenceAt: Date.now() }, { deduplication: { id: finalizeId(b.host, b.bucket), ttl: 1 } });
     await new Promise((r) => setTimeout(r, 50));
     for (const b of buckets.values()) await fin.add('finalize', { ...b, evidenceAt: Date.now() }, { deduplication: { id: finalizeId(b.host, b.bucket), ttl: 60_000 } });
@@ -203,16 +209,8 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
 
   it('a bucket finalized again on the same evidence writes no verdict again', async () => {
     const connection = { host: '127.0.0.1', port: redis.port, db: 9, maxRetriesPerRequest: null };
-    const admin = new Redis(connection);
-    await admin.flushdb();
-    const evidence = events.filter(isEvidence);
-    await new RedisEvidenceStore(admin).add(evidence);
+    const { admin, buckets } = await storedEvidence(connection, events);
     const fin = new Queue(FINALIZE_QUEUE, { connection });
-    const buckets = new Map<string, { host: string; bucket: string }>();
-    for (const e of evidence) {
-      const bucket = (BigInt(e.exit137.ts_ns) / 60_000_000_000n).toString();
-      buckets.set(`${e.host.name} ${bucket}`, { host: e.host.name, bucket });
-    }
     const delivered: Attribution[][] = [];
     const pool = correlateWorkers(connection, { settleMs: 200, onVerdicts: async (vs) => void delivered.push(vs) });
     const settle = async () => {
