@@ -70,7 +70,7 @@ export type DecoderOptions = {
    * an event (analyze wants only what can be evidence). One it does not want is counted
    * (`runtime_lines_unwanted`), never built.
    */
-  wantRuntimeLine?: (msg: string, matched: boolean) => boolean;
+  wantRuntimeLine?: (msg: string, matched: boolean, level: string | undefined) => boolean;
   /**
    * Audit records reassembled per input, and an input's open events let go when it ends. For
    * inputs read side by side (ingest/interleave.ts): a newer audit.log's first lines read beside
@@ -620,7 +620,7 @@ export class Decoder {
   private runtimeLine(l: LogrusLine, ctx: LineCtx, forced?: Source): void {
     // a message a pager cut is matched by the beginning of its wording (runtime/truncated.ts)
     const match = matchWording(l.msg, l.fields) ?? (ctx.env.meta?.truncated ? matchTruncated(l.msg) : undefined);
-    if (this.opts.wantRuntimeLine && !this.opts.wantRuntimeLine(l.msg, match !== undefined)) {
+    if (this.opts.wantRuntimeLine && !this.opts.wantRuntimeLine(l.msg, match !== undefined, l.level)) {
       this.counters.inc('runtime_lines_unwanted');
       return;
     }

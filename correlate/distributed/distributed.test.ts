@@ -16,7 +16,7 @@ import { Client } from '@elastic/elasticsearch';
 import { installTemplates, writeBatch } from '../../sinks/elasticsearch/writer.ts';
 import { startElasticsearch } from '../../test/helpers/elasticsearch.ts';
 import { isEvidence } from '../incidents.ts';
-import { AUDIT_TRIAGED, CONTEXT_EVENTS } from './indexing.ts';
+import { AUDIT_TRIAGED, CONTEXT_EVENTS, RUNTIME_TRIAGED } from './indexing.ts';
 import type { IndexMode } from './indexing.ts';
 import { RedisEvidenceStore } from './store.ts';
 import { FINALIZE_QUEUE, correlateWorkers, finalizeId } from './workers.ts';
@@ -138,7 +138,7 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     assert.deepEqual(delivered.map(key).sort(), correlate(events).map(key).sort(), 'each death attributed once, by the newer finalize');
   });
 
-  it('the ingest worker lets go of audit events that can never be evidence before building them, and every one is counted on the way to the correlate workers', async () => {
+  it('the ingest worker lets go of audit events and daemon chatter that can never be evidence before building them, and every one is counted on the way to the correlate workers', async () => {
     const connection = { host: '127.0.0.1', port: redis.port, db: 7, maxRetriesPerRequest: null };
     const admin = new Redis(connection);
     await admin.flushdb();
@@ -152,8 +152,10 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     const decoder = await decodeInputs(await expandInputs(busy), { event: (e) => sink.event(e), deadLetter: (d) => sink.deadLetter(d) }, { host: 'lab', ...ingestTriage(sink, 'evidence') });
     await sink.durable();
     const unwanted = decoder.counters.values.audit_events_unwanted ?? 0;
+    const chatter = decoder.counters.values.runtime_lines_unwanted ?? 0;
     assert.ok(unwanted > whole.length / 4, `most of the SIGURG storm is let go at ingest (${unwanted} of ${whole.length})`);
-    assert.equal(sink.stats.letGo, unwanted);
+    assert.ok(chatter > whole.length / 5, `the daemons' debug chatter is let go at ingest (${chatter} of ${whole.length})`);
+    assert.equal(sink.stats.letGo, unwanted + chatter);
     const skipped: Record<string, number> = {};
     const handed: NormalizedEvent[] = [];
     const pool = correlateWorkers(connection, {
@@ -169,7 +171,13 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     await pool.close();
     await q.close();
     admin.disconnect();
-    assert.equal(skipped[AUDIT_TRIAGED], unwanted, 'every event let go is counted, under its reason');
+    assert.equal(skipped[AUDIT_TRIAGED], unwanted, 'every audit event let go is counted, under its reason');
+    assert.equal(skipped[RUNTIME_TRIAGED], chatter, 'every daemon line let go is counted, under its reason');
+    // exactly the debug and info lines of no known wording are let go; what went wrong is built,
+    // known wording or not: the context a reader of a death wants
+    const unknown = whole.filter((e) => e.exit137.kind === 'runtime-log' && e.exit137.message_id === undefined && !e.message?.includes('/sys/fs/cgroup/'));
+    assert.equal(chatter, unknown.filter((e) => ['trace', 'debug', 'info'].includes(e.log.level ?? '')).length);
+    assert.ok(unknown.some((e) => ['warning', 'error'].includes(e.log.level ?? '')), 'the capture has unknown warnings or errors, and they are built');
     const counted = Object.values(skipped).reduce((a, b) => a + b, 0);
     assert.equal(handed.length + counted, whole.length, 'every event of the node is indexed or counted');
     const ids = new Set(handed.map((e) => e.event.id));

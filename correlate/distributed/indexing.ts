@@ -16,6 +16,12 @@ export type IndexMode = 'evidence' | 'all';
  */
 export const AUDIT_TRIAGED = 'audit-triaged-at-ingest';
 
+/** The not-indexed reason of a daemon's debug or info line the ingest worker let go before building it (ingest/runtime/triage.ts isRuntimeChatter). */
+export const RUNTIME_TRIAGED = 'runtime-chatter-triaged-at-ingest';
+
+/** Every reason of an event let go at ingest, before it was built. */
+export const TRIAGED_AT_INGEST = [AUDIT_TRIAGED, RUNTIME_TRIAGED];
+
 /** Events kept on each side of a death, on the same stream: what the node wrote around it. */
 export const CONTEXT_EVENTS = 5;
 

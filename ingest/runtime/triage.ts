@@ -9,3 +9,15 @@
 export function runtimeLineCanMatter(msg: string, matched: boolean): boolean {
   return matched || msg.includes('/sys/fs/cgroup/');
 }
+
+/** Levels at which a daemon writes what it is doing, not what went wrong. */
+const CHATTER_LEVELS: ReadonlySet<string> = new Set(['trace', 'debug', 'info']);
+
+/**
+ * A daemon's line that can never be evidence and says nothing went wrong: what the ingest worker
+ * lets go before building it when only evidence and its context are indexed. A warning or an
+ * error the wordings do not know is still built, as context a reader of a death wants beside it.
+ */
+export function isRuntimeChatter(msg: string, matched: boolean, level: string | undefined): boolean {
+  return !runtimeLineCanMatter(msg, matched) && level !== undefined && CHATTER_LEVELS.has(level);
+}

@@ -2,10 +2,11 @@ import { appendFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import { selectForIndex } from '../../correlate/distributed/indexing.ts';
-import { AUDIT_TRIAGED } from '../../correlate/distributed/indexing.ts';
+import { AUDIT_TRIAGED, RUNTIME_TRIAGED } from '../../correlate/distributed/indexing.ts';
 import type { IndexMode } from '../../correlate/distributed/indexing.ts';
 import type { AuditEvent } from '../audit/reassemble.ts';
 import { auditEventCanMatter } from '../audit/triage.ts';
+import { isRuntimeChatter } from '../runtime/triage.ts';
 import type { DecoderOptions } from '../decoder.ts';
 import type { DeadLetter } from '../dead-letter.ts';
 import type { NormalizedEvent } from '../event.ts';
@@ -177,10 +178,15 @@ function selected(events: NormalizedEvent[]): { events: NormalizedEvent[]; skipp
 /**
  * The decoder options an ingest worker shipping into `sink` takes: with evidence and context only
  * indexed (the default), an audit event that can never be evidence (a Go runtime's SIGURG storm)
- * is let go before it is built, as analyze does, and counted by the sink; its neighbours still give
- * a death its context. With every event indexed, every event is built and sent.
+ * is let go before it is built, as analyze does, and so is a daemon's debug or info line that can
+ * never be evidence (a third of the busy capture's events); each is counted by the sink. The lines
+ * built around a death still give it its context, the daemons' unknown warnings and errors among
+ * them. With every event indexed, every event is built and sent.
  */
-export function ingestTriage(sink: QueueSink, mode: IndexMode): Pick<DecoderOptions, 'wantAudit'> {
+export function ingestTriage(sink: QueueSink, mode: IndexMode): Pick<DecoderOptions, 'wantAudit' | 'wantRuntimeLine'> {
   if (mode === 'all') return {};
-  return { wantAudit: (ev: AuditEvent<unknown>) => auditEventCanMatter(ev) || (sink.letGo(AUDIT_TRIAGED), false) };
+  return {
+    wantAudit: (ev: AuditEvent<unknown>) => auditEventCanMatter(ev) || (sink.letGo(AUDIT_TRIAGED), false),
+    wantRuntimeLine: (msg, matched, level) => !isRuntimeChatter(msg, matched, level) || (sink.letGo(RUNTIME_TRIAGED), false),
+  };
 }

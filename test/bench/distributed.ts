@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { AUDIT_TRIAGED } from '../../correlate/distributed/indexing.ts';
+import { TRIAGED_AT_INGEST } from '../../correlate/distributed/indexing.ts';
 import { FINALIZE_QUEUE } from '../../correlate/distributed/workers.ts';
 import type { NormalizedEvent } from '../../ingest/event.ts';
 import { decodeInputs } from '../../ingest/run.ts';
@@ -462,8 +462,8 @@ function printFigures(f: DistributedFigures, workers: number): void {
   for (const r of rows) console.log(line(r));
   const s = f.saturated;
   const share = (r: RunFigures) => {
-    const triaged = r.notIndexed[AUDIT_TRIAGED] ?? 0;
-    return `${fmt(r.indexed)} of ${fmt(r.events)} events indexed (${fmt((100 * r.indexed) / r.events, 1)}%), ${fmt(triaged)} let go by the ingest worker's triage before they were built (${fmt((100 * triaged) / r.events, 1)}%), the rest left out by reason: ${JSON.stringify(Object.fromEntries(Object.entries(r.notIndexed).filter(([k]) => k !== AUDIT_TRIAGED)))}`;
+    const triaged = TRIAGED_AT_INGEST.reduce((n, k) => n + (r.notIndexed[k] ?? 0), 0);
+    return `${fmt(r.indexed)} of ${fmt(r.events)} events indexed (${fmt((100 * r.indexed) / r.events, 1)}%), ${fmt(triaged)} let go by the ingest worker's triage before they were built (${fmt((100 * triaged) / r.events, 1)}%), the rest left out by reason: ${JSON.stringify(Object.fromEntries(Object.entries(r.notIndexed).filter(([k]) => !TRIAGED_AT_INGEST.includes(k))))}`;
   };
   console.log(`indexed, saturated: ${share(s)}`);
   console.log(`indexed, half load: ${share(f.half)}`);
