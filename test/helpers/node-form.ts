@@ -32,7 +32,8 @@ export async function checkNodeForm(dir: string, captured: Attribution[]): Promi
     const c = mine(captured);
     assert.deepEqual(n.map(key), h.map(key), `${t.scenario}: the node form and the files a node keeps agree`);
     for (const [a, b] of n.map((v, i) => [v, h[i]!] as const)) {
-      if (b.exit_code !== undefined) assert.equal(a.exit_code, b.exit_code, `${t.scenario}: exit status`);
+      // (what the node form read of docker and what it used, to tell a lost inspect from a lost event)
+      if (b.exit_code !== undefined) assert.equal(a.exit_code, b.exit_code, `${t.scenario}: exit status\n${sources.split('\n').filter((l) => l.includes('docker')).join('\n')}\nnode form's evidence:\n${a.evidence.map((x) => `${x.ts} ${x.source} ${x.action} ${x.summary.slice(0, 100)}`).join('\n')}`);
       assert.ok(Math.abs(a.confidence - b.confidence) <= 0.05, `${t.scenario}: confidence ${a.confidence} vs ${b.confidence}`);
     }
     if (n.map(key).join() !== c.map(key).join()) {
