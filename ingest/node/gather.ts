@@ -88,6 +88,9 @@ export async function gatherNode(o: NodeSourceOptions, w: NodeWindow): Promise<N
   const inputs: Input[] = [];
   const fixed: SourceStatus[] = [];
   const pending: Promise<SourceStatus>[] = [];
+  // sources that add their input only once they have run (docker ps and inspect, crictl): the
+  // caller starts reading `inputs` at once, so they are waited for before it is handed over
+  const late: Promise<SourceStatus>[] = [];
   const now = BigInt(Date.now()) * 1_000_000n;
   const until = w.toNs < now ? w.toNs : now;
   const status = (source: string, kind: SourceKind, read: boolean, detail: string, absent = false): SourceStatus => ({ source, kind, read, detail, adds: ADDS[source] ?? '', ...(absent ? { absent } : {}) });
@@ -152,7 +155,7 @@ export async function gatherNode(o: NodeSourceOptions, w: NodeWindow): Promise<N
     } else {
       const docker = ['docker', '--host', o.dockerHost];
       pending.push(commandSource(inputs, 'docker events', 'exit-status', [...docker, 'events', '--since', epochArg(w.fromNs), '--until', epochArg(until), '--format', '{{json .}}'], 'docker-events', o.host, (n) => `${n} events from ${o.dockerHost} (dockerd keeps its last 256, since it started)`));
-      pending.push(dockerInspect(inputs, docker, o, w).then((r) => status('docker inspect', 'exit-status', r.ok, r.detail)));
+      late.push(dockerInspect(inputs, docker, o, w).then((r) => status('docker inspect', 'exit-status', r.ok, r.detail)));
     }
   }
 
@@ -162,7 +165,7 @@ export async function gatherNode(o: NodeSourceOptions, w: NodeWindow): Promise<N
   }
 
   // --- crictl, where a CRI runtime runs ---
-  pending.push(crictl(inputs, o, w).then((r) => status('crictl', 'exit-status', r.ok, r.detail, r.absent)));
+  late.push(crictl(inputs, o, w).then((r) => status('crictl', 'exit-status', r.ok, r.detail, r.absent)));
 
   // --- one sample of what `collect` samples: tasks blocked in state D, memory cgroup counts ---
   const samples: NormalizedEvent[] = [];
@@ -183,7 +186,12 @@ export async function gatherNode(o: NodeSourceOptions, w: NodeWindow): Promise<N
   }
   fixed.push(status('node state', 'node-state', samples.length > 0, notes.join('; ')));
 
-  return { inputs, samples, bootNs, statuses: async () => [...fixed, ...(await Promise.all(pending))] };
+  // Read while they were still running, they were missed whenever the reading got to the end
+  // first: a file read without yielding to I/O (ingest/run.ts) always did, and the lab's node
+  // form lost the exit status docker inspect alone still held (the lab restarts dockerd, whose
+  // event history then holds 4 events).
+  const added = await Promise.all(late);
+  return { inputs, samples, bootNs, statuses: async () => [...fixed, ...(await Promise.all(pending)), ...added] };
 }
 
 /** Can this file be read, and if not, is it simply not there or kept from us? */
