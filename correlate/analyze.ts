@@ -1,5 +1,3 @@
-import { auditEventCanMatter } from '../ingest/audit/triage.ts';
-import { runtimeLineCanMatter } from '../ingest/runtime/triage.ts';
 import { Counters } from '../ingest/dead-letter.ts';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { Decoder } from '../ingest/decoder.ts';
@@ -11,7 +9,7 @@ import type { Input } from '../ingest/sources/files.ts';
 import { readLineBatches } from '../ingest/sources/lines.ts';
 import { attribute } from './attribute.ts';
 import { isHealthEvidence } from './health/findings.ts';
-import { byHost, findIncidents, isEvidence } from './incidents.ts';
+import { EVIDENCE_TRIAGE, byHost, findIncidents, isEvidence } from './incidents.ts';
 import type { Attribution } from './verdict.ts';
 import { EvidenceWindow } from './window.ts';
 import type { Batch, Plan, Task } from './parallel/plan.ts';
@@ -143,7 +141,7 @@ async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: Analyze
   };
   // an event that can never be evidence is let go before it is built (ingest/audit/triage.ts),
   // unless the caller wants every event
-  const decoderOpts = sinks.event ? opts : { ...opts, wantAudit: auditEventCanMatter, wantRuntimeLine: runtimeLineCanMatter };
+  const decoderOpts = sinks.event ? opts : { ...opts, ...EVIDENCE_TRIAGE };
   let counters: Counters;
   if (threaded?.plan.everything) {
     counters = await readSideBySide(inputs, threaded.plan.tasks, threaded.threads, feed, sinks.progress);

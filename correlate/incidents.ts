@@ -1,4 +1,6 @@
-import { isHarmlessSignal } from '../ingest/audit/triage.ts';
+import { auditEventCanMatter, isHarmlessSignal } from '../ingest/audit/triage.ts';
+import type { DecoderOptions } from '../ingest/decoder.ts';
+import { runtimeLineCanMatter } from '../ingest/runtime/triage.ts';
 import { UNKNOWN_HOST } from '../ingest/decoder.ts';
 import type { NormalizedEvent } from '../ingest/event.ts';
 import { isContainerId, isHexId } from '../ingest/ids.ts';
@@ -36,6 +38,13 @@ export function isEvidence(e: NormalizedEvent): boolean {
   if (k === 'audit-signal') return e.exit137.signal === undefined || !isHarmlessSignal(e.exit137.signal.number, e.exit137.signal.name);
   return true;
 }
+
+/**
+ * What analyze lets the decoder drop before building an event, wherever it decodes (this thread or
+ * a worker's): an audit event or a daemon's line that could never pass isEvidence or be health
+ * evidence. Counted by the decoder, never built.
+ */
+export const EVIDENCE_TRIAGE: Pick<DecoderOptions, 'wantAudit' | 'wantRuntimeLine'> = { wantAudit: auditEventCanMatter, wantRuntimeLine: runtimeLineCanMatter };
 
 export type Incident = {
   host: string;

@@ -1,11 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { auditEventCanMatter } from '../../ingest/audit/triage.ts';
-import { runtimeLineCanMatter } from '../../ingest/runtime/triage.ts';
 import type { DeadLetter } from '../../ingest/dead-letter.ts';
 import { Decoder } from '../../ingest/decoder.ts';
 import type { NormalizedEvent } from '../../ingest/event.ts';
 import { readLineBatches } from '../../ingest/sources/lines.ts';
-import { isEvidence } from '../incidents.ts';
+import { EVIDENCE_TRIAGE, isEvidence } from '../incidents.ts';
 import type { Batch, Done, Packed, Task } from './plan.ts';
 
 /**
@@ -58,7 +56,7 @@ export async function readRange(task: Task, post: (m: Batch | Done) => void, kee
       if (isEvidence(e)) events.push([keep(e), upTo]);
     },
     (d) => dead.push(d),
-    { ...task.opts, wantAudit: auditEventCanMatter, wantRuntimeLine: runtimeLineCanMatter },
+    { ...task.opts, ...EVIDENCE_TRIAGE },
   );
   const stream = createReadStream(task.path, { start: task.start, end: task.end === undefined ? Infinity : task.end - 1, highWaterMark: READ_BYTES });
   let read = 0;
