@@ -8,6 +8,7 @@ import type { Ev, IncidentContext } from './context.ts';
 import { NO_CONTAINER, S, isKill, isRuntimeProcess, sameContainer } from './context.ts';
 import { CAUSE_MODULES } from './causes/index.ts';
 import { STUCK_AFTER_S } from './causes/stuck-kill.ts';
+import { nameTypedKillTargets } from './causes/typed-kill.ts';
 
 /** Evidence is looked for this long before a death (a stop's grace period, a slow OOM)… */
 export const BEFORE_S = 900n;
@@ -128,6 +129,7 @@ export function findDeaths(hostEvents: Ev[], host: string, memory: HostMemory = 
     }
   }
   markShimCrashes(events);
+  nameTypedKillTargets(events);
   const sortedIds = [...fullIds].sort();
   const canonicalCache = new Map<string, string>();
   // ids a paste mangled (longer than an id can be) stand for the container of their short id
@@ -201,9 +203,8 @@ export function findDeaths(hostEvents: Ev[], host: string, memory: HostMemory = 
     if (code === 137 && !e.exit137.exit?.exec_id) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, exit: code, what: 'exit 137' });
     else if (DIED_IDS.has(e.exit137.message_id ?? '')) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, what: 'the container died' });
     else if (KILLED_IDS.has(e.exit137.message_id ?? '')) triggers.push({ id: ids[0] ?? NO_CONTAINER, ns: e.ns, time: e.exit137.time, what: 'a userspace OOM killer killed' });
-    else if (isKill(e)) {
-      const id = containerOfPid(e.exit137.target?.process.pid, e.ns) ?? ids[0];
-      if (id) triggers.push({ id, ns: e.ns, time: e.exit137.time, what: 'SIGKILL to the container' });
+    else if (isKill(e) && (containerOfPid(e.exit137.target?.process.pid, e.ns) ?? ids[0]) !== undefined) {
+      triggers.push({ id: (containerOfPid(e.exit137.target?.process.pid, e.ns) ?? ids[0])!, ns: e.ns, time: e.exit137.time, what: 'SIGKILL to the container' });
     } else if (e.exit137.kind === 'kernel-oom' && (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))) {
       triggers.push({ id: (ids[0] ?? containerOfPid(e.exit137.oom?.victim?.pid, e.ns))!, ns: e.ns, time: e.exit137.time, what: 'OOM kill' });
     } else {

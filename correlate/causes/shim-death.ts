@@ -4,6 +4,7 @@ import type { CauseModule, Ev, Finding, IncidentContext } from '../context.ts';
 import { NO_CONTAINER, S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf, withRoles } from '../context.ts';
 import { matchKnownBugs } from '../known-bugs.ts';
 import { isStopEscalation, isStopRequest } from './stop-timeout.ts';
+import { isTypedShimKill } from './typed-kill.ts';
 
 /** containerd says the shim is gone before the task exited: v1 wordings always, v2 ones only by order. */
 const SHIM_GONE_V1 = new Set(['shim-dead-cleanup', 'shim-dead-cleanup-failed']);
@@ -67,6 +68,7 @@ export const shimDeath: CauseModule = {
     if (e.exit137.kind === 'go-crash' && (e.shimCrash || isShimCrash(e.exit137.crash))) return 'a containerd shim crashed';
     if (ttrpcClosed(e)) return 'the shim’s connection closed mid-call';
     if (e.exit137.message_id === 'shim-usage-exit') return 'a shim refused its arguments and exited';
+    if (isTypedShimKill(e)) return 'a containerd-shim SIGKILLed from a shell';
     return undefined;
   },
   assess(ctx: IncidentContext): Finding | undefined {
@@ -84,6 +86,9 @@ export const shimDeath: CauseModule = {
     );
     // a shim's own crash dump, even with nothing after it in the input (the excerpt ends at the panic)
     const ownCrash = ctx.evidence.find((e) => e.exit137.kind === 'go-crash' && (e.shimCrash || isShimCrash(e.exit137.crash)) && e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + S);
+    // a person's `kill -9 <shim pid>` in a pasted terminal session, the pid a listing showed as this container's shim
+    const typedKill = mine.find((e) => isTypedShimKill(e) && e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + S);
+    if (!gone && !cleanupKill && !ownCrash && typedKill) return killedAtShell(typedKill);
     if (!gone && !cleanupKill && !ownCrash) {
       const midCall = mine.find((e) => ttrpcClosed(e) && e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + S);
       if (midCall) return lostMidCall(midCall);
@@ -94,7 +99,7 @@ export const shimDeath: CauseModule = {
     const anchor = gone ?? cleanupKill ?? ownCrash!;
     const crash = ctx.evidence.filter((e) => e.exit137.kind === 'go-crash' && e.ns <= anchor.ns + S && e.ns >= anchor.ns - 10n * S).at(-1);
     const shimKill = ctx.evidence.find(
-      (e) => e.exit137.kind === 'audit-signal' && /^containerd-shi/.test(e.exit137.target?.process.name ?? '') && e.ns <= anchor.ns + S && e.ns >= anchor.ns - 10n * S,
+      (e) => (e.exit137.kind === 'audit-signal' || isTypedShimKill(e)) && /^containerd-shi/.test(e.exit137.target?.process.name ?? '') && e.ns <= anchor.ns + S && e.ns >= anchor.ns - 10n * S,
     );
 
     const evidence = withRoles([
@@ -183,6 +188,22 @@ export const shimDeath: CauseModule = {
     return finding;
   },
 };
+
+function killedAtShell(e: Ev): Finding {
+  return {
+    cause: 'shim-death',
+    subCause: 'shim-killed',
+    // the command shows the kill asked, and the listing whose shim it was; not that containerd cleaned up after it
+    confidence: 0.6,
+    confidenceReason: 'a SIGKILL typed at a shell to the pid a process listing in the same session shows as this container’s shim; no containerd line or exit status in the input',
+    headline: `the container’s containerd-shim (pid ${e.exit137.target?.process.pid ?? '?'}) was SIGKILLed from a shell; the container dies with its shim`,
+    explanation:
+      'Each container has a containerd-shim that holds its state. A person killed that shim from a terminal; containerd then cleans up the container (v1 shims: `delete --force` SIGKILLs its init) or, with runc v2 shims of some versions, leaves it orphaned.',
+    remedy: 'Do not kill shims by hand: stop the container through the engine (crictl stop / docker stop). If a shim was hung, collect its goroutine dump first (kill -USR1 <shim pid> with shim debug on).',
+    evidence: [{ event: e, role: 'the kill typed at a shell, its pid a shim in the listing before it' }],
+    exitOrigin: 'unknown',
+  };
+}
 
 function lostMidCall(e: Ev): Finding {
   return {

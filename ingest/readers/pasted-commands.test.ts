@@ -9,6 +9,7 @@ import { unwrapShipped } from '../envelope/shipped.ts';
 import { parseLogrusJson } from '../runtime/logrus.ts';
 import { decodeFiles } from '../../test/helpers/decode.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
+import { scoreCase } from '../../test/field/score.ts';
 
 const cases = join(FIXTURES, 'field', 'cases');
 
@@ -23,6 +24,29 @@ describe('commands and pod rows as people paste them (field cases, field by fiel
     const { events } = await decodeFiles([join(cases, 'stuck-kill-cc-oci-runtime-692')]);
     const kill = events.filter((e) => e.exit137.message_id === 'cli-kill');
     assert.deepEqual(kill.map((e) => e.container?.name), ['a8af0bf32c7f']);
+  });
+
+  it('a kill typed at a shell (containerd#3199): the pid and SIGKILL; the listing before it names that pid a shim, so the shim died', async () => {
+    const { events } = await decodeFiles([join(cases, 'shim-death-containerd-3199')]);
+    const kills = events.filter((e) => e.exit137.message_id === 'typed-kill');
+    assert.deepEqual(kills.map((e) => [e.exit137.target?.process.pid, e.exit137.signal?.name]), [[232874, 'SIGKILL']]);
+    const r = await scoreCase('shim-death-containerd-3199');
+    assert.equal(r.right, true, r.said);
+    assert.match(r.said, /^e4d06a0eaca5: shim-death/, 'the verdict names the container whose shim it was');
+  });
+
+  it('kill, pkill and killall with their signal flags; prose that says kill is no command', () => {
+    const read = (l: string) => {
+      const r = cliCommand.detect(l) ? cliCommand.read(l) : { ok: true as const, drafts: [] };
+      return r.ok ? r.drafts.map((d) => [d.target?.process.pid ?? d.target?.process.name, d.signal?.name]) : [];
+    };
+    assert.deepEqual(read('# kill -s KILL 4242 4243'), [[4242, 'SIGKILL'], [4243, 'SIGKILL']]);
+    assert.deepEqual(read('root@node:~# sudo pkill -9 containerd-shim'), [['containerd-shim', 'SIGKILL']]);
+    assert.deepEqual(read('$ kill -SIGKILL 77'), [[77, 'SIGKILL']]);
+    assert.deepEqual(read('$ kill 77'), [[77, 'SIGTERM']]);
+    assert.deepEqual(read('$ pkill -f foo'), [['foo', 'SIGTERM']]);
+    assert.deepEqual(read('I will kill the process'), []);
+    assert.deepEqual(read('$ kill -9 %1'), []);
   });
 
   it("docker-compose's second Ctrl+C: Killing each service's container", async () => {
