@@ -36,15 +36,27 @@ export const stopTimeout: CauseModule = {
     const term = mine.find((e) => (e.event.action === 'container-kill' && e.exit137.signal?.number === 15) || (e.exit137.message_id === 'docker-kill-signal' && e.exit137.signal?.number === 15));
     const kill = mine.find((e) => (e.event.action === 'container-kill' && e.exit137.signal?.number === 9) || (e.exit137.message_id === 'docker-kill-signal' && e.exit137.signal?.number === 9));
     const escalated = term && kill && kill.ns > term.ns;
+    // asked to stop with a grace period, and a SIGKILL reached the container once that period had
+    // passed (the runtime's `runc kill --all … SIGKILL` in an audit log): the grace ran out, whoever
+    // logged it. A SIGKILL inside the grace is someone else's (a kill, not the stop's escalation).
+    const requested = request?.exit137.grace_seconds;
+    const lateKill =
+      !timeout && !escalated && request !== undefined && requested !== undefined
+        ? ctx.evidence.find((e) => {
+            if (!killsContainer(e, ctx)) return false;
+            const after = e.ns - request.ns;
+            return after >= BigInt(Math.round(requested * 1000)) * 1_000_000n - S && after <= BigInt(Math.round(requested * 1000)) * 1_000_000n + 60n * S;
+          })
+        : undefined;
     // asked to stop with a grace period, then a 137: the SIGKILL that ends a grace period
-    const killedAfterRequest = !timeout && !escalated && request !== undefined && ctx.exitCode === 137 && ctx.deathNs >= request.ns ? request : undefined;
-    if (!timeout && !escalated && !killedAfterRequest) return undefined;
+    const killedAfterRequest = !timeout && !escalated && !lateKill && request !== undefined && ctx.exitCode === 137 && ctx.deathNs >= request.ns ? request : undefined;
+    if (!timeout && !escalated && !lateKill && !killedAfterRequest) return undefined;
     // the SIGKILL after the grace period did not end it: the hang is the story (stuck-kill), not the stop
     const stuck = ctx.evidence.find((e) => saysKillStuck(e) && mentions(e, ctx.containerId));
     const grace = timeout?.exit137.grace_seconds ?? request?.exit137.grace_seconds ?? (escalated ? Number((kill.ns - term.ns) / 1_000_000n) / 1000 : undefined);
-    const since = (timeout ?? kill ?? request!).ns;
+    const since = (timeout ?? kill ?? lateKill ?? request!).ns;
     const exited = mine.some((e) => e.exit137.exit !== undefined && !e.exit137.exit.exec_id && e.ns >= since);
-    const auditKill = ctx.evidence.find((e) => killsContainer(e, ctx) && e.ns >= (term?.ns ?? since) - S);
+    const auditKill = lateKill ?? ctx.evidence.find((e) => killsContainer(e, ctx) && e.ns >= (term?.ns ?? since) - S);
     const evidence = withRoles([
       [request, 'the stop request and its grace period'],
       [term, 'SIGTERM sent'],
@@ -55,9 +67,11 @@ export const stopTimeout: CauseModule = {
     const f: Finding = {
       cause: 'stop-timeout',
       subCause: timeout?.exit137.source === 'kubelet' || request?.exit137.source === 'kubelet' ? 'kubelet' : 'docker-stop',
-      confidence: stuck ? 0.5 : killedAfterRequest ? 0.7 : timeout ? (exited ? 0.9 : 0.75) : 0.8,
+      confidence: stuck ? 0.5 : killedAfterRequest ? 0.7 : timeout ? (exited ? 0.9 : 0.75) : lateKill ? (exited ? 0.8 : 0.7) : 0.8,
       confidenceReason: stuck
         ? 'the grace period ran out, but the engine says the SIGKILL did not end the container either'
+        : lateKill
+          ? `a stop was asked with a ${requested} s grace period and the SIGKILL reached the container once it had passed${exited ? ', then it exited' : ' (no exit in the input)'}`
         : killedAfterRequest
           ? 'a stop was asked with a grace period and the container then exited 137 (no line says the grace ran out)'
           : timeout

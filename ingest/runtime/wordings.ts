@@ -83,7 +83,7 @@ export const WORDINGS: Wording[] = [
   { id: 'podman-container-died', component: 'podman', msg: ['container died {id} (name={name}){rest*}', 'container died {id} (name={name}, {rest*}', '{when*} container died {id} (name={name}){rest*}', '{when*} container died {id} (name={name}, {rest*}', '{when*} container died {id} ({rest*}'], meaning: 'podman saw the container’s process end', seen: 'podman events in the journal' },
   // swarm stops a task whose HEALTHCHECK says unhealthy: the orchestrator's probe, as the kubelet's liveness
   { id: 'swarm-task-failed', component: 'dockerd', msg: ['fatal task error'], meaning: 'a swarm task ended; with `dockerexec: unhealthy container`, swarm stopped it for its failing healthcheck', seen: 'swarm mode, 1.12+' },
-  { id: 'kubelet-container-finished', component: 'kubelet', msg: ['Generic (PLEG): container finished'], meaning: 'the kubelet saw the container exit', seen: 'k8s 1.2x+' },
+  { id: 'kubelet-container-finished', component: 'kubelet', msg: ['Generic (PLEG): container finished', 'SyncLoop (PLEG): {pod}, event: &pleg.PodLifecycleEvent{ID:{uid}, Type:"ContainerDied", Data:"{id}"}'], meaning: 'the kubelet saw the container exit', seen: 'k8s 1.2x+; the PLEG ContainerDied event in ≤1.20 text' },
   // CRI-O
   // podman: its own stop escalation (libpod), in its logrus TTY form under the unit's ident
   { id: 'podman-stop-timeout', component: 'podman', msg: ['StopSignal {signal} failed to stop container {id} in {grace} seconds, resorting to SIGKILL'], meaning: 'the stop grace period ran out: podman sends SIGKILL', seen: 'podman 3+' },
