@@ -1,5 +1,5 @@
 import type { CauseModule, Ev, Finding } from '../context.ts';
-import { S, describeSender, isRuntimeProcess, killsContainer, mentions, senderOf } from '../context.ts';
+import { NO_CONTAINER, S, describeSender, isKill, isRuntimeProcess, killsContainer, mentions, senderOf } from '../context.ts';
 
 /** Userspace OOM killers, by the wording of their kill line. */
 const USERSPACE_OOM: Record<string, { name: string; sub: string; confidence: number; names: string; what: string; remedy: string }> = {
@@ -32,13 +32,49 @@ const USERSPACE_OOM: Record<string, { name: string; sub: string; confidence: num
 /** A kill asked of the engine: its API in dockerd's debug log, a pasted command, compose's `Killing …`. */
 const ASKED_KILL = new Set(['docker-api-kill', 'cli-kill', 'compose-kill']);
 
+/**
+ * Daemonless runtimes whose own process is the container's parent for its whole life (apptainer's
+ * and singularity's starter): SIGKILL it and the container goes with it, whatever its pid was.
+ */
+const CONTAINER_PARENTS = /^(?:apptainer|singularity|starter|starter-suid|Singularity runtime|Apptainer runtime)/;
+
+/** An audited SIGKILL, from outside the runtime, to the process a daemonless container lives under. */
+function killsContainerParent(e: Ev): boolean {
+  return isKill(e) && CONTAINER_PARENTS.test(e.exit137.target?.process.name ?? '') && !isRuntimeProcess(e.process?.executable, e.process?.name);
+}
+
 /** A SIGKILL from a process that is not the runtime, or a kill asked of the engine (docker kill). */
 export const externalKill: CauseModule = {
   cause: 'external-kill',
-  opens: (e) => (ASKED_KILL.has(e.exit137.message_id ?? '') && e.exit137.signal?.number !== 15 ? 'a kill asked of the engine' : e.exit137.message_id === 'docker-kill-no-such-process' ? 'the process was gone before the engine killed it' : undefined),
+  opens: (e) =>
+    ASKED_KILL.has(e.exit137.message_id ?? '') && e.exit137.signal?.number !== 15
+      ? 'a kill asked of the engine'
+      : e.exit137.message_id === 'docker-kill-no-such-process'
+        ? 'the process was gone before the engine killed it'
+        : killsContainerParent(e)
+          ? 'SIGKILL to a daemonless runtime’s container process'
+          : undefined,
   assess(ctx) {
     const near = (e: Ev) => e.ns >= ctx.deathNs - 10n * S && e.ns <= ctx.deathNs + 2n * S;
     const outsider = ctx.evidence.find((e) => near(e) && killsContainer(e, ctx) && !isRuntimeProcess(e.process?.executable, e.process?.name));
+    // the kill reached the runtime's own process, not a container the input names: which container
+    // ran under it (and that it ended) the record does not say
+    if (outsider && ctx.containerId === NO_CONTAINER && killsContainerParent(outsider)) {
+      const s = senderOf(outsider);
+      return {
+        cause: 'external-kill',
+        subCause: s.login_user ? 'logged-in-user' : 'process',
+        confidence: 0.7,
+        confidenceReason: `an audited SIGKILL from a non-runtime process to ${outsider.exit137.target?.process.name}, the process its container runs under; no record names the container`,
+        headline: `SIGKILL to ${outsider.exit137.target?.process.name} (pid ${outsider.exit137.target?.process.pid ?? '?'}) from ${describeSender(s)}`,
+        explanation: 'A daemonless runtime (apptainer, singularity) keeps its own process as the parent of the container for its whole life. A process on the node that is not the runtime SIGKILLed it, and the container ended with it: the runtime reports only “Killed”.',
+        remedy: `Find why ${s.executable ?? s.name ?? 'that process'} kills other processes (an EDR or security agent, a watchdog, a cleanup script) and exempt the runtime from it.`,
+        evidence: [{ event: outsider, role: 'the kernel saw this process SIGKILL the runtime’s process' }],
+        killer: s,
+        signal: 'SIGKILL',
+        exitOrigin: 'signal',
+      } satisfies Finding;
+    }
     if (outsider) {
       const s = senderOf(outsider);
       const viaInit = [outsider.exit137.target?.process, ...(outsider.exit137.target?.others ?? [])].some((t) => t?.pid !== undefined && ctx.initPids.has(t.pid));
