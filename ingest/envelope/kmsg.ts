@@ -41,6 +41,14 @@ export function parseKmsg(line: string, pasted = false): EnvelopeResult {
     // dmesg -T renders in the reader's zone, which the file does not record: resolved later as a wall clock.
     return { ok: true, env: { text: m[5]!, app: 'kernel', time: { kind: 'absolute', ns: t.ns }, meta: { zone: 'reader' } } };
   }
+  // `[2016-02-02 07:09:26]  text`: a wall clock in brackets where dmesg's seconds stood (a wrapper
+  // or viewer that renders dmesg's stamps as dates), in the reader's zone as dmesg -T
+  m = line.charCodeAt(0) === 91 && line.charCodeAt(5) === 45 ? /^\[(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:[.,]\d{1,9})?)\] {0,2}(.*)$/s.exec(line) : null;
+  if (m) {
+    const t = parseIsoNanos(`${m[1]}T${m[2]!.replace(',', '.')}`);
+    if (!t.ok) return fail('bad-time', t.error);
+    return { ok: true, env: { text: m[3]!, app: 'kernel', time: { kind: 'absolute', ns: t.ns }, meta: { zone: 'reader' } } };
+  }
   m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([.,])\d{1,9}[+-]\d\d:?\d\d) (.*)$/s.exec(line);
   // dmesg writes a comma; rsyslog's and journalctl's ISO prefixes (a dot) go on to a host and a tag
   if (m && (m[2] === ',' || !SYSLOG_REST.test(m[3]!))) {

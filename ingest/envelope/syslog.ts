@@ -21,6 +21,9 @@ const TAG_ONLY = /^[^\s:[\]]{1,64}(?:\[\d+\])?:$/;
 /** A tag with its pid and nothing before it: the poster cut the time and the host (`containerd[1751]: time="…"`). */
 const BARE_TAG = /^([A-Za-z][\w.@-]{0,63})\[(\d+)\]: ?(.*)$/s;
 
+/** A clock time somewhere in a cut or unknown stamp, then a host and `ident[pid]:`. */
+const CUT_STAMP = /^[^\s\]]{0,12}(?: [^\s\]]{1,12}){0,3}?[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?\S{0,6}\s+\S+\s+([A-Za-z][\w.@-]{0,63}\[\d+\]: ?.*)$/s;
+
 /** Zone abbreviations that name one offset (journalctl short-full prints the reader's); others are read as the reader's unknown zone. */
 const ZONES: Record<string, number> = { UTC: 0, GMT: 0, Z: 0, WET: 0, WEST: 60, CET: 60, CEST: 120, EET: 120, EEST: 180, MSK: 180, EST: -300, EDT: -240, CDT: -300, MST: -420, MDT: -360, PST: -480, PDT: -420, AKST: -540, HST: -600, JST: 540, KST: 540, HKT: 480, SGT: 480, AEST: 600, AEDT: 660, NZST: 720, NZDT: 780 };
 
@@ -99,6 +102,10 @@ export function parseSyslog(line: string, pasted = false): EnvelopeResult {
       if (r.ok) return r;
     }
   }
+  // a stamp this reader cannot take (its first letters lost to a terminal selection, `ct 03 22:42:24`,
+  // or a viewer's own form) before `host ident[pid]: `: the rest is still syslog's, its time unknown
+  m = s.length < 4096 && s.includes(']: ') ? CUT_STAMP.exec(s) : null;
+  if (m) return { ok: true, env: tagged(m[1]!, undefined, undefined) };
   m = BARE_TAG.exec(s);
   if (m) {
     const env: Envelope = { text: unescapeControl(m[3]!), app: m[1]!, pid: m[2]! };

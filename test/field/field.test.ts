@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Attribution } from '../../correlate/verdict.ts';
-import { CONFIDENT, judge, listCases, readCase, scoreAll, tally } from './score.ts';
+import { CONFIDENT, judge, listCases, readCase, scoreAll, scoreCase, tally } from './score.ts';
 import type { FieldCase } from './score.ts';
 
 /**
@@ -28,6 +28,26 @@ describe('the field corpus', async () => {
   it('at least 95% are right', () => {
     const right = results.filter((r) => r.right).length;
     assert.ok(right / results.length >= 0.95, `${right}/${results.length} right; failing: ${results.filter((r) => !r.right).map((r) => r.slug).join(', ')}`);
+  });
+});
+
+describe('cases each answered by one mechanism', () => {
+  const said = async (slug: string) => (await scoreCase(slug)).said;
+
+  it('a SIGKILL past the stop’s grace period is the grace running out (k8s#57707: runc kill --all 31 s after a 30 s grace; the PLEG ContainerDied)', async () => {
+    assert.match(await said('stop-timeout-kubernetes-57707'), /^763de1ad420f: stop-timeout 0\.7/);
+  });
+
+  it('an audited SIGKILL from an agent to apptainer, which its container lives under, with no container named (apptainer#2650)', async () => {
+    assert.equal(await said('external-kill-apptainer-2650'), '?: external-kill 0.70');
+  });
+
+  it('a journal whose stamps lost their first letter still gives its lines to the shim’s crash dump (containerd#7468)', async () => {
+    assert.match(await said('shim-death-containerd-7468'), /^\?: shim-death 0\.6/);
+  });
+
+  it('dmesg stamps rendered as bracketed dates, the report’s header cut (mesos/kibana#13)', async () => {
+    assert.match(await said('oom-kill-mesos-kibana-13'), /^50c016035226: oom-kill/);
   });
 });
 
