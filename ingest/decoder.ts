@@ -206,9 +206,11 @@ export class Decoder {
       if (node) {
         text = text.slice(node[0].length);
         own = 'raw';
-      } else if (own === 'raw' && (c0 === 9 || c0 === 32 || c0 === 62 || c0 === 36 || c0 === 35)) {
-        // a shell prompt (`$ `, `# `) before a line that was only printed by the command is no part of it
-        const unquoted = text.replace(/^(?:>[ \t]?|[$#] |[ \t])+/, '');
+      } else if (own === 'raw' && (c0 === 9 || c0 === 32 || c0 === 62 || c0 === 36 || c0 === 35 || c0 === 96)) {
+        // a shell prompt (`$ `, `# `) before a line that was only printed by the command is no part
+        // of it; nor are the backticks of markdown's inline code around a whole line
+        let unquoted = text.replace(/^(?:>[ \t]?|[$#] |[ \t])+/, '');
+        if (unquoted.charCodeAt(0) === 96) unquoted = unquoted.replace(/^`+/, '').replace(/`+\s*$/, '');
         const inner = sniffFormat(unquoted);
         if (inner !== 'raw' || /^[IWEF]\d{4} |^time="|^[A-Z]{4}\[/.test(unquoted)) {
           text = unquoted;

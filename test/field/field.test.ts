@@ -46,6 +46,10 @@ describe('cases each answered by one mechanism', () => {
     assert.match(await said('shim-death-containerd-7468'), /^\?: shim-death 0\.6/);
   });
 
+  it('log lines each wrapped in markdown inline code (k8s#41347): the kubelet’s eviction read through the backticks', async () => {
+    assert.match(await said('eviction-kubernetes-41347'), /^9a4c58c575f7: eviction/);
+  });
+
   it('dmesg stamps rendered as bracketed dates, the report’s header cut (mesos/kibana#13)', async () => {
     assert.match(await said('oom-kill-mesos-kibana-13'), /^50c016035226: oom-kill/);
   });
