@@ -66,10 +66,20 @@ function kubeletCause(k: KubeletReason): CauseModule {
   };
 }
 
+/**
+ * An exec probe that could not run because the container had already stopped (`Liveness probe
+ * errored: … Container … is not running`, `cannot exec a container that has stopped`): the probe
+ * met a death, it did not cause one.
+ */
+const PROBED_DEAD = /is not running|has stopped|container not found|no such container|in a stopped state|CONTAINER_EXITED/i;
+
 export const probeFailure = kubeletCause({
   cause: 'probe-failure',
   ids: ['kubelet-liveness-failed', 'swarm-task-failed'],
-  when: (e) => e.exit137.message_id !== 'swarm-task-failed' || /unhealthy container/.test(`${e.exit137.fields?.error ?? ''} ${e.message ?? ''}`),
+  when: (e) =>
+    e.exit137.message_id === 'swarm-task-failed'
+      ? /unhealthy container/.test(`${e.exit137.fields?.error ?? ''} ${e.message ?? ''}`)
+      : !PROBED_DEAD.test(`${e.message ?? ''} ${e.exit137.fields?.err ?? ''} ${e.exit137.fields?.output ?? ''}`),
   stateSays: (e) => /unhealthy container/.test(e.exit137.state?.error ?? ''),
   reasons: [],
   what: 'a failed liveness probe',

@@ -50,6 +50,11 @@ describe('cases each answered by one mechanism', () => {
     assert.match(await said('eviction-kubernetes-41347'), /^9a4c58c575f7: eviction/);
   });
 
+  it('a probe that errored because the container was not running anymore is no probe kill (k8s#25149); a failed one still is', async () => {
+    assert.equal(await said('decoy-kubernetes-25149'), 'nothing');
+    assert.match(await said('probe-failure-trivy-dojo-report-operator-24'), /^trivy-dojo-report-operator: probe-failure/);
+  });
+
   it('dmesg stamps rendered as bracketed dates, the report’s header cut (mesos/kibana#13)', async () => {
     assert.match(await said('oom-kill-mesos-kibana-13'), /^50c016035226: oom-kill/);
   });
