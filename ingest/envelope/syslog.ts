@@ -21,6 +21,9 @@ const TAG_ONLY = /^[^\s:[\]]{1,64}(?:\[\d+\])?:$/;
 /** A tag with its pid and nothing before it: the poster cut the time and the host (`containerd[1751]: time="…"`). */
 const BARE_TAG = /^([A-Za-z][\w.@-]{0,63})\[(\d+)\]: ?(.*)$/s;
 
+/** `kern.notice `, `daemon.info `, `user.err `: a facility and a level, then the tag. */
+const FACILITY = /^(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local[0-7])\.(?:emerg|alert|crit|err|warn|warning|notice|info|debug) [^\s:]+: /;
+
 /** A clock time somewhere in a cut or unknown stamp, then a host and `ident[pid]:`. */
 const CUT_STAMP = /^[^\s\]]{0,12}(?: [^\s\]]{1,12}){0,3}?[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?\S{0,6}\s+\S+\s+([A-Za-z][\w.@-]{0,63}\[\d+\]: ?.*)$/s;
 
@@ -32,6 +35,8 @@ const ZONES: Record<string, number> = { UTC: 0, GMT: 0, Z: 0, WET: 0, WEST: 60, 
  * some shippers), with its host and time: filled in, not spread, as it runs once per line.
  */
 function tagged(rest: string, host: string | undefined, time: NonNullable<Envelope['time']> | undefined): Envelope {
+  // busybox syslogd (Alpine, VM images) writes the facility and level before the tag: `kern.notice kernel: …`
+  if (rest.charCodeAt(0) >= 97 && FACILITY.test(rest)) rest = rest.slice(rest.indexOf(' ') + 1);
   const m = /^([^\s:[\]]{1,64})(?:\[(\d+)\])?: ?(.*)$/s.exec(rest);
   const env: Envelope = m ? { text: unescapeControl(m[3]!), app: m[1]! } : { text: unescapeControl(rest) };
   if (host !== undefined) env.host = host;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Attribution } from '../../correlate/verdict.ts';
-import { CONFIDENT, judge, listCases, readCase, scoreAll, scoreCase, tally } from './score.ts';
+import { join } from 'node:path';
+import { decodeFiles } from '../helpers/decode.ts';
+import { CONFIDENT, FIELD_DIR, judge, listCases, readCase, scoreAll, scoreCase, tally } from './score.ts';
 import type { FieldCase } from './score.ts';
 
 /**
@@ -53,6 +55,12 @@ describe('cases each answered by one mechanism', () => {
   it('a probe that errored because the container was not running anymore is no probe kill (k8s#25149); a failed one still is', async () => {
     assert.equal(await said('decoy-kubernetes-25149'), 'nothing');
     assert.match(await said('probe-failure-trivy-dojo-report-operator-24'), /^trivy-dojo-report-operator: probe-failure/);
+  });
+
+  it('busybox syslogd’s facility.level before the tag (`kern.notice kernel: …`): the kernel’s seccomp records are read as audit, none a signal (security-profiles-operator#780)', async () => {
+    const { events } = await decodeFiles([join(FIELD_DIR, 'decoy-security-profiles-operator-780', 'messages.txt')]);
+    assert.deepEqual(events.map((e) => [e.exit137.kind, e.event.action, e.exit137.signal]), Array(4).fill(['audit', 'seccomp', undefined]));
+    assert.equal(await said('decoy-security-profiles-operator-780'), 'nothing');
   });
 
   it('dmesg stamps rendered as bracketed dates, the report’s header cut (mesos/kibana#13)', async () => {
