@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { Counters } from '../ingest/dead-letter.ts';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { Decoder } from '../ingest/decoder.ts';
@@ -12,9 +13,14 @@ import { isHealthEvidence } from './health/findings.ts';
 import { EVIDENCE_TRIAGE, byHost, findIncidents, isEvidence } from './incidents.ts';
 import type { Attribution } from './verdict.ts';
 import { EvidenceWindow } from './window.ts';
-import type { Batch, Plan, Task } from './parallel/plan.ts';
-import { planThreads, sameAnchors, tailAnchors } from './parallel/plan.ts';
-import { ThreadPool } from './parallel/pool.ts';
+import type { Batch, Done, Plan, Task } from './parallel/plan.ts';
+import { PARALLEL_FROM_BYTES, planThreads, sameAnchors, tailAnchors } from './parallel/plan.ts';
+import { ThreadPool, sliceOnWorker, startWorker } from './parallel/pool.ts';
+import { rangeBatches } from './parallel/range.ts';
+import { MisreadAnchors, feedSideBySide } from './parallel/side-by-side.ts';
+import type { Feed } from './parallel/side-by-side.ts';
+import type { Slice } from './parallel/slices.ts';
+import { linesBefore, planSlices } from './parallel/slices.ts';
 
 export type AnalyzeResult = {
   verdicts: Attribution[];
@@ -29,6 +35,8 @@ export type AnalyzeResult = {
   health: NormalizedEvent[];
   /** Evidence let go before the end of the input, once the deaths it could serve were decided. */
   released: number;
+  /** How threads read the inputs (correlate/parallel): none when one thread read it all, threads or not. */
+  parallel?: 'ranges' | 'slices';
 };
 
 export type AnalyzeSinks = {
@@ -50,6 +58,8 @@ export type AnalyzeOptions = {
   parallelFrom?: number;
   /** Smallest piece a large audit log is split into (tests set it small). */
   rangeBytes?: number;
+  /** Most of its own span a slice of time may read again for its neighbours (slices.ts MAX_OVERLAP; tests set it high, to cut short histories). */
+  sliceOverlap?: number;
   /**
    * Each verdict as soon as its death is decided (in time order per node, near it across nodes),
    * none kept: `verdicts` comes back empty. Without it every verdict is held until the end.
@@ -72,28 +82,71 @@ const LATENESS_NS = 300n * 1_000_000_000n;
  */
 export async function analyzeInputs(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
   const threads = options.threads ?? 1;
-  const plan = threads > 1 && !sinks.event ? await planThreads(inputs, opts, { threads, parallelFrom: options.parallelFrom, rangeBytes: options.rangeBytes }) : undefined;
-  if (!plan) return analyzeOnce(inputs, opts, sinks, options, undefined);
-  if (options.onVerdict) {
+  const parallel = threads > 1 && !sinks.event && inputs.reduce((n, i) => n + (i.size ?? 0), 0) >= (options.parallelFrom ?? PARALLEL_FROM_BYTES);
+  if (parallel && options.onVerdict) {
     // threads may have to read everything again (MisreadAnchors): verdicts are told once, at the end
     const { onVerdict, ...rest } = options;
     const r = await analyzeInputs(inputs, opts, sinks, rest);
     for (const v of r.verdicts) onVerdict(v);
     return { ...r, verdicts: [] };
   }
-  let told = 0;
+  // threads for slices of time start loading their code while the slices are planned: a thread's
+  // start costs as much as planning does
+  const early = parallel ? Array.from({ length: threads - 1 }, startWorker) : [];
+  // whole inputs first: slices of time cut inputs their own way (correlate/parallel/slices.ts)
+  let whole: Plan | undefined;
+  let slices: Slice[] | undefined;
   try {
-    return await analyzeOnce(inputs, opts, { ...sinks, deadLetter: (d) => (told++, sinks.deadLetter(d)) }, options, { plan, threads });
+    whole = parallel ? await planThreads(inputs, opts, { threads, parallelFrom: options.parallelFrom, rangeBytes: Infinity }) : undefined;
+    slices = whole && (await planSlices(whole, inputs, threads, options.sliceOverlap));
+  } finally {
+    if (!slices) await Promise.all(early.map((w) => w.terminate()));
+  }
+  const plan = slices ? whole : whole && (await planThreads(inputs, opts, { threads, parallelFrom: options.parallelFrom, rangeBytes: options.rangeBytes }));
+  if (!plan) return analyzeOnce(inputs, opts, sinks, options, undefined);
+  // threads tell dead letters in the order they come to them, not one thread's
+  const told = new Set<string>();
+  try {
+    const threaded = { ...sinks, deadLetter: (d: DeadLetter) => (told.add(deadKey(d)), sinks.deadLetter(d)) };
+    if (slices) return { ...(await analyzeSlices(inputs, slices, early, threaded, options)), parallel: 'slices' };
+    return { ...(await analyzeOnce(inputs, opts, threaded, options, { plan, threads })), parallel: 'ranges' };
   } catch (err) {
     if (!(err instanceof MisreadAnchors)) throw err;
     // read again on one thread; the dead letters already told are not told twice
-    let seen = 0;
-    return analyzeOnce(inputs, opts, { ...sinks, deadLetter: (d) => seen++ >= told && sinks.deadLetter(d) }, options, undefined);
+    return analyzeOnce(inputs, opts, { ...sinks, deadLetter: (d) => told.has(deadKey(d)) || sinks.deadLetter(d) }, options, undefined);
   }
 }
 
+const deadKey = (d: DeadLetter) => `${d.input}\0${d.offset ?? ''}\0${d.line ?? ''}\0${d.reason}`;
+
 async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: AnalyzeSinks, options: AnalyzeOptions, threaded: { plan: Plan; threads: number } | undefined): Promise<AnalyzeResult> {
-  const window = new EvidenceWindow(options.keepEvidence ? Infinity : options.releaseAt, options.onVerdict);
+  const c = correlation(options, sinks);
+  // an event that can never be evidence is let go before it is built (ingest/audit/triage.ts),
+  // unless the caller wants every event
+  const decoderOpts = sinks.event ? opts : { ...opts, ...EVIDENCE_TRIAGE };
+  let counters: Counters;
+  if (threaded?.plan.everything) {
+    counters = await readSideBySide(inputs, threaded.plan.tasks, threaded.threads, c.feed, sinks.progress);
+  } else if (threaded) {
+    counters = await readThreaded(inputs, threaded.plan.tasks, threaded.threads, decoderOpts, c.feed, sinks.progress);
+  } else {
+    // inputs read side by side in time: the slowest one's time says what evidence is complete
+    const decodeSinks: TimeOrderSinks = { event: c.feed.event, deadLetter: c.feed.deadLetter, watermark: c.feed.watermark };
+    if (sinks.progress) decodeSinks.progress = sinks.progress;
+    counters = (await decodeInputsInTimeOrder(inputs, decodeSinks, decoderOpts)).counters;
+  }
+  const r = c.finish(counters);
+  r.verdicts = sortVerdicts(r.verdicts);
+  return r;
+}
+
+/**
+ * The window and what analyze keeps beside it (health evidence, all evidence with `keepEvidence`,
+ * counts), and the feed every reader gives them evidence through. `decides`: which deaths, by
+ * time, are this window's to decide (a slice of time's).
+ */
+function correlation(options: AnalyzeOptions, sinks: AnalyzeSinks, decides?: (deathNs: bigint) => boolean) {
+  const window = new EvidenceWindow(options.keepEvidence ? Infinity : options.releaseAt, options.onVerdict, decides);
   const all: NormalizedEvent[] = [];
   const health: NormalizedEvent[] = [];
   let evidenceEvents = 0;
@@ -110,11 +163,13 @@ async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: Analyze
       window.advance(ns - LATENESS_NS);
     }
   };
-  /** One piece of evidence, in input order, in a copy of its own. */
-  const keep = (copy: NormalizedEvent) => {
-    evidenceEvents++;
-    if (isHealthEvidence(copy)) health.push(copy);
-    if (options.keepEvidence) all.push(copy);
+  /** One piece of evidence, in input order, in a copy of its own; `context`: another slice of time counts it. */
+  const keep = (copy: NormalizedEvent, context = false) => {
+    if (!context) {
+      evidenceEvents++;
+      if (isHealthEvidence(copy)) health.push(copy);
+      if (options.keepEvidence) all.push(copy);
+    }
     window.add(copy);
   };
   const feed: Feed = {
@@ -126,10 +181,10 @@ async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: Analyze
       if (last) advance(BigInt(e.exit137.ts_ns));
       if (isEvidence(e)) keep(detached(e));
     },
-    evidence: (events, upTo) => {
+    evidence: (events, upTo, context) => {
       for (const [e, at] of events) {
         if (last) advance(at);
-        keep(e);
+        keep(e, context);
       }
       if (last && upTo !== undefined) advance(upTo);
     },
@@ -139,146 +194,101 @@ async function analyzeOnce(inputs: Input[], opts: DecoderOptions, sinks: Analyze
     },
     watermark: (ns) => window.advance(ns - LATENESS_NS),
   };
-  // an event that can never be evidence is let go before it is built (ingest/audit/triage.ts),
-  // unless the caller wants every event
-  const decoderOpts = sinks.event ? opts : { ...opts, ...EVIDENCE_TRIAGE };
-  let counters: Counters;
-  if (threaded?.plan.everything) {
-    counters = await readSideBySide(inputs, threaded.plan.tasks, threaded.threads, feed, sinks.progress);
-  } else if (threaded) {
-    counters = await readThreaded(inputs, threaded.plan.tasks, threaded.threads, decoderOpts, feed, sinks.progress);
-  } else {
-    // inputs read side by side in time: the slowest one's time says what evidence is complete
-    const decodeSinks: TimeOrderSinks = { event: feed.event, deadLetter: feed.deadLetter, watermark: feed.watermark };
-    if (sinks.progress) decodeSinks.progress = sinks.progress;
-    counters = (await decodeInputsInTimeOrder(inputs, decodeSinks, decoderOpts)).counters;
-  }
-  const verdicts = sortVerdicts(window.finish());
-  return { verdicts, decoder: { counters }, evidenceEvents, deadLetters, evidence: options.keepEvidence ? all : [], health, released: window.releasedEarly };
+  const finish = (counters: Counters): AnalyzeResult => ({ verdicts: window.finish(), decoder: { counters }, evidenceEvents, deadLetters, evidence: options.keepEvidence ? all : [], health, released: window.releasedEarly });
+  return { feed, finish };
 }
 
 /** Evidence decoded away from the window, each piece with the newest time its input had reached with it. */
 type Held = { events: [NormalizedEvent, bigint][]; dead: DeadLetter[]; upTo: bigint | undefined };
 
-type Feed = {
-  inputStart: (index: number, count: number) => void;
-  /** An event decoded and fed at once. */
-  event: (e: NormalizedEvent) => void;
-  /** Evidence decoded elsewhere (copies of their own), then the newest time its input reached after them. */
-  evidence: (events: [NormalizedEvent, bigint][], upTo: bigint | undefined) => void;
-  deadLetter: (d: DeadLetter) => void;
-  /** Every input has reached this time (ns): older evidence is as complete as they make it. */
-  watermark: (ns: bigint) => void;
-};
+/** What a slice of time's reader is given: the window's settings, not the caller's callbacks. */
+export type SliceOptions = Pick<AnalyzeOptions, 'keepEvidence' | 'releaseAt'>;
 
 /**
- * An audit log's last instants were not what its end said (the inputs read after it must be read
- * again), or a thread's input leaned on what another input said (Done.leaned): all is read again.
+ * Every input's time cut into slices (correlate/parallel/slices.ts), each read and correlated by
+ * a thread of its own, this one among them, as one thread reads all of it: its window decides the
+ * deaths of its slice, and what the others read of it before and after is only their context.
+ * Nothing crosses threads but verdicts, counters and dead letters, so two threads do twice the work
+ * of one, less the lead and tail each reads again.
  */
-class MisreadAnchors extends Error {}
+async function analyzeSlices(inputs: Input[], slices: Slice[], threads: Worker[], sinks: AnalyzeSinks, options: AnalyzeOptions): Promise<AnalyzeResult> {
+  const sizes = inputs.map((i) => i.size ?? 0);
+  const read = slices.map(() => 0);
+  const progressOf = (k: number) => {
+    const progress = sinks.progress;
+    if (!progress) return undefined;
+    return (bytes: number) => {
+      read[k] = bytes;
+      progress(read.reduce((n, b) => n + b, 0));
+    };
+  };
+  const own: SliceOptions = { keepEvidence: options.keepEvidence, releaseAt: options.releaseAt };
+  const workers = slices.slice(1).map((slice, k) => sliceOnWorker(threads[k]!, slice, sizes, own, sinks.deadLetter, progressOf(slice.index)));
+  try {
+    const here = await analyzeSlice(slices[0]!, sizes, own, { deadLetter: sinks.deadLetter, progress: progressOf(0) });
+    const parts = [here, ...(await Promise.all(workers.map((w) => w.result)))];
+    const counters = new Counters();
+    for (const p of parts) for (const [k, v] of Object.entries(p.decoder.counters.values)) counters.inc(k, v);
+    return {
+      verdicts: sortVerdicts(parts.flatMap((p) => p.verdicts)),
+      decoder: { counters },
+      evidenceEvents: parts.reduce((n, p) => n + p.evidenceEvents, 0),
+      deadLetters: parts.reduce((n, p) => n + p.deadLetters, 0),
+      evidence: parts.flatMap((p) => p.evidence),
+      health: parts.flatMap((p) => p.health),
+      released: parts.reduce((n, p) => n + p.released, 0),
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+}
 
-type Cursor = {
-  ranges: Task[];
-  k: number;
-  /** The batch being fed, from `i`. */
-  batch: Batch | undefined;
-  i: number;
-  reached: bigint | undefined;
-  linesBefore: number;
-  at: number;
-  done: boolean;
-};
+/** One slice of time read and correlated on this thread (correlate/parallel/worker.ts runs it on another). */
+export async function analyzeSlice(slice: Slice, sizes: number[], options: SliceOptions, sinks: AnalyzeSinks): Promise<AnalyzeResult> {
+  const { from, to } = slice;
+  const c = correlation(options, sinks, (ns) => (from === undefined || ns >= from) && (to === undefined || ns < to));
+  const reading = new Map<number, AsyncGenerator<Batch | Done>>();
+  const next = async (task: Task): Promise<Batch | Done> => {
+    let r = reading.get(task.id);
+    if (!r) reading.set(task.id, (r = rangeBatches(task, detached)));
+    const m = await r.next();
+    if (m.done) throw new Error(`${task.path}: a range was read past its end`);
+    return m.value;
+  };
+  const before = await Promise.all(
+    sizes.map(async (_, i): Promise<number> => {
+      const first = slice.tasks.find((t) => t.input === i);
+      return first ? linesBefore(first.path, first.start) : 0;
+    }),
+  );
+  const counters = await feedSideBySide(sizes, slice.tasks, next, c.feed, sinks.progress, before);
+  return c.finish(counters);
+}
 
 /**
  * Every input read by threads (this one among them), each in ranges, and fed to the window side
- * by side in time as one thread reads them (ingest/interleave.ts): always the input read least
- * far in time next, piece of evidence by piece, its ranges in order, and the watermark the least
- * far input's time. So the window decides deaths and lets evidence go while the threads read,
- * holding no more than one thread does, and this thread correlates first: it reads a range
- * itself only when what it must feed next is not there yet, the range it waits for if no thread
- * has taken it. Each input's events are what one decoder reading all the inputs makes of it,
- * since their times are their own (checked: Done.leaned).
+ * by side in time as one thread reads them (correlate/parallel/side-by-side.ts). This thread
+ * correlates first: it reads a range itself only when what it must feed next is not there yet,
+ * the range it waits for if no thread has taken it. Each input's events are what one decoder
+ * reading all the inputs makes of it, since their times are their own (checked: Done.leaned).
  */
 async function readSideBySide(inputs: Input[], tasks: Task[], threads: number, feed: Feed, progress: ((bytes: number) => void) | undefined): Promise<Counters> {
   const pool = new ThreadPool(tasks, threads);
   try {
-    const counters = new Counters();
-    const cursors: Cursor[] = inputs.map((_, i) => ({ ranges: tasks.filter((t) => t.input === i), k: 0, batch: undefined, i: 0, reached: undefined, linesBefore: 0, at: 0, done: false }));
-    const reach = (c: Cursor, ns: bigint | undefined) => {
-      if (ns !== undefined && (c.reached === undefined || ns > c.reached)) c.reached = ns;
-    };
-    let open = cursors.length;
-    let told = 0;
-    while (open > 0) {
-      const c = leastFar(cursors);
-      const b = c.batch;
-      if (b) {
-        // this input's evidence up to where another input is the least far
-        const limit = c.reached === undefined ? undefined : otherLeast(cursors, c);
-        for (; c.i < b.events.length; ) {
-          const [e, at] = b.events[c.i++]!;
-          feed.evidence([[e, at]], undefined);
-          reach(c, at);
-          if (limit !== undefined && c.reached! > limit) break;
-        }
-        if (c.i === b.events.length) {
-          reach(c, b.upTo);
-          c.batch = undefined;
-        }
-      } else {
-        const task = c.ranges[c.k]!;
+    const next = async (task: Task): Promise<Batch | Done> => {
+      for (;;) {
         const m = pool.take(task.id);
-        if (!m) {
-          const here = pool.claim(task.id) ?? pool.claim();
-          if (here) await pool.runHere(here);
-          else await pool.wait(task.id);
-          continue;
-        }
-        if (m.t === 'done') {
-          if (m.leaned !== undefined) throw new MisreadAnchors(m.leaned);
-          for (const [k, v] of Object.entries(m.counters)) counters.inc(k, v);
-          c.linesBefore += m.lines;
-          if (++c.k === c.ranges.length) {
-            c.done = true;
-            c.at = inputs[task.input]!.size ?? c.at;
-            open--;
-          }
-        } else {
-          // a range's lines are numbered from its start
-          for (const [e] of m.events) if (e.log.line !== undefined) e.log.line += c.linesBefore;
-          for (const d of m.dead) if (d.line !== undefined) d.line += c.linesBefore;
-          for (const d of m.dead) feed.deadLetter(d);
-          if (!m.tail) c.at = m.at;
-          if (c.reached === undefined) {
-            // an input's first batch is fed whole, as one thread reads each input's first batch before choosing
-            feed.evidence(m.events, undefined);
-            for (const [, at] of m.events) reach(c, at);
-            reach(c, m.upTo);
-          } else {
-            c.batch = m;
-            c.i = 0;
-          }
-        }
+        if (m) return m;
+        const here = pool.claim(task.id) ?? pool.claim();
+        if (here) await pool.runHere(here);
+        else await pool.wait(task.id);
       }
-      const w = watermarkOf(cursors);
-      if (w !== undefined) feed.watermark(w);
-      if (progress) {
-        const bytes = cursors.reduce((n, x) => n + x.at, 0);
-        if (bytes - told > 1 << 20) progress((told = bytes));
-      }
-    }
-    return counters;
+    };
+    return await feedSideBySide(inputs.map((i) => i.size ?? 0), tasks, next, feed, progress);
   } finally {
     await pool.close();
   }
 }
-/** The least time the unfinished inputs but `c` have reached (undefined: none has one). */
-function otherLeast(cursors: Cursor[], c: Cursor): bigint | undefined {
-  let w: bigint | undefined;
-  for (const x of cursors) if (x !== c && !x.done && x.reached !== undefined && (w === undefined || x.reached < w)) w = x.reached;
-  return w;
-}
-
 
 /**
  * Audit logs are decoded in ranges by `threads` threads, this one among them, which first reads

@@ -17,6 +17,15 @@ type Decided = { container: string; deathNs: bigint };
  */
 const READS_PAST_S = AFTER_S + BEFORE_S + SAME_DEATH_S;
 
+/**
+ * A reader that decides only the deaths from a time on (correlate/parallel/slices.ts) starts
+ * reading this long before it (seconds): the evidence a death reads before its first trigger, and
+ * triggers of the same death chained before that.
+ */
+export const READS_BEFORE_S = BEFORE_S + 2n * SAME_DEATH_S;
+/** A reader that decides only the deaths before a time reads on this long past it (seconds). */
+export const READS_AFTER_S = READS_PAST_S;
+
 /** Decided deaths are found again by the containers they name: the same container means the same first 12 characters (context.ts sameContainer). */
 const decidedKey = (container: string) => (container.length < 12 ? container : container.slice(0, 12));
 
@@ -51,6 +60,8 @@ export class EvidenceWindow {
     private readonly releaseAt = RELEASE_AT,
     /** Each verdict as it is decided, kept nowhere here: the caller's memory is not bounded by the deaths. */
     private readonly onVerdict?: (v: Attribution) => void,
+    /** Which deaths this window decides, by the time of death (a slice of time, correlate/parallel/slices.ts): others are left to another's. */
+    private readonly decides: (deathNs: bigint) => boolean = () => true,
   ) {
     this.nextDecideAt = releaseAt;
   }
@@ -101,6 +112,7 @@ export class EvidenceWindow {
           if (openFrom === undefined || death.firstNs < openFrom) openFrom = death.firstNs;
           continue;
         }
+        if (!this.decides(death.deathNs)) continue;
         // a death decided in an earlier round whose first evidence is gone is found again, later
         const key = decidedKey(death.containerId);
         const same = decided.get(key) ?? [];

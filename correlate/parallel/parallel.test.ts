@@ -11,9 +11,11 @@ import { makeLabHistory } from '../../test/bench/make-lab-data.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
 import type { AnalyzeOptions } from '../analyze.ts';
 import { analyzeInputs } from '../analyze.ts';
-import type { Done } from './plan.ts';
+import type { Done, Task } from './plan.ts';
 import { lineBoundary, planThreads, sameAnchors, tailAnchors } from './plan.ts';
 import { readRange } from './range.ts';
+import { lineTimeMs, planSlices } from './slices.ts';
+import { READS_AFTER_S, READS_BEFORE_S } from '../window.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'exit137-parallel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,10 +36,10 @@ async function analyzed(paths: string[], options: AnalyzeOptions) {
   // evidence crosses threads as JSON: compared as it is written (an audit kill of pid 0 reads its
   // target as -0, which JSON writes as 0, here and in every sink)
   const written = (evs: typeof r.evidence) => byId(evs).map((e) => JSON.parse(JSON.stringify(e)) as typeof e);
-  return { verdicts: r.verdicts, counters: r.decoder.counters.values, health: byId(r.health), evidence: written(r.evidence), evidenceEvents: r.evidenceEvents, deadLetters: r.deadLetters, dead, released: r.released };
+  return { verdicts: r.verdicts, counters: r.decoder.counters.values, health: byId(r.health), evidence: written(r.evidence), evidenceEvents: r.evidenceEvents, deadLetters: r.deadLetters, dead, released: r.released, parallel: r.parallel };
 }
 
-const same = (two: Awaited<ReturnType<typeof analyzed>>, one: Awaited<ReturnType<typeof analyzed>>) => assert.deepEqual({ ...two, released: 0 }, { ...one, released: 0 });
+const same = (two: Awaited<ReturnType<typeof analyzed>>, one: Awaited<ReturnType<typeof analyzed>>) => assert.deepEqual({ ...two, released: 0, parallel: undefined }, { ...one, released: 0, parallel: undefined });
 
 async function ranges(paths: string[], rangeBytes: number) {
   return (await planThreads(await expandInputs(paths), {}, { threads: 2, parallelFrom: 0, rangeBytes }))?.tasks ?? [];
@@ -70,6 +72,54 @@ test('a node history whose audit log is read last, in ranges, with the window le
   const two = await analyzed(files, { ...THREADED(rangeBytes), releaseAt: 40 });
   assert.ok(one.released > 0.2 * one.evidenceEvents, `the window let go of ${one.released} of ${one.evidenceEvents} early`);
   assert.ok(two.released > 0.2 * two.evidenceEvents, `with threads, the window let go of ${two.released} of ${two.evidenceEvents} early`);
+  same(two, one);
+  assert.equal(one.verdicts.filter((v) => v.cause !== 'normal-exit' && v.cause !== 'unknown').length, Object.values(truth.deaths).reduce((a, b) => a + b, 0));
+});
+
+test('a long node history in slices of time, one per thread: each death decided once, by the slice of its time, as one thread decides it', async () => {
+  // 16 copies five minutes apart, cut into slices although their lead and tail are most of the
+  // other's (`sliceOverlap`): the copies near the bound lie within the lead and tail both slices
+  // read, so their deaths are found by both and must be decided once
+  const node = join(dir, 'long-history');
+  const truth = await makeLabHistory(node, 16, { spacingS: 300 });
+  const inputs = await expandInputs([node]);
+  const whole = await planThreads(inputs, {}, { threads: 2, parallelFrom: 0, rangeBytes: Infinity });
+  assert.equal(await planSlices(whole!, inputs, 2), undefined, 'eighty minutes are too short for slices to pay for their lead and tail');
+  const overlap = 4;
+  const slices = await planSlices(whole!, inputs, 2, overlap);
+  assert.ok(slices);
+  const bound = slices[0]!.to!;
+  assert.equal(slices[1]!.from, bound);
+  for (const [i, input] of inputs.entries()) {
+    const path = input.ref.path!;
+    const text = readFileSync(path);
+    const format = whole!.tasks.find((t) => t.input === i)!.format;
+    const timeAt = (offset: number) => lineTimeMs(text.toString('latin1', offset, text.indexOf(0x0a, offset)), format)!;
+    const ofInput = (k: number): Task[] => slices[k]!.tasks.filter((t) => t.input === i);
+    const core0 = ofInput(0).find((t) => !t.role)!;
+    const tail0 = ofInput(0).find((t) => t.role === 'tail');
+    const lead1 = ofInput(1).find((t) => t.role === 'lead');
+    const core1 = ofInput(1).find((t) => !t.role)!;
+    // every byte is counted by one slice: the ranges meet at the bound's cut
+    assert.equal(core0.start, 0);
+    assert.equal(core0.end, core1.start);
+    assert.equal(core1.end, undefined);
+    if (tail0) assert.equal(tail0.start, core0.end);
+    if (lead1) assert.equal(lead1.end, core1.start);
+    // what slice 1 does not read starts before every death near the bound reads; what slice 0
+    // does not read, after
+    const boundMs = Number(bound / 1_000_000n);
+    const first = (lead1 ?? core1).start;
+    const before = text.lastIndexOf(0x0a, first - 2) + 1;
+    if (first > 0) assert.ok(timeAt(before) < boundMs - Number(READS_BEFORE_S) * 1000, `${path}: slice 1 reads from ${READS_BEFORE_S} s before the bound or more`);
+    const past = tail0 ? tail0.end : core0.end;
+    if (past !== undefined) assert.ok(timeAt(past) >= boundMs + Number(READS_AFTER_S) * 1000, `${path}: slice 0 reads on ${READS_AFTER_S} s past the bound or more`);
+  }
+  const one = await analyzed([node], { keepEvidence: true });
+  const two = await analyzed([node], { threads: 2, parallelFrom: 0, sliceOverlap: overlap, keepEvidence: true });
+  assert.equal(two.parallel, 'slices');
+  const near = one.verdicts.filter((v) => Math.abs(Date.parse(v.died_at) - Number(bound / 1_000_000n)) < Number(READS_AFTER_S) * 1000);
+  assert.ok(near.length > 0, 'deaths lie within reach of the bound on both sides');
   same(two, one);
   assert.equal(one.verdicts.filter((v) => v.cause !== 'normal-exit' && v.cause !== 'unknown').length, Object.values(truth.deaths).reduce((a, b) => a + b, 0));
 });
@@ -137,7 +187,7 @@ test("a daemon's log is cut only where no crash dump is open, and a range cut in
   const [input] = await expandInputs([f]);
   const read = async (end: number) => {
     let done: Done | undefined;
-    await readRange({ id: 0, input: 0, kind: 'lines', path: f, ref: input!.ref, start: 0, end, lastRange: false, rank: 0, opts: {} }, (m) => {
+    await readRange({ id: 0, input: 0, kind: 'lines', format: 'raw', path: f, ref: input!.ref, start: 0, end, lastRange: false, rank: 0, opts: {} }, (m) => {
       if (m.t === 'done') done = m;
     });
     return done!;
@@ -157,7 +207,7 @@ test("a daemon log's line whose year came from the node's clock is read again on
   writeFileSync(leaning, daemon.join('\n'));
   const [input] = await expandInputs([leaning]);
   let done: Done | undefined;
-  await readRange({ id: 0, input: 0, kind: 'lines', path: leaning, ref: input!.ref, start: 0, end: undefined, lastRange: true, rank: 0, opts: { clock: { referenceNs: 1_800_000_000_000_000_000n } } }, (m) => {
+  await readRange({ id: 0, input: 0, kind: 'lines', format: 'raw', path: leaning, ref: input!.ref, start: 0, end: undefined, lastRange: true, rank: 0, opts: { clock: { referenceNs: 1_800_000_000_000_000_000n } } }, (m) => {
     if (m.t === 'done') done = m;
   });
   assert.match(done!.leaned ?? '', /year/);
@@ -170,7 +220,7 @@ test("a daemon log's line whose year came from the node's clock is read again on
 
 async function readWhole(path: string, ref: Parameters<typeof readRange>[0]['ref']): Promise<Map<string, bigint>> {
   let done: Done | undefined;
-  await readRange({ id: 0, input: 0, kind: 'audit', path, ref, start: 0, end: undefined, lastRange: true, rank: 0, opts: {} }, (m) => {
+  await readRange({ id: 0, input: 0, kind: 'audit', format: 'audit', path, ref, start: 0, end: undefined, lastRange: true, rank: 0, opts: {} }, (m) => {
     if (m.t === 'done') done = m;
   });
   return new Map(done!.anchors);

@@ -9,6 +9,8 @@ import type { Format } from '../../ingest/detect.ts';
 import type { NormalizedEvent } from '../../ingest/event.ts';
 import { fingerprint } from '../../ingest/source-identity.ts';
 import type { Input } from '../../ingest/sources/files.ts';
+import type { AnalyzeResult, SliceOptions } from '../analyze.ts';
+import type { Slice } from './slices.ts';
 
 /**
  * One byte range of an input (the whole file, or a piece cut where nothing read before it matters)
@@ -20,6 +22,7 @@ export type Task = {
   /** Index of the input it belongs to. */
   input: number;
   kind: 'audit' | 'lines';
+  format: Format;
   path: string;
   ref: InputRef;
   start: number;
@@ -29,6 +32,12 @@ export type Task = {
   lastRange: boolean;
   /** Which range a free thread takes next: the lowest. */
   rank: number;
+  /**
+   * Read only for the evidence it gives deaths decided by the reader of a slice of time
+   * (correlate/parallel/slices.ts): before the slice (`lead`) or after it (`tail`). Another
+   * slice counts it.
+   */
+  role?: 'lead' | 'tail';
   opts: Omit<DecoderOptions, 'wantAudit' | 'wantRuntimeLine'>;
 };
 
@@ -45,6 +54,14 @@ export type Failed = { t: 'error'; id: number; message: string };
 export type FromWorker = Batch | Done | Failed;
 /** All the ranges, lowest rank first, and the flags (per task id) that say which a thread has taken. */
 export type ToWorker = { tasks: Task[]; claimed: Int32Array };
+/** A slice of time for a worker to read and correlate alone (correlate/parallel/slices.ts). */
+export type ToSliceWorker = { t: 'slice'; slice: Slice; sizes: number[]; options: SliceOptions };
+/** What a slice's worker tells: dead letters as they come, bytes read, and its result (counters apart: a class does not cross). */
+export type FromSliceWorker =
+  | { t: 'dead'; dead: DeadLetter[] }
+  | { t: 'progress'; bytes: number }
+  | { t: 'slice-done'; result: Omit<AnalyzeResult, 'decoder'>; counters: Record<string, number> }
+  | { t: 'slice-error'; message: string; misread: boolean };
 
 /** Takes a range for this thread: false when another thread has. */
 export function claim(claimed: Int32Array, id: number): boolean {
@@ -87,7 +104,7 @@ const LOGFMT_TIMED = /^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d
 /** `ctr events`: a full date and zone before each event. */
 const CTR_TIMED = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [+-]\d{4} /;
 /** `dmesg --time-format iso`: a full date and zone on each line. */
-const KMSG_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d+[+-]\d\d:\d\d /;
+export const KMSG_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d+[+-]\d\d:\d\d /;
 
 export type PlanOptions = { threads: number; parallelFrom?: number; rangeBytes?: number };
 
@@ -142,7 +159,7 @@ export async function planThreads(inputs: Input[], opts: DecoderOptions, plan: P
       // all inputs side by side: the ranges at the same share of each input come together, as
       // their times do; audit logs beside other inputs: one after the other, as they are fed
       const rank = everything ? start / size : index + start / size;
-      tasks.push({ id: tasks.length, input: index, kind, path, ref, start, end: bounds[k + 1], lastRange: k + 2 === bounds.length, rank, opts: taskOpts });
+      tasks.push({ id: tasks.length, input: index, kind, format, path, ref, start, end: bounds[k + 1], lastRange: k + 2 === bounds.length, rank, opts: taskOpts });
     }
   }
   return { tasks, everything };
@@ -157,7 +174,7 @@ function kindOf(head: string, format: Format): Task['kind'] | undefined {
   return undefined;
 }
 
-async function firstLine(path: string): Promise<string | undefined> {
+export async function firstLine(path: string): Promise<string | undefined> {
   const fh = await open(path);
   try {
     const buf = Buffer.alloc(64 << 10);
@@ -187,7 +204,7 @@ async function cutsAt(path: string, size: number, pieces: number, boundary: (fh:
 }
 
 /** The whole lines of a window around `target` (text only up to `head` characters), and which of them a cut may fall on. */
-async function linesAround(fh: FileHandle, target: number, head: number, context: number): Promise<{ lines: { offset: number; text: string }[]; first: number; lo: number; hi: number } | undefined> {
+export async function linesAround(fh: FileHandle, target: number, head: number, context: number): Promise<{ lines: { offset: number; text: string }[]; first: number; lo: number; hi: number } | undefined> {
   const from = Math.max(0, target - LOOK_BACK);
   const buf = Buffer.alloc(target - from + LOOK_AHEAD);
   const { bytesRead } = await fh.read(buf, 0, buf.length, from);

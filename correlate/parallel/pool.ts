@@ -1,14 +1,19 @@
 import { Worker } from 'node:worker_threads';
+import { Counters } from '../../ingest/dead-letter.ts';
+import type { DeadLetter } from '../../ingest/dead-letter.ts';
 import type { NormalizedEvent } from '../../ingest/event.ts';
-import type { Batch, Done, FromWorker, Task, ToWorker } from './plan.ts';
+import type { AnalyzeResult, SliceOptions } from '../analyze.ts';
+import type { Batch, Done, FromWorker, FromSliceWorker, Task, ToWorker } from './plan.ts';
 import { claim } from './plan.ts';
 import { readRange, unpack } from './range.ts';
+import { MisreadAnchors } from './side-by-side.ts';
+import type { Slice } from './slices.ts';
 
 /**
  * The worker's module. Compiled (dist/), the file beside this one; from source, the TypeScript
  * through tsx, which a worker thread does not inherit from the thread that started it.
  */
-function startWorker(): Worker {
+export function startWorker(): Worker {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
   const tsx = import.meta.resolve('tsx/esm/api');
@@ -109,4 +114,30 @@ export class ThreadPool {
     q.failed ??= err;
     q.wake?.();
   }
+}
+
+/**
+ * A slice of time read and correlated on a thread of its own (analyze.ts analyzeSlice), started
+ * before the slices were planned (`startWorker`): its dead letters and progress are told as they
+ * come, its result once it is done.
+ */
+export function sliceOnWorker(w: Worker, slice: Slice, sizes: number[], options: SliceOptions, deadLetter: (d: DeadLetter) => void, progress: ((bytes: number) => void) | undefined): { result: Promise<AnalyzeResult>; stop: () => Promise<number> } {
+  const result = new Promise<AnalyzeResult>((resolve, reject) => {
+    w.on('message', (m: FromSliceWorker) => {
+      if (m.t === 'dead') for (const d of m.dead) deadLetter(d);
+      else if (m.t === 'progress') progress?.(m.bytes);
+      else if (m.t === 'slice-error') reject(m.misread ? new MisreadAnchors(m.message) : new Error(`worker thread: ${m.message}`));
+      else {
+        const counters = new Counters();
+        for (const [k, v] of Object.entries(m.counters)) counters.inc(k, v);
+        resolve({ ...m.result, decoder: { counters } });
+      }
+    });
+    w.on('error', reject);
+    w.on('exit', (code) => reject(new Error(`worker thread exited (${code}) before its slice was read`)));
+  });
+  // a rejection is the caller's once it awaits the result; until then it must not go unhandled
+  result.catch(() => undefined);
+  w.postMessage({ t: 'slice', slice, sizes, options });
+  return { result, stop: () => w.terminate() };
 }

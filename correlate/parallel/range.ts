@@ -33,18 +33,23 @@ const BATCH_BYTES = 8 << 20;
  * of the chunk they were read from.
  */
 export async function readRange(task: Task, post: (m: Batch | Done) => void, keep: (e: NormalizedEvent) => NormalizedEvent = (e) => e, pack = false): Promise<void> {
+  for await (const m of rangeBatches(task, keep, pack)) post(m);
+}
+
+/** readRange's messages as they are made, for a reader on the same thread (correlate/parallel/slices.ts). */
+export async function* rangeBatches(task: Task, keep: (e: NormalizedEvent) => NormalizedEvent = (e) => e, pack = false): AsyncGenerator<Batch | Done> {
   let events: Batch['events'] = [];
   let dead: DeadLetter[] = [];
   let upTo: bigint | undefined;
   let tail = false;
   let at = task.start;
   let sentAt = at;
-  const send = () => {
-    if (pack && events.length) post({ t: 'batch', id: task.id, events: [], packed: packEvents(events), dead, upTo, at, tail });
-    else post({ t: 'batch', id: task.id, events, dead, upTo, at, tail });
+  const batch = (): Batch => {
+    const m: Batch = pack && events.length ? { t: 'batch', id: task.id, events: [], packed: packEvents(events), dead, upTo, at, tail } : { t: 'batch', id: task.id, events, dead, upTo, at, tail };
     events = [];
     dead = [];
     sentAt = at;
+    return m;
   };
   let leaned: string | undefined;
   const lines = task.kind === 'lines';
@@ -60,12 +65,12 @@ export async function readRange(task: Task, post: (m: Batch | Done) => void, kee
   );
   const stream = createReadStream(task.path, { start: task.start, end: task.end === undefined ? Infinity : task.end - 1, highWaterMark: READ_BYTES });
   let read = 0;
-  for await (const batch of readLineBatches(stream, decoder.maxLineBytes, task.start)) {
-    for (const l of batch) decoder.pushSource(task.ref, l);
-    const last = batch.at(-1)!;
+  for await (const lineBatch of readLineBatches(stream, decoder.maxLineBytes, task.start)) {
+    for (const l of lineBatch) decoder.pushSource(task.ref, l);
+    const last = lineBatch.at(-1)!;
     read = last.lineNo;
     at = last.offset;
-    if (events.length + dead.length >= BATCH || at - sentAt >= BATCH_BYTES) send();
+    if (events.length + dead.length >= BATCH || at - sentAt >= BATCH_BYTES) yield batch();
   }
   // one decoder reading the whole file ends the input only at its end
   if (task.lastRange) decoder.endInput(task.ref);
@@ -73,14 +78,14 @@ export async function readRange(task: Task, post: (m: Batch | Done) => void, kee
     const held = decoder.resumePoint(task.ref.id).offset;
     if (held !== undefined) leaned = `a report begun at byte ${held} was still open where the input was cut at ${task.end}`;
   }
-  send();
+  yield batch();
   tail = true;
   upTo = undefined;
   decoder.end();
-  send();
+  yield batch();
   const done: Done = { t: 'done', id: task.id, counters: decoder.counters.values, lines: read, anchors: [...decoder.anchors()] };
   if (leaned !== undefined) done.leaned = `${task.path}: ${leaned}`;
-  post(done);
+  yield done;
 }
 
 /**
