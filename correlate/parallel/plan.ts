@@ -34,7 +34,7 @@ export type Task = {
   rank: number;
   /**
    * Read only for the evidence it gives deaths decided by the reader of a slice of time
-   * (correlate/parallel/slices.ts): before the slice (`lead`) or after it (`tail`). Another
+   * (correlate/parallel/slices.ts): from before the slice (`lead`), or after it (`tail`). Another
    * slice counts it.
    */
   role?: 'lead' | 'tail';
@@ -204,11 +204,17 @@ async function cutsAt(path: string, size: number, pieces: number, boundary: (fh:
 }
 
 /** The whole lines of a window around `target` (text only up to `head` characters), and which of them a cut may fall on. */
-export async function linesAround(fh: FileHandle, target: number, head: number, context: number): Promise<{ lines: { offset: number; text: string }[]; first: number; lo: number; hi: number } | undefined> {
+/** Lines of a window around a target: where each starts in the file, its text on demand (`text`). */
+export type Window = { lines: { offset: number; a: number; b: number }[]; buf: Buffer; first: number; lo: number; hi: number };
+
+/** A window's line `i` (as far as its `head`), as text: made only for the lines a search reaches. */
+export const text = (w: Window, i: number): string => w.buf.toString('latin1', w.lines[i]!.a, w.lines[i]!.b);
+
+export async function linesAround(fh: FileHandle, target: number, head: number, context: number): Promise<Window | undefined> {
   const from = Math.max(0, target - LOOK_BACK);
-  const buf = Buffer.alloc(target - from + LOOK_AHEAD);
+  const buf = Buffer.allocUnsafe(target - from + LOOK_AHEAD);
   const { bytesRead } = await fh.read(buf, 0, buf.length, from);
-  const lines: { offset: number; text: string }[] = [];
+  const lines: Window['lines'] = [];
   let pos = 0;
   // the first piece is part of a line begun before the window (unless the window starts the file)
   if (from > 0) {
@@ -225,13 +231,13 @@ export async function linesAround(fh: FileHandle, target: number, head: number, 
       if (!atEnd) break;
       nl = bytesRead;
     }
-    lines.push({ offset: from + pos, text: buf.toString('latin1', pos, Math.min(nl, pos + head)) });
+    lines.push({ offset: from + pos, a: pos, b: Math.min(nl, pos + head) });
     pos = nl + 1;
   }
   const first = lines.findIndex((l) => l.offset >= target && l.offset > 0);
   if (first < 0) return undefined;
   // near either end of the file, the lines there are all there are
-  return { lines, first, lo: from === 0 ? 1 : context, hi: atEnd ? lines.length - 1 : lines.length - context };
+  return { lines, buf, first, lo: from === 0 ? 1 : context, hi: atEnd ? lines.length - 1 : lines.length - context };
 }
 
 /**
@@ -241,20 +247,26 @@ export async function linesAround(fh: FileHandle, target: number, head: number, 
 export async function eventBoundary(fh: FileHandle, target: number): Promise<number | undefined> {
   const w = await linesAround(fh, target, 200, CUT_LINES);
   if (!w) return undefined;
-  const keys = w.lines.map((l) => {
-    const m = RECORD.exec(l.text);
-    return m ? `${m[1] ?? ''} ${m[2]}` : undefined;
-  });
+  // read only as far as the search goes: the first fitting line is usually a few hundred in
+  const memo: (string | null | undefined)[] = [];
+  const keyAt = (j: number): string | undefined => {
+    let k = memo[j];
+    if (k === undefined) {
+      const m = RECORD.exec(text(w, j));
+      memo[j] = k = m ? `${m[1] ?? ''} ${m[2]}` : null;
+    }
+    return k ?? undefined;
+  };
   for (let i = Math.max(w.first, w.lo); i <= w.hi; i++) {
     const before = new Set<string>();
     let ok = true;
     for (let j = Math.max(0, i - CUT_LINES); j < i && ok; j++) {
-      const key = keys[j];
+      const key = keyAt(j);
       if (key === undefined) ok = false;
       else before.add(key);
     }
-    for (let j = i; j < Math.min(keys.length, i + CUT_LINES) && ok; j++) {
-      const key = keys[j];
+    for (let j = i; j < Math.min(w.lines.length, i + CUT_LINES) && ok; j++) {
+      const key = keyAt(j);
       if (key === undefined || before.has(key)) ok = false;
     }
     if (ok) return w.lines[i]!.offset;
@@ -272,10 +284,11 @@ export async function lineBoundary(fh: FileHandle, target: number, format: Forma
   const context = format === 'raw' ? LOGFMT_CUT_LINES : 1;
   const w = await linesAround(fh, target, 4096, context);
   if (!w) return undefined;
-  const ok = w.lines.map((l) => timed.test(l.text) && sniffFormat(l.text) === format);
+  const memo: (boolean | undefined)[] = [];
+  const ok = (j: number) => (memo[j] ??= timed.test(text(w, j)) && sniffFormat(text(w, j)) === format);
   for (let i = Math.max(w.first, w.lo); i <= w.hi; i++) {
-    let all = ok[i]!;
-    for (let j = Math.max(0, i - context); j < i && all; j++) all = ok[j]!;
+    let all = ok(i);
+    for (let j = Math.max(0, i - context); j < i && all; j++) all = ok(j);
     if (all) return w.lines[i]!.offset;
   }
   return undefined;

@@ -6,7 +6,7 @@ import { fingerprint } from '../../ingest/source-identity.ts';
 import type { Input } from '../../ingest/sources/files.ts';
 import { READS_AFTER_S, READS_BEFORE_S } from '../window.ts';
 import type { Plan, Task } from './plan.ts';
-import { KMSG_ISO, eventBoundary, firstLine, lineBoundary, linesAround } from './plan.ts';
+import { KMSG_ISO, eventBoundary, firstLine, lineBoundary, linesAround, text } from './plan.ts';
 
 /**
  * A slice of time, for one thread to read from every input and correlate on its own: it decides
@@ -40,7 +40,12 @@ const PROBE_BYTES = 64 << 10;
  */
 const LINE_COST: Partial<Record<Format, number>> = { audit: 3, raw: 18, 'docker-events': 40, 'ctr-events': 40, kmsg: 7 };
 
-type Timeline = { task: Task; size: number; offsets: number[]; times: number[]; costPerByte: number };
+/**
+ * `whole`: counted by the first slice whole, and read by the others as context from their lead on:
+ * a kernel report is closed by the line after it, which a reader ending at a cut never sees, so
+ * one decoder reading from the start must see every line of it (dmesg).
+ */
+type Timeline = { task: Task; size: number; offsets: number[]; times: number[]; costPerByte: number; whole: boolean };
 
 /**
  * Cuts `plan`'s inputs (every one read in ranges, their times their own) into `threads` slices of
@@ -60,7 +65,8 @@ export async function planSlices(plan: Plan, inputs: Input[], threads: number, m
   }
   const from = Math.min(...timelines.map((t) => t.times[0]!));
   const to = Math.max(...timelines.map((t) => t.times.at(-1)!));
-  const work = (ms: number) => timelines.reduce((n, t) => n + t.costPerByte * offsetAt(t, ms), 0);
+  // the work of the slices up to a time: an input read whole is the first slice's
+  const work = (ms: number) => timelines.reduce((n, t) => n + t.costPerByte * (t.whole ? t.size : offsetAt(t, ms)), 0);
   const total = work(Infinity);
   const bounds: number[] = [];
   for (let k = 1; k < threads; k++) {
@@ -85,9 +91,14 @@ export async function planSlices(plan: Plan, inputs: Input[], threads: number, m
     try {
       const own: (typeof cuts)[number] = [];
       for (const b of bounds) {
+        const lead = (await cutAt(fh, t, b - LEAD_MS)) ?? 0;
+        if (t.whole) {
+          own.push({ lead, at: 0, tail: undefined });
+          continue;
+        }
         const at = await cutAt(fh, t, b);
         if (at === undefined) return undefined;
-        own.push({ lead: (await cutAt(fh, t, b - LEAD_MS)) ?? 0, at, tail: await cutAt(fh, t, b + TAIL_MS) });
+        own.push({ lead, at, tail: await cutAt(fh, t, b + TAIL_MS) });
       }
       cuts.push(own);
     } finally {
@@ -109,6 +120,11 @@ export async function planSlices(plan: Plan, inputs: Input[], threads: number, m
         if (role) r.role = role;
         tasks.push(r);
       };
+      if (t.whole) {
+        if (before) range(before.lead, undefined, 'lead');
+        else range(0, undefined, undefined);
+        continue;
+      }
       if (before) range(Math.min(before.lead, start), start, 'lead');
       range(start, end, undefined);
       if (after && end !== undefined) range(end, after.tail === undefined ? undefined : Math.max(after.tail, end), 'tail');
@@ -143,7 +159,7 @@ async function timeline(task: Task, size: number): Promise<Timeline | undefined>
       times.push(p.ms);
     }
     if (times.length < 2 || lines === 0) return undefined;
-    return { task: { ...task, ref }, size, offsets, times, costPerByte: cost / (bytes / lines) };
+    return { task: { ...task, ref }, size, offsets, times, costPerByte: cost / (bytes / lines), whole: task.format === 'kmsg' };
   } finally {
     await fh.close();
   }
@@ -181,7 +197,7 @@ async function cutAt(fh: FileHandle, t: Timeline, ms: number): Promise<number | 
 
 /** The first line from `at` on (within two probes' bytes) whose time is `ms` or later. */
 async function reaching(fh: FileHandle, at: number, ms: number, format: Format): Promise<number | undefined> {
-  const buf = Buffer.alloc(2 * PROBE_BYTES);
+  const buf = Buffer.allocUnsafe(2 * PROBE_BYTES);
   const { bytesRead } = await fh.read(buf, 0, buf.length, at);
   let pos = 0;
   if (at > 0) {
@@ -206,17 +222,23 @@ function boundary(fh: FileHandle, target: number, task: Task): Promise<number | 
 }
 
 /**
- * The first line at or after `target` of `dmesg --time-format iso` that a reader can start at: a
- * kernel report's lines come within a moment of each other, so a line a second or more after the
- * one before it opens no report's middle. (A report open at a slice's end is still found:
- * Done.leaned.)
+ * The first line at or after `target` of `dmesg --time-format iso` where a slice's context can
+ * start: a kernel report's lines come within a moment of each other, so a line a second or more
+ * after the one before it opens no report's middle.
  */
 async function kmsgBoundary(fh: FileHandle, target: number): Promise<number | undefined> {
   const w = await linesAround(fh, target, 64, 1);
   if (!w) return undefined;
-  const ms = w.lines.map((l) => (KMSG_ISO.test(l.text) ? lineTimeMs(l.text, 'kmsg') : undefined));
+  const memo: (number | null)[] = [];
+  const ms = (j: number) => {
+    if (memo[j] === undefined) {
+      const line = text(w, j);
+      memo[j] = (KMSG_ISO.test(line) ? lineTimeMs(line, 'kmsg') : undefined) ?? null;
+    }
+    return memo[j] ?? undefined;
+  };
   for (let i = Math.max(w.first, w.lo); i <= w.hi; i++) {
-    const [a, b] = [ms[i - 1], ms[i]];
+    const [a, b] = [ms(i - 1), ms(i)];
     if (a !== undefined && b !== undefined && b - a >= 1000) return w.lines[i]!.offset;
   }
   return undefined;
@@ -227,7 +249,7 @@ async function kmsgBoundary(fh: FileHandle, target: number): Promise<number | un
  * that has one) and where it starts, with the whole lines and their bytes in the piece read.
  */
 async function probe(fh: FileHandle, at: number, format: Format, last: boolean): Promise<{ ms: number; offset: number; lines: number; bytes: number } | undefined> {
-  const buf = Buffer.alloc(PROBE_BYTES);
+  const buf = Buffer.allocUnsafe(PROBE_BYTES);
   const { bytesRead } = await fh.read(buf, 0, buf.length, at);
   let pos = 0;
   if (at > 0) {
