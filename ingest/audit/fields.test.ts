@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { FIXTURES, sharedPath } from '../../test/helpers/paths.ts';
 import type { Tokenized } from './fields.ts';
 import { sharedJson, tokenizeBody } from './fields.ts';
-import { parseAuditRecord } from './record.ts';
+import { field, fieldLists, parseAuditRecord } from './record.ts';
 
 /** Record bodies of the lab's audit captures and the shared corpus. */
 function bodies(): string[] {
@@ -67,6 +67,29 @@ describe('tokenizeBody: texts read once give what reading them whole gives', () 
       `a0=1 ppid=1 pid=2 comm="unterminated`,
     ];
     for (const round of [1, 2]) for (const b of odd) same(b, `round ${round}: ${JSON.stringify(b)}`);
+  });
+
+  it('finds a key where the whole list of a record’s pairs has it first, without joining its own pairs to the shared ones', () => {
+    const lines = [
+      ...bodies().map((b) => `type=SYSCALL msg=audit(1700000000.000:1): ${b}`),
+      // a key in the record's own pairs and again in the shared ones: the first is the one
+      `type=SYSCALL msg=audit(1700000000.000:2): a0=1 pid=9 ppid=1 pid=2 comm="x"\x1dUID="root"`,
+    ];
+    let split = 0;
+    for (const round of [1, 2]) {
+      for (const line of lines) {
+        const p = parseAuditRecord(line);
+        assert.ok(p.ok);
+        const r = p.record;
+        const lists = fieldLists(r);
+        if (lists.length > 1) split++;
+        assert.deepEqual(lists.flat(), r.fields, `round ${round}: ${line.slice(0, 200)}`);
+        for (const k of [...new Set(r.fields.map((f) => f.key)), 'nokey']) assert.equal(field(r, k), r.fields.find((f) => f.key === k), `${k} of ${line.slice(0, 200)}`);
+      }
+    }
+    assert.ok(split > 1000, `${split} records read as two lists`);
+    const odd = parseAuditRecord(lines.at(-1)!);
+    assert.ok(odd.ok && field(odd.record, 'pid')?.value === '9');
   });
 
   it('hands the same pair objects to records of one sender', () => {

@@ -5,7 +5,7 @@ import type { AuditField } from './fields.ts';
 import { hexText, isHexTextField, splitArgv, splitKeys } from './hex.ts';
 import type { AuditEvent } from './reassemble.ts';
 import type { AuditRecord } from './record.ts';
-import { field } from './record.ts';
+import { field, fieldLists } from './record.ts';
 import { archName, signalName, signalNumber, signalSyscall, syscallName } from './tables.ts';
 
 /** The kernel copies at most this many bytes of a process's argv into PROCTITLE. */
@@ -287,17 +287,19 @@ const SENDERS = new WeakMap<AuditField, Sender>();
 
 function senderOf(head: AuditRecord): Sender {
   if (head.type !== 'SYSCALL' || head.interpreted) return readSender(head);
-  const fields = head.fields;
   let ppid: AuditField | undefined;
-  for (const f of fields) {
-    if (f.key === 'ppid') {
-      ppid = f;
-      break;
+  // (the record's own pairs, then the shared ones: not joined into one list for this)
+  search: for (const fields of fieldLists(head)) {
+    for (const f of fields) {
+      if (f.key === 'ppid') {
+        ppid = f;
+        break search;
+      }
+      // a sender field before ppid= would be the one read (the first): the shared part would not decide
+      // (all sender keys are 3 or 4 characters: most argument keys are told apart by their length)
+      const n = f.key.length;
+      if ((n === 3 || n === 4) && SENDER_KEYS.has(f.key)) return readSender(head);
     }
-    // a sender field before ppid= would be the one read (the first): the shared part would not decide
-    // (all sender keys are 3 or 4 characters: most argument keys are told apart by their length)
-    const n = f.key.length;
-    if ((n === 3 || n === 4) && SENDER_KEYS.has(f.key)) return readSender(head);
   }
   if (ppid === undefined) return readSender(head);
   let s = SENDERS.get(ppid);

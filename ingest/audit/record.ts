@@ -1,8 +1,8 @@
 import type { Nanos } from '../time/instant.ts';
 import { NS_PER_MS, parseEpochSeconds } from '../time/instant.ts';
 import type { AuditField } from './fields.ts';
-import type { Tokenized } from './fields.ts';
-import { escaped, sharedJson, tokenizeBody } from './fields.ts';
+import type { TokenParts } from './fields.ts';
+import { escaped, fieldsOf, sharedJson, tokenizeParts } from './fields.ts';
 import { recordTypeName } from './tables.ts';
 
 /** One audit record: one line of audit.log, or one kernel-console / journald audit message. */
@@ -191,7 +191,8 @@ class LazyRecord implements AuditRecord {
   node?: string;
   interpreted?: boolean;
   rawEndsWithBody?: true;
-  private tokens: Tokenized | undefined;
+  private tokens: TokenParts | undefined;
+  private all: AuditField[] | undefined;
 
   constructor(
     readonly type: string,
@@ -210,13 +211,27 @@ class LazyRecord implements AuditRecord {
     return this.exact;
   }
 
-  private get tokenized(): Tokenized {
-    this.tokens ??= tokenizeBody(this.body);
+  private get tokenized(): TokenParts {
+    this.tokens ??= tokenizeParts(this.body);
     return this.tokens;
   }
 
   get fields(): AuditField[] {
-    return this.tokenized.fields;
+    this.all ??= fieldsOf(this.tokenized);
+    return this.all;
+  }
+
+  /** The first field of that key, as `fields` would give it, without joining the record's own pairs to the shared ones. */
+  find(key: string): AuditField | undefined {
+    const t = this.tokenized;
+    for (const f of t.own) if (f.key === key) return f;
+    if (t.stable !== undefined) for (const f of t.stable) if (f.key === key) return f;
+    return undefined;
+  }
+
+  lists(): readonly (readonly AuditField[])[] {
+    const t = this.tokenized;
+    return t.stable === undefined ? [t.own] : [t.own, t.stable];
   }
 
   get enriched(): Record<string, string> | undefined {
@@ -248,7 +263,13 @@ function err(reason: AuditParseError['reason'], message: string): AuditParse {
   return { ok: false, error: { reason, message } };
 }
 
+/** A record's pairs as one or two lists that, one after the other, are its `fields` (see TokenParts). */
+export function fieldLists(r: AuditRecord): readonly (readonly AuditField[])[] {
+  return r instanceof LazyRecord ? r.lists() : [r.fields];
+}
+
 export function field(r: AuditRecord, key: string): AuditField | undefined {
+  if (r instanceof LazyRecord) return r.find(key);
   for (const f of r.fields) if (f.key === key) return f;
   return undefined;
 }
