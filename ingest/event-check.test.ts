@@ -109,6 +109,32 @@ describe('the compiled event check (ingest/event-check.ts)', async () => {
     assert.ok(tried > 0);
   });
 
+  it('checks a part frozen all the way down once, and one that can still change each time it is seen', () => {
+    const e = structuredClone(events.find((x) => (x as NormalizedEvent).exit137.kind === 'audit-signal')) as NormalizedEvent;
+    const agree = (what: string) => assert.equal(isNormalizedEvent(e), zodSays(e), what);
+    e.user = Object.freeze({ id: '0', audit: Object.freeze({ id: '1000' }) });
+    agree('a frozen user');
+    agree('the same frozen user again');
+    // frozen on top, its inside free to change: the change is seen
+    const effective: { id: unknown } = { id: '0' };
+    e.user = Object.freeze({ id: '0', effective: effective as { id: string } });
+    agree('a user frozen only on top');
+    effective.id = 5;
+    assert.equal(isNormalizedEvent(e), false, 'the number its inside was changed to');
+    agree('its inside changed');
+    // a frozen part that does not fit is refused every time (never remembered as checked)
+    e.user = Object.freeze({ id: 5 as unknown as string });
+    assert.equal(isNormalizedEvent(e), false);
+    assert.equal(isNormalizedEvent(e), false);
+    // a getter may answer differently each time: not taken for a value that cannot change
+    let id: unknown = '0';
+    e.user = Object.freeze(Object.defineProperty({}, 'id', { enumerable: true, get: () => id })) as { id: string };
+    agree('a getter');
+    id = 7;
+    assert.equal(isNormalizedEvent(e), false, 'what the getter answers now');
+    agree('the getter answering otherwise');
+  });
+
   it('refuses to compile a schema it does not know, rather than let everything through', () => {
     assert.throws(() => compileCheck(z.object({ a: z.string().email() })), /not compiled/);
     assert.throws(() => compileCheck(z.object({ a: z.union([z.string(), z.number()]) })), /not compiled/);
