@@ -260,6 +260,32 @@ function strings(a: readonly string[]): string {
   return `${s}]`;
 }
 
+/**
+ * A short list of short strings (a syscall's arguments: hex words), each looked at by its
+ * characters for anything to escape: a regex or JSON.stringify per list cost more than the words.
+ * Anything else is written as JSON.stringify writes it.
+ */
+function plainStrings(a: readonly string[]): string {
+  if (!Array.isArray(a)) return JSON.stringify(a) ?? 'null';
+  if (a.length === 0) return '[]';
+  let s = '["';
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (typeof v !== 'string' || !plainChars(v)) return JSON.stringify(a);
+    s += i === 0 ? v : `","${v}`;
+  }
+  return `${s}"]`;
+}
+
+/** NEEDS_ESCAPE by hand, for a string of a few characters. */
+function plainChars(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+
 function words(a: readonly string[]): string {
   return Array.isArray(a) && a.length === 1 && WORDS.has(a[0]) ? `["${a[0]}"]` : strings(a);
 }
@@ -380,8 +406,7 @@ function auditd(a: NonNullable<NormalizedEvent['auditd']>): string {
   let s = `{"serial":${num(a.serial)},"epoch":${str(a.epoch)}${RECORDS.of(a.records, ',"records":')}`;
   if (a.node !== undefined) s += `,"node":${str(a.node)}`;
   s += SYSCALL.of4(a.arch, a.syscall, a.success, a.exit, syscallJson);
-  // (JSON.stringify writes a list of strings in one piece, as strings() would in many)
-  if (a.a !== undefined) s += `,"a":${JSON.stringify(a.a)}`;
+  if (a.a !== undefined) s += `,"a":${plainStrings(a.a)}`;
   s += SESSION.of2(a.tty, a.ses, sessionJson);
   if (a.key !== undefined) s += KEYS.of(a.key, ',"key":');
   if (a.target_arg !== undefined) s += `,"target_arg":{"pid":${num(a.target_arg.pid)},"scope":${word(a.target_arg.scope)}}`;

@@ -101,7 +101,7 @@ export class AuditReassembler<P = unknown> {
       ev.closedByEoe = true;
     } else {
       // the same body twice is the same record, however it was framed (an event has a handful)
-      if (ev.records.some((x) => x.type === r.type && x.body === r.body)) this.stats.duplicateRecords++;
+      if (hasRecord(ev.records, r)) this.stats.duplicateRecords++;
       else ev.records.push(r);
     }
     this.release(nodeKey, false);
@@ -169,6 +169,15 @@ export class AuditReassembler<P = unknown> {
       this.emit({ node: head.node, epoch: head.epoch, ns: head.first.ns, serial: head.serial, records: head.records, origin: head.origin, closedByEoe: head.closedByEoe });
     }
   }
+}
+
+/** The same body twice is the same record, however it was framed. (A loop, not some(): no closure per record.) */
+function hasRecord(records: AuditRecord[], r: AuditRecord): boolean {
+  for (let i = 0; i < records.length; i++) {
+    const x = records[i]!;
+    if (x.type === r.type && x.body === r.body) return true;
+  }
+  return false;
 }
 
 function insertBySerial<P>(list: Open<P>[], ev: Open<P>): void {
