@@ -69,7 +69,8 @@ export function decodeCommand(program: Command): void {
       decoder.end();
       for (const r of results) if (r.status === 'rejected' && !ac.signal.aborted) throw r.reason;
     } else {
-      decoder = await decodeInputs(await expandInputs(paths, o), { ...sinks, backpressure: () => lines.backpressure() }, decoderOptions(o));
+      // each event is written as it comes and let go (a few wait for their time: time/placement.ts)
+      decoder = await decodeInputs(await expandInputs(paths, o), { ...sinks, backpressure: () => lines.backpressure() }, { ...decoderOptions(o), transient: true });
       lines.flush();
     }
     dl?.end();

@@ -2,6 +2,7 @@ import type { SourceLine } from './sources/lines.ts';
 import { interpretAuditEvent } from './audit/interpret.ts';
 import type { AuditEvent } from './audit/reassemble.ts';
 import { AuditReassembler } from './audit/reassemble.ts';
+import type { AuditRecord } from './audit/record.ts';
 import { parseAuditRecord, rawJson } from './audit/record.ts';
 import { BlockAssembler } from './blocks/assembler.ts';
 import type { FinishedBlock } from './blocks/assembler.ts';
@@ -79,6 +80,12 @@ export type DecoderOptions = {
    * across inputs, as a log rotated in the middle of an event needs.
    */
   auditPerInput?: boolean;
+  /**
+   * The caller writes each event and lets go of it at once (decode): an audit event's original is
+   * its records' lines put together without copying them, which keeps the input's read chunk
+   * alive while the event is. Off, it is a string of its own, as events kept for long need.
+   */
+  transient?: boolean;
 };
 
 /**
@@ -599,7 +606,7 @@ export class Decoder {
     e.event.category = ['process'];
     e.event.type = a.kind === 'audit-signal' ? ['end'] : ['info'];
     e.event.sequence = ev.serial;
-    e.event.original = ev.records.map((r) => r.raw).join('\n');
+    e.event.original = this.opts.transient ? linesTogether(ev.records) : ev.records.map((r) => r.raw).join('\n');
     linesOf(e.event.original, ev.records, rawJson);
     if (a.outcome) e.event.outcome = a.outcome;
     e.message = a.message;
@@ -833,6 +840,13 @@ export class Decoder {
     }
     return c;
   }
+}
+
+/** The records' lines joined by newlines as a concatenation, which V8 copies only if it is ever read (see `transient`). */
+function linesTogether(records: readonly AuditRecord[]): string {
+  let s = records[0]!.raw;
+  for (let i = 1; i < records.length; i++) s += `\n${records[i]!.raw}`;
+  return s;
 }
 
 /** Spelled out field by field: object spread is a runtime call, and this runs once per line. */

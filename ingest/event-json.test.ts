@@ -94,17 +94,28 @@ describe('eventJson (ingest/event-json.ts)', async () => {
     const corpus = sharedPath('corpus', 'audit');
     const paths = [join(FIXTURES, 'lab'), join(FIXTURES, 'field'), ...readdirSync(corpus).filter((f) => f.endsWith('.log')).map((f) => join(corpus, f))];
     let audit = 0;
-    for (const p of paths) {
-      await decodeInputs(await expandInputs([p]), {
-        event: (e) => {
-          if (!e.auditd) return assert.deepEqual(JSON.parse(eventJson(e)), JSON.parse(JSON.stringify(e)));
-          audit++;
-          assert.equal(eventJson(e), JSON.stringify(e));
-        },
-        deadLetter: () => {},
-      });
+    // decode's transient events (originals put together, not copied) write as the kept ones do
+    const lines: Record<string, string[]> = { kept: [], transient: [] };
+    for (const transient of [false, true]) {
+      for (const p of paths) {
+        await decodeInputs(
+          await expandInputs([p]),
+          {
+            event: (e) => {
+              if (!e.auditd) return assert.deepEqual(JSON.parse(eventJson(e)), JSON.parse(JSON.stringify(e)));
+              audit++;
+              const line = eventJson(e);
+              assert.equal(line, JSON.stringify(e));
+              lines[transient ? 'transient' : 'kept']!.push(line);
+            },
+            deadLetter: () => {},
+          },
+          { transient },
+        );
+      }
     }
-    assert.ok(audit > 1000, `${audit} audit events`);
+    assert.ok(audit > 2000, `${audit} audit events`);
+    assert.deepEqual(lines.transient, lines.kept);
   });
 
   it('writes what an event holds now, whatever the event before it held: the JSON kept between events is never stale', () => {
