@@ -26,7 +26,7 @@ export function analyzeCommand(program: Command): void {
     .argument('[inputs...]', 'files (.gz too), directories, or - for stdin; formats are detected per input; none: this node’s own evidence')
     .option('--json', 'print one verdict per line as NDJSON instead of a table')
     .option('--all', 'also list deaths whose cause is unknown, and normal exits, in the table (always in --json)')
-    .option('--threads <n>', 'threads that decode, the verdicts the same: when every input carries its own times (audit logs, the daemons\' logfmt logs, docker and ctr event streams, dmesg --time-format iso) all of them, split into ranges, while this thread correlates; otherwise only audit logs. Default 1: one thread already keeps about 1.3 cores busy (garbage collection, compilation), so on 2 cores two threads gain less than 2×', threadCount);
+    .option('--threads <n>', 'threads, the verdicts the same: when every input carries its own times (audit logs, the daemons\' logfmt logs, docker and ctr event streams, dmesg --time-format iso) and the history is long enough (a slice reads about 45 minutes around it again), each thread reads and correlates a slice of its time; otherwise threads decode ranges (of audit logs only, unless every input has its own times) while this thread correlates. Default 1: one thread already keeps about 1.3 cores busy (garbage collection, compilation), so on 2 cores two threads gain less than 2×', threadCount);
   for (const o of ingestOptions()) cmd.addOption(o);
   for (const o of esOptions()) cmd.addOption(o);
   for (const o of nodeOptions()) cmd.addOption(o);

@@ -133,6 +133,24 @@ test('a long node history in slices of time, one per thread: each death decided 
   assert.equal(one.verdicts.filter((v) => v.cause !== 'normal-exit' && v.cause !== 'unknown').length, Object.values(truth.deaths).reduce((a, b) => a + b, 0));
 });
 
+test('slices of time over inputs that end before the bound or begin after it: the same verdicts, counters and evidence as one thread', async () => {
+  const node = join(dir, 'ragged-history');
+  await makeLabHistory(node, 16, { spacingS: 300 });
+  // the daemon's log stops after a quarter of the history, the event stream starts at its half
+  const cut = (f: string, keep: (i: number, n: number) => boolean) => {
+    const lines = readFileSync(join(node, f), 'utf8').replace(/\n$/, '').split('\n');
+    writeFileSync(join(node, f), `${lines.filter((_, i) => keep(i, lines.length)).join('\n')}\n`);
+  };
+  cut('dockerd.log', (i, n) => i < n / 4);
+  cut('ctr-events.txt', (i, n) => i >= n / 2);
+  const options: AnalyzeOptions = { threads: 2, parallelFrom: 0, sliceOverlap: 4, keepEvidence: true };
+  const one = await analyzed([node], { keepEvidence: true });
+  const two = await analyzed([node], options);
+  assert.equal(two.parallel, 'slices');
+  assert.ok(one.verdicts.length > 0);
+  same(two, one);
+});
+
 test('several inputs, audit logs among the others and one split, with bad lines in a range: the same verdicts, and the dead letters where they were read', async () => {
   const big = join(dir, 'audit-copies.log');
   await makeAuditCapture(big, 6);

@@ -85,20 +85,22 @@ export async function planSlices(plan: Plan, inputs: Input[], threads: number, m
     if (edges[k + 1]! - edges[k]! <= 0 || extra > maxOverlap * (edges[k + 1]! - edges[k]!)) return undefined;
   }
   // per input, the offsets of each bound and of the lead and tail around it
-  const cuts: { lead: number; at: number; tail: number | undefined }[][] = [];
+  // per input, the offsets of each bound and of the lead and tail around it (the input's size: past its last line)
+  const cuts: { lead: number; at: number; tail: number }[][] = [];
   for (const t of timelines) {
     const fh = await open(t.task.path);
     try {
       const own: (typeof cuts)[number] = [];
       for (const b of bounds) {
+        // no place to start near the lead's time: from the start, to be sure
         const lead = (await cutAt(fh, t, b - LEAD_MS)) ?? 0;
         if (t.whole) {
-          own.push({ lead, at: 0, tail: undefined });
+          own.push({ lead, at: 0, tail: t.size });
           continue;
         }
         const at = await cutAt(fh, t, b);
         if (at === undefined) return undefined;
-        own.push({ lead, at, tail: await cutAt(fh, t, b + TAIL_MS) });
+        own.push({ lead: Math.min(lead, at), at, tail: Math.max(at, (await cutAt(fh, t, b + TAIL_MS)) ?? t.size) });
       }
       cuts.push(own);
     } finally {
@@ -112,22 +114,24 @@ export async function planSlices(plan: Plan, inputs: Input[], threads: number, m
     for (const [i, t] of timelines.entries()) {
       const before = k > 0 ? cuts[i]![k - 1]! : undefined;
       const after = k + 1 < threads ? cuts[i]![k]! : undefined;
-      const start = before?.at ?? 0;
-      const end = after?.at;
-      const range = (a: number, b: number | undefined, role: Task['role']) => {
-        if (b !== undefined && b <= a) return;
-        const r: Task = { ...t.task, id: id++, start: a, end: b, lastRange: b === undefined, rank: k };
+      // ranges from `a` to `b`, the input's size being its end (an input that ends before a bound, or starts after it)
+      const range = (a: number, b: number, role: Task['role']) => {
+        if (b <= a) return;
+        const end = b >= t.size ? undefined : b;
+        const r: Task = { ...t.task, id: id++, start: a, end, lastRange: end === undefined, rank: k };
         if (role) r.role = role;
         tasks.push(r);
       };
       if (t.whole) {
-        if (before) range(before.lead, undefined, 'lead');
-        else range(0, undefined, undefined);
+        if (before) range(before.lead, t.size, 'lead');
+        else range(0, t.size, undefined);
         continue;
       }
-      if (before) range(Math.min(before.lead, start), start, 'lead');
+      const start = before?.at ?? 0;
+      const end = after?.at ?? t.size;
+      if (before) range(before.lead, start, 'lead');
       range(start, end, undefined);
-      if (after && end !== undefined) range(end, after.tail === undefined ? undefined : Math.max(after.tail, end), 'tail');
+      if (after) range(end, after.tail, 'tail');
     }
     const ns = (ms: number | undefined) => (ms === undefined ? undefined : BigInt(ms) * 1_000_000n);
     slices.push({ index: k, from: ns(k > 0 ? bounds[k - 1] : undefined), to: ns(k + 1 < threads ? bounds[k] : undefined), tasks });
@@ -177,11 +181,12 @@ function offsetAt(t: Timeline, ms: number): number {
 
 /**
  * The first point at or after the line where the input's time reaches `ms` where a reader can
- * start (undefined: past its end, or none near): found by halving between the samples around it.
+ * start (its size: past its last line; undefined: none near): found by halving between the
+ * samples around it.
  */
 async function cutAt(fh: FileHandle, t: Timeline, ms: number): Promise<number | undefined> {
   if (ms <= t.times[0]!) return 0;
-  if (ms > t.times.at(-1)!) return undefined;
+  if (ms > t.times.at(-1)!) return t.size;
   let j = 0;
   while (t.times[j + 1]! < ms) j++;
   let lo = t.offsets[j]!;
