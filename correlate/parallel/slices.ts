@@ -202,21 +202,30 @@ async function cutAt(fh: FileHandle, t: Timeline, ms: number): Promise<number | 
 
 /** The first line from `at` on (within two probes' bytes) whose time is `ms` or later. */
 async function reaching(fh: FileHandle, at: number, ms: number, format: Format): Promise<number | undefined> {
-  const buf = Buffer.allocUnsafe(2 * PROBE_BYTES);
+  const p = await wholeLines(fh, at, 2 * PROBE_BYTES);
+  for (const [a, b] of p.lines) {
+    const t = lineTimeMs(p.buf.toString('latin1', a, Math.min(b, a + 4096)), format);
+    if (t !== undefined && t >= ms) return at + a;
+  }
+  return undefined;
+}
+
+/** The lines wholly within the `bytes` read at `at`, not one begun before it: where each starts and ends in `buf`. */
+async function wholeLines(fh: FileHandle, at: number, bytes: number): Promise<{ buf: Buffer; lines: [number, number][] }> {
+  const buf = Buffer.allocUnsafe(bytes);
   const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+  const lines: [number, number][] = [];
   let pos = 0;
   if (at > 0) {
     const nl = buf.indexOf(0x0a);
-    if (nl < 0 || nl >= bytesRead) return undefined;
+    if (nl < 0 || nl >= bytesRead) return { buf, lines };
     pos = nl + 1;
   }
-  for (;;) {
-    const nl = buf.indexOf(0x0a, pos);
-    if (nl < 0 || nl >= bytesRead) return undefined;
-    const t = lineTimeMs(buf.toString('latin1', pos, Math.min(nl, pos + 4096)), format);
-    if (t !== undefined && t >= ms) return at + pos;
+  for (let nl = buf.indexOf(0x0a, pos); nl >= 0 && nl < bytesRead; nl = buf.indexOf(0x0a, pos)) {
+    lines.push([pos, nl]);
     pos = nl + 1;
   }
+  return { buf, lines };
 }
 
 function boundary(fh: FileHandle, target: number, task: Task): Promise<number | undefined> {
@@ -254,28 +263,15 @@ async function kmsgBoundary(fh: FileHandle, target: number): Promise<number | un
  * that has one) and where it starts, with the whole lines and their bytes in the piece read.
  */
 async function probe(fh: FileHandle, at: number, format: Format, last: boolean): Promise<{ ms: number; offset: number; lines: number; bytes: number } | undefined> {
-  const buf = Buffer.allocUnsafe(PROBE_BYTES);
-  const { bytesRead } = await fh.read(buf, 0, buf.length, at);
-  let pos = 0;
-  if (at > 0) {
-    const nl = buf.indexOf(0x0a);
-    if (nl < 0 || nl >= bytesRead) return undefined;
-    pos = nl + 1;
-  }
+  const p = await wholeLines(fh, at, PROBE_BYTES);
   let found: { ms: number; offset: number } | undefined;
-  const first = pos;
-  let lines = 0;
-  while (pos < bytesRead) {
-    const nl = buf.indexOf(0x0a, pos);
-    if (nl < 0 || nl >= bytesRead) break;
-    lines++;
-    if (last || !found) {
-      const ms = lineTimeMs(buf.toString('latin1', pos, Math.min(nl, pos + 4096)), format);
-      if (ms !== undefined) found = { ms, offset: at + pos };
-    }
-    pos = nl + 1;
+  for (const [a, b] of p.lines) {
+    if (found && !last) break;
+    const ms = lineTimeMs(p.buf.toString('latin1', a, Math.min(b, a + 4096)), format);
+    if (ms !== undefined) found = { ms, offset: at + a };
   }
-  return found && { ...found, lines, bytes: pos - first };
+  const n = p.lines.length;
+  return found && { ...found, lines: n, bytes: n ? p.lines[n - 1]![1] + 1 - p.lines[0]![0] : 0 };
 }
 
 const AUDIT_STAMP = /msg=audit\((\d+)\.(\d+):/;
