@@ -1,6 +1,7 @@
 import type { Format } from '../detect.ts';
 import { isVerboseField, isVerboseHeader, parseVerboseEntry } from './journal-verbose.ts';
 import { isViewerResource, isViewerStamp, viewerEntry } from './log-viewer.ts';
+import { isExportKeyLine } from '../readers/log-exports.ts';
 import type { Envelope } from './message.ts';
 
 /**
@@ -103,8 +104,9 @@ export class LineJoiner<W> {
     if (h.kind === 'json') {
       // json-pretty: `{` then `\t"__CURSOR" : "…",` (a journal field: upper case, ` : `), or a
       // kubelet's JSON line pretty-printed (`"ts": 1580306777.04728,`); any other `{` is someone
-      // else's document (kubectl's `"apiVersion": …`)
-      if (h.lines === 1 && !/^\s*"_{0,2}[A-Z][A-Z0-9_]*" : "|^\s*"ts"\s*:\s*\d/.test(line)) return false;
+      // else someone's document (kubectl's `"apiVersion": …`); a log store's exported record
+      // (`"insertId": …`, `"@message": …`) is one line pretty-printed too
+      if (h.lines === 1 && !/^\s*"_{0,2}[A-Z][A-Z0-9_]*" : "|^\s*"ts"\s*:\s*\d/.test(line) && !isExportKeyLine(line)) return false;
       h.closed = line === '}' || line === '},';
       this.append(h, line, '\n');
       return true;

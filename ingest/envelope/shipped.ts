@@ -1,3 +1,4 @@
+import { exportedLine } from '../readers/log-exports.ts';
 import { parseIsoNanos } from '../time/instant.ts';
 import type { EnvelopeTime } from './message.ts';
 
@@ -31,11 +32,16 @@ export function unwrapShipped(line: string): Shipped | undefined {
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
   const r = o as Record<string, unknown>;
-  const inner = [r.message, r.log, r.textPayload, r.MESSAGE].find((v): v is string => typeof v === 'string');
+  // a Kubernetes Event (a log store's events log keeps them whole) is a document its reader knows
+  if ('involvedObject' in r || 'regarding' in r) return undefined;
+  // a log store's or a SIEM's own record layout first (readers/log-exports.ts), then the shippers' common keys
+  const exp = exportedLine(r);
+  const inner = exp?.text ?? [r.message, r.log, r.textPayload, r.MESSAGE].find((v): v is string => typeof v === 'string');
   if (inner === undefined) return undefined;
   const out: Shipped = { text: inner.replace(/\r?\n$/, '') };
-  const stamp = [r.time, r.timestamp, r['@timestamp'], r.receiveTimestamp].find((v): v is string => typeof v === 'string') ?? lead;
-  if (stamp) {
+  if (typeof exp?.stamp === 'number') out.time = { kind: 'absolute', ns: BigInt(Math.trunc(exp.stamp)) * 1_000_000n, offsetMinutes: 0 };
+  const stamp = typeof exp?.stamp === 'string' ? exp.stamp : ([r.time, r.timestamp, r['@timestamp'], r.receiveTimestamp].find((v): v is string => typeof v === 'string') ?? lead);
+  if (stamp && !out.time) {
     const t = parseIsoNanos(stamp.replace(' ', 'T').replace(',', '.'));
     if (t.ok) {
       out.time = { kind: 'absolute', ns: t.ns, offsetMinutes: t.offsetMinutes };
@@ -43,7 +49,7 @@ export function unwrapShipped(line: string): Shipped | undefined {
       if (!/(?:Z|[+-]\d\d:?\d\d)$/.test(stamp)) out.zoneless = true;
     }
   }
-  const host = [r.host, r.hostname, r.node, r.nodename].find((v): v is string => typeof v === 'string');
+  const host = exp?.host ?? [r.host, r.hostname, r.node, r.nodename].find((v): v is string => typeof v === 'string');
   if (host) out.host = host;
   return out;
 }

@@ -25,8 +25,12 @@ export function parseDockerEvent(line: string): EventLineResult {
   try {
     o = JSON.parse(line) as Record<string, unknown>;
   } catch (e) {
-    return { ok: false, reason: 'bad-json', message: (e as Error).message };
+    // a SIEM's alert cut by a terminal's wrap after its full_log: the event it carries is whole
+    const carried = fullLogOf(line);
+    if (!carried) return { ok: false, reason: 'bad-json', message: (e as Error).message };
+    o = carried;
   }
+  o = siemCarried(o);
   const action = typeof o.Action === 'string' ? o.Action : typeof o.status === 'string' ? o.status : undefined;
   if (!action) return { ok: false, reason: 'not-docker-event', message: 'no Action or status' };
   const actor = (o.Actor ?? {}) as { ID?: string; Attributes?: Record<string, string> };
@@ -42,6 +46,48 @@ export function parseDockerEvent(line: string): EventLineResult {
   if (typeof o.timeNano === 'number' || typeof o.timeNano === 'string') ev.ns = BigInt(String(o.timeNano).split('.')[0]!);
   else if (typeof o.time === 'number') ev.ns = BigInt(o.time) * 1_000_000_000n;
   return { ok: true, event: ev };
+}
+
+/**
+ * A docker event as a SIEM's docker listener keeps it: the event object under `docker` of its
+ * integration record (`{"integration": "docker", "docker": {…}}`), and that record under a Wazuh
+ * alert's `data` or, as the text it read, its `full_log`. The event is docker's own, unchanged.
+ */
+function siemCarried(o: Record<string, unknown>): Record<string, unknown> {
+  for (let depth = 0; depth < 3 && o.Action === undefined && o.status === undefined; depth++) {
+    // full_log before data: data's numbers went through a float (timeNano `…688.000000`)
+    const inner = isRecord(o.docker) ? o.docker : typeof o.full_log === 'string' ? parsed(o.full_log) : isRecord(o.data) && isRecord(o.data.docker) ? o.data.docker : undefined;
+    if (!inner) break;
+    o = inner;
+  }
+  return o;
+}
+
+/** The `"full_log":"…"` string of an alert whose JSON does not parse as a whole, parsed. */
+function fullLogOf(line: string): Record<string, unknown> | undefined {
+  const at = line.indexOf('"full_log":');
+  if (at < 0) return undefined;
+  const m = /^"full_log":\s*("(?:[^"\\]|\\.)*")/.exec(line.slice(at));
+  if (!m) return undefined;
+  try {
+    const text = JSON.parse(m[1]!) as unknown;
+    return typeof text === 'string' ? parsed(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parsed(text: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return isRecord(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const CTR = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,9})?) ([+-]\d{4}) \w+ (\S+) (\/\S+) ?(.*)$/;

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { byAction, decodeShape } from '../../test/helpers/shapes.ts';
+import { parseDockerEvent } from '../runtime/events.ts';
+import { exportedLine } from './log-exports.ts';
+
+/**
+ * A log store's or a SIEM's record around the node's line (test/fixtures/field/shapes/wazuh-alert,
+ * cloud-logging-entry), read through the whole decoder: the line inside, at its own time, on the
+ * node the record names.
+ */
+describe('a SIEM’s or a log store’s record: the node’s line inside it', () => {
+  it('a Wazuh docker-listener alert (wazuh#14416): docker’s kill event from full_log, to the nanosecond, though the paste broke the line', async () => {
+    const ev = await decodeShape('wazuh-alert', 1);
+    const [kill] = byAction(ev, 'container-kill');
+    assert.ok(kill, 'the kill is read');
+    assert.equal(kill.container?.id, 'e85fd22f8938f0e3ceb486f1baf0e72d70a844e6e628461713e59f63987e7343');
+    assert.equal(kill.container?.name, 'crazy_lederberg');
+    assert.equal(kill.exit137.signal?.number, 9);
+    assert.equal(kill.exit137.source, 'docker-events');
+    // full_log's timeNano, not data's float (…688): the microseconds are docker's
+    assert.match(kill['@timestamp'], /^2022-07-25T16:15:18\.950834/);
+    assert.equal(ev.length, 2, 'the rest of the broken line is a line of its own, not dropped');
+  });
+
+  it('a Wazuh die alert with exitCode 0 (wazuh#12150): a die, exit 0', async () => {
+    const ev = await decodeShape('wazuh-alert', 2);
+    const [die] = byAction(ev, 'container-die');
+    assert.ok(die);
+    assert.equal(die.container?.name, 'angry_brahmagupta');
+    assert.equal(die.exit137.exit?.code, 0);
+    assert.match(die['@timestamp'], /^2022-02-09T12:21:08\.028317/);
+  });
+
+  it('the alert whole on one line is read the same, and the listener’s record alone too', () => {
+    const alert = {
+      timestamp: '2022-07-25T16:15:18.952+0000',
+      rule: { description: 'Docker: Container crazy_lederberg received the action: kill' },
+      agent: { name: 'b041b633de29' },
+      full_log: JSON.stringify({ integration: 'docker', docker: { status: 'kill', id: 'e85f', Type: 'container', Action: 'kill', Actor: { ID: 'e85f', Attributes: { name: 'crazy_lederberg', signal: '9' } }, timeNano: 1658765718950834779 } }),
+    };
+    const r = parseDockerEvent(JSON.stringify(alert));
+    assert.ok(r.ok);
+    assert.equal(r.event.action, 'kill');
+    assert.equal(r.event.signal, 9);
+    assert.equal(exportedLine(alert)?.host, 'b041b633de29');
+    assert.match(exportedLine(JSON.parse(alert.full_log) as Record<string, unknown>)?.text ?? '', /^\{"status":"kill"/);
+  });
+
+  it('a GKE LogEntry pretty-printed (Sekoia’s sample): containerd’s StopContainer from jsonPayload.MESSAGE, on the node its resource names', async () => {
+    const ev = await decodeShape('cloud-logging-entry', 1);
+    assert.equal(ev.length, 1, 'one entry, one event');
+    const [stop] = ev;
+    assert.equal(stop!.event.action, 'cri-stop');
+    assert.equal(stop!.container?.id, '4c2b21624d4488ea8305bec91bb58135e840ab50b779da3db19ddf87864a760e');
+    assert.equal(stop!.exit137.grace_seconds, 30);
+    assert.equal(stop!.host.name, 'gke-cluster-1-default-pool-476246ab-wnl7');
+    assert.equal(stop!['@timestamp'], '2022-06-01T14:01:35.371006269Z');
+  });
+
+  it('GKE’s events log: an Event kept whole in jsonPayload is read as that Event; a textPayload entry as its line', async () => {
+    const ev = await decodeShape('cloud-logging-entry', 2);
+    assert.equal(ev.length, 2);
+    const [created, exporter] = ev;
+    assert.equal(created!.event.action, 'k8s-event');
+    assert.equal(created!.message, 'Created container prometheus-to-sd');
+    assert.equal(created!.orchestrator?.resource?.name, 'kube-dns-56494768b7-544n6');
+    assert.equal(created!.container?.name, 'prometheus-to-sd');
+    assert.equal(exporter!.message, 'Event exporter started watching. Some events may have been lost up to this point.');
+    assert.equal(exporter!['@timestamp'], '2022-06-16T09:42:39.200653463Z');
+  });
+});

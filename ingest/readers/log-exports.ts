@@ -1,0 +1,125 @@
+/**
+ * Where a log store or a SIEM keeps the program's own line in the record it exports: the line
+ * people paste from Cloud Logging, CloudWatch, Azure Log Analytics, Wazuh or a Kibana document is
+ * that store's JSON around the node's line. The line says what happened; the record adds when the
+ * store received it and which node sent it. Each layout is named by the keys its store writes, so
+ * an object is read as a store's record only when it has that store's own keys.
+ */
+
+type Obj = Record<string, unknown>;
+
+export type ExportedLine = {
+  text: string;
+  /** The store's time of the line, as it wrote it (ISO text, or epoch milliseconds). */
+  stamp?: string | number;
+  host?: string;
+};
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(...vs: unknown[]): string | undefined {
+  return vs.find((v): v is string => typeof v === 'string' && v !== '');
+}
+
+function path(o: unknown, ...keys: string[]): unknown {
+  let v = o;
+  for (const k of keys) v = isObj(v) ? v[k] : undefined;
+  return v;
+}
+
+/** A message a store kept as a string, or an object (docker's event, a structured log) it kept whole. */
+function lineOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  return isObj(v) ? JSON.stringify(v) : undefined;
+}
+
+type Layout = { name: string; is(o: Obj): boolean; read(o: Obj): ExportedLine | undefined };
+
+const LAYOUTS: Layout[] = [
+  {
+    // Cloud Logging's LogEntry (Logs Explorer's "Copy", `gcloud logging read --format=json`):
+    // textPayload, or jsonPayload with the agent's message key; the node in the resource's labels
+    name: 'cloud-logging',
+    is: (o) => ('textPayload' in o || 'jsonPayload' in o) && ('logName' in o || 'insertId' in o || 'resource' in o || 'timestamp' in o),
+    read(o) {
+      const p = o.jsonPayload;
+      // the events log keeps each Kubernetes Event whole as its jsonPayload: the Event is the record
+      const event = isObj(p) && (isObj(p.involvedObject) || isObj(p.regarding)) ? JSON.stringify(p) : undefined;
+      const text = event ?? str(o.textPayload) ?? str(path(p, 'message'), path(p, 'MESSAGE'), path(p, 'log'), path(p, 'msg'));
+      if (text === undefined) return undefined;
+      const host = str(
+        path(o, 'resource', 'labels', 'node_name'),
+        path(o, 'labels', 'compute.googleapis.com/resource_name'),
+        path(p, '_HOSTNAME'),
+        path(o, 'resource', 'labels', 'instance_id'),
+      );
+      return { text, stamp: str(o.timestamp, o.receiveTimestamp), ...(host ? { host } : {}) };
+    },
+  },
+  {
+    // CloudWatch Logs: `aws logs filter-log-events` / get-log-events (message, timestamp in epoch
+    // ms, logStreamName) and a Logs Insights result (@message, @timestamp, @logStream)
+    name: 'cloudwatch',
+    is: (o) => typeof o['@message'] === 'string' || (typeof o.message === 'string' && ('logStreamName' in o || 'ingestionTime' in o || 'eventId' in o)),
+    read(o) {
+      const text = str(o['@message'], o.message);
+      if (text === undefined) return undefined;
+      const stamp = typeof o.timestamp === 'number' ? o.timestamp : str(o['@timestamp'], o.timestamp);
+      const host = str(o['@logStream'], o.logStreamName);
+      return { text, ...(stamp !== undefined ? { stamp } : {}), ...(host && !host.includes('/') ? { host } : {}) };
+    },
+  },
+  {
+    // Azure Log Analytics rows: ContainerLog (LogEntry), ContainerLogV2 (LogMessage, a string or
+    // the JSON it parsed), Syslog (SyslogMessage), all with TimeGenerated
+    name: 'azure-log-analytics',
+    is: (o) => 'TimeGenerated' in o && ('LogEntry' in o || 'LogMessage' in o || 'SyslogMessage' in o),
+    read(o) {
+      const text = str(o.LogEntry, o.SyslogMessage) ?? lineOf(o.LogMessage);
+      if (text === undefined) return undefined;
+      const host = str(o.Computer, o.HostName);
+      return { text, stamp: str(o.TimeGenerated), ...(host ? { host } : {}) };
+    },
+  },
+  {
+    // A Wazuh alert (alerts.json, the dashboard's document view): the agent's original line in
+    // full_log, the host its predecoder read from a syslog header, or the agent
+    name: 'wazuh-alert',
+    is: (o) => typeof o.full_log === 'string' && ('rule' in o || 'agent' in o || 'decoder' in o),
+    read(o) {
+      const host = str(path(o, 'predecoder', 'hostname'), path(o, 'agent', 'name'));
+      return { text: o.full_log as string, stamp: str(o.timestamp), ...(host ? { host } : {}) };
+    },
+  },
+  {
+    // A Wazuh/OSSEC docker-listener record (`{"integration": "docker", "docker": {…}}`): docker's
+    // own event object, which is read as a `docker events` line
+    name: 'docker-integration',
+    is: (o) => o.integration === 'docker' && isObj(o.docker),
+    read: (o) => ({ text: JSON.stringify(o.docker) }),
+  },
+  {
+    // An Elasticsearch/Kibana document copied whole: the stored record is its _source
+    name: 'es-document',
+    is: (o) => isObj(o._source) && ('_index' in o || '_id' in o),
+    read: (o) => exportedLine(o._source as Obj),
+  },
+];
+
+/** The node's line inside a store's exported record, or undefined when the object is no store's record. */
+export function exportedLine(o: Obj): ExportedLine | undefined {
+  for (const l of LAYOUTS) if (l.is(o)) return l.read(o);
+  return undefined;
+}
+
+/**
+ * The first key of a pretty-printed export record (`  "insertId": "…",`, `  "@message": …`): a
+ * `{` alone followed by one of these is a store's record, gathered whole like a journal entry.
+ */
+const EXPORT_KEY = /^\s*"(?:insertId|textPayload|jsonPayload|logName|receiveTimestamp|@message|@timestamp|@logStream|logStreamName|ingestionTime|TimeGenerated|LogEntry|LogMessage|SyslogMessage|full_log|integration|_index)"\s*:/;
+
+export function isExportKeyLine(line: string): boolean {
+  return line.charCodeAt(0) !== 123 && EXPORT_KEY.test(line);
+}
