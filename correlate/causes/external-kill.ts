@@ -43,12 +43,24 @@ function killsContainerParent(e: Ev): boolean {
   return isKill(e) && CONTAINER_PARENTS.test(e.exit137.target?.process.name ?? '') && !isRuntimeProcess(e.process?.executable, e.process?.name);
 }
 
+/**
+ * dockerd's `kill` event with signal 9: dockerd logs it once the runtime has delivered the signal
+ * (daemon/kill.go), for `docker kill`, `docker rm -f` and a stop's escalation alike. SIGKILL cannot
+ * be caught, so the container ends, unless its process is stuck in the kernel: a death even
+ * when its `die` is not in the input.
+ */
+function isEngineSigkill(e: Ev): boolean {
+  return e.event.action === 'container-kill' && e.exit137.signal?.number === 9;
+}
+
 /** A SIGKILL from a process that is not the runtime, or a kill asked of the engine (docker kill). */
 export const externalKill: CauseModule = {
   cause: 'external-kill',
   opens: (e) =>
     ASKED_KILL.has(e.exit137.message_id ?? '') && e.exit137.signal?.number !== 15
       ? 'a kill asked of the engine'
+      : isEngineSigkill(e)
+        ? 'the engine delivered a SIGKILL'
       : e.exit137.message_id === 'docker-kill-no-such-process'
         ? 'the process was gone before the engine killed it'
         : killsContainerParent(e)
@@ -136,12 +148,18 @@ export const externalKill: CauseModule = {
     const runtimeKill = ctx.evidence.find((e) => near(e) && killsContainer(e, ctx));
     const evidence: Finding['evidence'] = [{ event: api, role: 'a client asked the engine to kill the container' }];
     if (runtimeKill) evidence.push({ event: runtimeKill, role: 'the runtime delivered the SIGKILL' });
+    // the kill without the container's end: SIGKILL ends it unless its process is stuck in the
+    // kernel, which only the missing die (or an engine that keeps retrying) would tell
+    const ended = ctx.exitCode !== undefined || ctx.evidence.some((e) => mentions(e, ctx.containerId) && e.exit137.exit !== undefined && !e.exit137.exit.exec_id && e.ns >= api.ns);
+    const asked = api.exit137.message_id === 'docker-api-kill' ? 0.9 : api.exit137.source === 'docker-cli' ? 0.7 : 0.8;
     const f: Finding = {
       cause: 'external-kill',
       subCause: 'docker-kill',
       // a transcript shows the command, not that it was what ended the container
-      confidence: api.exit137.message_id === 'docker-api-kill' ? 0.9 : api.exit137.source === 'docker-cli' ? 0.7 : 0.8,
-      confidenceReason: 'dockerd received a kill request for this container (docker kill / API), with no stop before it',
+      confidence: ended ? asked : Math.min(asked, 0.6),
+      confidenceReason: ended
+        ? 'dockerd received a kill request for this container (docker kill / API), with no stop before it'
+        : 'dockerd delivered a SIGKILL to this container (docker kill / rm -f / API), with no stop before it; no die event or exit status after it in the input, so that it ended is inferred (a process stuck in the kernel would not)',
       headline: 'killed on request through the docker API (docker kill)',
       explanation: 'Someone or something called the docker API to kill this container (docker kill sends SIGKILL by default); the engine carried it out.',
       remedy: 'Find the API client: dockerd’s debug log shows the call; audit the docker socket (who can reach /var/run/docker.sock).',

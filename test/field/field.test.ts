@@ -36,6 +36,11 @@ describe('the field corpus', async () => {
 describe('cases each answered by one mechanism', () => {
   const said = async (slug: string) => (await scoreCase(slug)).said;
 
+  it('dockerd’s kill event with signal 9 and no die (a Wazuh alert, wazuh#14416) is a death asked of the engine, below confident: that it ended is inferred', async () => {
+    assert.match(await said('external-kill-wazuh-14416'), /^crazy_lederberg: external-kill 0\.6/);
+    assert.equal(await said('decoy-wazuh-12150'), 'nothing');
+  });
+
   it('a SIGKILL past the stop’s grace period is the grace running out (k8s#57707: runc kill --all 31 s after a 30 s grace; the PLEG ContainerDied)', async () => {
     assert.match(await said('stop-timeout-kubernetes-57707'), /^763de1ad420f: stop-timeout 0\.7/);
   });
