@@ -42,6 +42,12 @@ function unnamedContainerReport(e: Ev): boolean {
   return o.tasks.some((t) => t.name === 'pause' && t.oom_score_adj === -998);
 }
 
+/** The container's own end (an exit status, a die) is in the input after the OOM. */
+function exitedNear(ctx: IncidentContext, oom: Ev): boolean {
+  if (ctx.exitCode !== undefined) return true;
+  return ctx.evidence.some((e) => mentions(e, ctx.containerId) && e.exit137.exit !== undefined && !e.exit137.exit.exec_id && e.ns >= oom.ns - S);
+}
+
 /** The kernel's memory-cgroup OOM killer ended the container (or shot the wrong process in it). */
 export const oomKill: CauseModule = {
   cause: 'oom-kill',
@@ -82,18 +88,26 @@ export const oomKill: CauseModule = {
     const analysis = o ? victimAnalysis(o) : { wrong_victim: false };
     const story = analysis.wrong_victim ? wrongVictimStory(analysis) : undefined;
     const limit = o?.limit_kb !== undefined ? `${Math.round(o.limit_kb / 1024)} MiB` : 'its limit';
+    // the runtime's oom event fires on every OOM kill in the container's memory cgroup, whichever
+    // process the kernel chose: without the container's exit it may have lost a child and kept
+    // running (a database whose backend was killed), so the event alone is no confident death
+    const eventOnly = !report && runtimeOom !== undefined && RUNTIME_OOM.has(runtimeOom.exit137.message_id ?? runtimeOom.event.action) && !exitedNear(ctx, runtimeOom);
     const f: Finding = {
       cause: 'oom-kill',
       subCause: analysis.wrong_victim ? 'wrong-victim' : o?.global ? 'global-oom' : 'memcg-oom',
-      confidence: pairedByTime ? (runtimeOom ? 0.85 : 0.7) : report ? (ctx.containerId === NO_CONTAINER ? 0.6 : 0.95) : 0.8,
-      confidenceReason: pairedByTime
+      confidence: pairedByTime ? (runtimeOom ? 0.85 : 0.7) : report ? (ctx.containerId === NO_CONTAINER ? 0.6 : 0.95) : eventOnly ? 0.6 : 0.8,
+      confidenceReason: eventOnly
+        ? 'the runtime reported an OOM in this container’s memory cgroup, but no exit of the container is in the input: the kernel may have killed one of its other processes and the container kept running'
+        : pairedByTime
         ? `a kernel OOM report that names no container came ${Number((ctx.deathNs - pairedByTime.ns) / 1_000_000n)} ms before this container’s exit 137: paired by time${runtimeOom ? ', and the runtime says OOM too' : ''}`
         : report
           ? ctx.containerId === NO_CONTAINER
             ? 'the kernel’s OOM report for a container’s memory cgroup; the input does not say which container'
             : 'the kernel’s OOM report names this container’s memory cgroup'
           : 'the runtime reported an OOM for this container (no kernel report in the input)',
-      headline: analysis.wrong_victim
+      headline: eventOnly
+        ? 'an OOM kill in the container’s memory cgroup (the runtime’s oom event); its exit is not in the input'
+        : analysis.wrong_victim
         ? `memory cgroup OOM: the kernel killed ${analysis.victim} (${analysis.victim_rss_pages} pages) while ${analysis.largest_task} held ${analysis.largest_rss_pages}`
         : `the kernel OOM killer killed ${analysis.victim ?? 'the container’s process'}: the container reached ${limit}`,
       explanation: story

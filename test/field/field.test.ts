@@ -36,6 +36,11 @@ describe('the field corpus', async () => {
 describe('cases each answered by one mechanism', () => {
   const said = async (slug: string) => (await scoreCase(slug)).said;
 
+  it('a runtime oom event with no exit of the container is no confident death: the kernel may have killed a child (ecs-agent#261: postgres kept running); with its exit cut (moby#18470) it is still an OOM, unconfirmed', async () => {
+    assert.equal(await said('decoy-amazon-ecs-agent-261'), 'd47dd049d534: oom-kill 0.60');
+    assert.match(await said('oom-kill-moby-18470'), /^36eb96d6c134: oom-kill 0\.6/);
+  });
+
   it('dockerd’s kill event with signal 9 and no die (a Wazuh alert, wazuh#14416) is a death asked of the engine, below confident: that it ended is inferred', async () => {
     assert.match(await said('external-kill-wazuh-14416'), /^crazy_lederberg: external-kill 0\.6/);
     assert.equal(await said('decoy-wazuh-12150'), 'nothing');
