@@ -69,4 +69,14 @@ describe('a SIEM’s or a log store’s record: the node’s line inside it', ()
     assert.equal(exporter!.message, 'Event exporter started watching. Some events may have been lost up to this point.');
     assert.equal(exporter!['@timestamp'], '2022-06-16T09:42:39.200653463Z');
   });
+
+  it('CloudWatch Logs records as `aws logs filter-log-events` prints them (aws-cli’s own example): the message, its epoch-ms time, its stream', () => {
+    // awscli/examples/logs/filter-log-events.rst, the first event of its output
+    const r = exportedLine({ logStreamName: 'teststream', timestamp: 1712567843827, message: 'Test MESSAGE1', ingestionTime: 1712567844822, eventId: '00091539120382912324200901570000096855579456010247667712' });
+    assert.deepEqual(r, { text: 'Test MESSAGE1', stamp: 1712567843827, host: 'teststream' });
+    // a Lambda-style stream name is a path, not a host
+    assert.equal(exportedLine({ logStreamName: '2024/05/09/[$LATEST]abc1024', timestamp: 1712568068991, message: 'Test MESSAGE2', ingestionTime: 1712568070017 })?.host, undefined);
+    // a shipper's plain {message, timestamp} is no CloudWatch record: the generic keys read it
+    assert.equal(exportedLine({ timestamp: 1, message: 'x' }), undefined);
+  });
 });

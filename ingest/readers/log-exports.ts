@@ -1,6 +1,6 @@
 /**
  * Where a log store or a SIEM keeps the program's own line in the record it exports: the line
- * people paste from Cloud Logging, CloudWatch, Azure Log Analytics, Wazuh or a Kibana document is
+ * people paste from Cloud Logging, CloudWatch, Wazuh or a Kibana document is
  * that store's JSON around the node's line. The line says what happened; the record adds when the
  * store received it and which node sent it. Each layout is named by the keys its store writes, so
  * an object is read as a store's record only when it has that store's own keys.
@@ -72,18 +72,6 @@ const LAYOUTS: Layout[] = [
     },
   },
   {
-    // Azure Log Analytics rows: ContainerLog (LogEntry), ContainerLogV2 (LogMessage, a string or
-    // the JSON it parsed), Syslog (SyslogMessage), all with TimeGenerated
-    name: 'azure-log-analytics',
-    is: (o) => 'TimeGenerated' in o && ('LogEntry' in o || 'LogMessage' in o || 'SyslogMessage' in o),
-    read(o) {
-      const text = str(o.LogEntry, o.SyslogMessage) ?? lineOf(o.LogMessage);
-      if (text === undefined) return undefined;
-      const host = str(o.Computer, o.HostName);
-      return { text, stamp: str(o.TimeGenerated), ...(host ? { host } : {}) };
-    },
-  },
-  {
     // A Wazuh alert (alerts.json, the dashboard's document view): the agent's original line in
     // full_log, the host its predecoder read from a syslog header, or the agent
     name: 'wazuh-alert',
@@ -118,7 +106,7 @@ export function exportedLine(o: Obj): ExportedLine | undefined {
  * The first key of a pretty-printed export record (`  "insertId": "…",`, `  "@message": …`): a
  * `{` alone followed by one of these is a store's record, gathered whole like a journal entry.
  */
-const EXPORT_KEY = /^\s*"(?:insertId|textPayload|jsonPayload|logName|receiveTimestamp|@message|@timestamp|@logStream|logStreamName|ingestionTime|TimeGenerated|LogEntry|LogMessage|SyslogMessage|full_log|integration|_index)"\s*:/;
+const EXPORT_KEY = /^\s*"(?:insertId|textPayload|jsonPayload|logName|receiveTimestamp|@message|@timestamp|@logStream|logStreamName|ingestionTime|full_log|integration|_index)"\s*:/;
 
 export function isExportKeyLine(line: string): boolean {
   return line.charCodeAt(0) !== 123 && EXPORT_KEY.test(line);
