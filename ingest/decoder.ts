@@ -22,7 +22,7 @@ import type { Source } from './event.ts';
 import { ECS_VERSION, NormalizedEvent } from './event.ts';
 import { containerIdsIn, isContainerRef, isHexId } from './ids.ts';
 import { linesOf } from './event-json.ts';
-import { eventId, fingerprint } from './source-identity.ts';
+import { IdsAfter, eventId, fingerprint } from './source-identity.ts';
 import { goCrash } from './blocks/go-crash.ts';
 import { parseCtrEvent, parseDockerEvent } from './runtime/events.ts';
 import type { Draft } from './readers/draft.ts';
@@ -144,6 +144,8 @@ export class Decoder {
   private readonly joiner: LineJoiner<Where>;
   /** Events whose input did not say when they happened, until it does (time/placement.ts). */
   private readonly placer: TimePlacer<LineCtx>;
+  /** The ids of the last node's audit events (see auditIds). */
+  private lastAuditIds: { host: string; node: string; ids: IdsAfter } | undefined;
 
   constructor(
     private readonly onEvent: (e: NormalizedEvent) => void,
@@ -602,7 +604,7 @@ export class Decoder {
     const ctx = ev.origin;
     const a = interpretAuditEvent(ev);
     const host = ev.node || ctx.host;
-    const e = this.base(ctx, host, 'auditd', a.kind, a.action, `${host}|audit|${ev.node}|${ev.epoch}:${ev.serial}`);
+    const e = this.base(ctx, host, 'auditd', a.kind, a.action, '', this.auditIds(host, ev.node).id(`${ev.epoch}:${ev.serial}`));
     e.event.category = ['process'];
     e.event.type = a.kind === 'audit-signal' ? ['end'] : ['info'];
     e.event.sequence = ev.serial;
@@ -773,7 +775,16 @@ export class Decoder {
     return e;
   }
 
-  private base(ctx: LineCtx, host: string, source: Source, kind: NormalizedEvent['exit137']['kind'], action: string, idKey: string): NormalizedEvent {
+  /** An audit event's id is eventId(`host|audit|node|epoch:serial`): the part before the stamp hashed once per node. */
+  private auditIds(host: string, node: string): IdsAfter {
+    const last = this.lastAuditIds;
+    if (last !== undefined && last.host === host && last.node === node) return last.ids;
+    const ids = new IdsAfter(`${host}|audit|${node}|`);
+    this.lastAuditIds = { host, node, ids };
+    return ids;
+  }
+
+  private base(ctx: LineCtx, host: string, source: Source, kind: NormalizedEvent['exit137']['kind'], action: string, idKey: string, id = eventId(idKey)): NormalizedEvent {
     // read once: an audit record's stamp is made on each read
     const stamp = ctx.stamp;
     const time: NormalizedEvent['exit137']['time'] = { basis: stamp.basis };
@@ -784,7 +795,7 @@ export class Decoder {
     const e: NormalizedEvent = {
       '@timestamp': formatNanos(ns, digits),
       ecs: { version: ECS_VERSION },
-      event: { id: eventId(idKey), kind: 'event', category: ['host'], type: ['info'], action, module: 'exit137', dataset: `exit137.${source}`, original: ctx.original },
+      event: { id, kind: 'event', category: ['host'], type: ['info'], action, module: 'exit137', dataset: `exit137.${source}`, original: ctx.original },
       host: { name: host },
       log: { offset: ctx.offset, line: ctx.line },
       tags: [],
