@@ -69,9 +69,16 @@ function int(v: string | undefined): number | undefined {
 
 /** A syscall argument register (hex) as a signed 32-bit int: `kill(-1234, …)` reaches audit as fff…fb2e. */
 function argInt32(hex: string | undefined): number | undefined {
-  if (hex === undefined || !/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
-  // the low 32 bits, read as signed: the last 8 hex digits (no BigInt per signal)
-  return Number.parseInt(hex.length > 8 ? hex.slice(-8) : hex, 16) | 0;
+  if (hex === undefined || hex.length === 0 || hex.length > 16) return undefined;
+  // the low 32 bits, read as signed: the last 8 hex digits (no BigInt, regex or slice per signal)
+  let low = 0;
+  for (let i = 0; i < hex.length; i++) {
+    const c = hex.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (d < 0) return undefined;
+    if (i >= hex.length - 8) low = low * 16 + d;
+  }
+  return low | 0;
 }
 
 /** An argument as `ausearch -i` prints it: `0x1312` (hex with its prefix), or a signal by name (`SIGKILL`). */
