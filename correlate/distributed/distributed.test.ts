@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import type { NormalizedEvent } from '../../ingest/event.ts';
 import { decodeInputs } from '../../ingest/run.ts';
 import { expandInputs } from '../../ingest/sources/files.ts';
+import { makeLabHistory } from '../../test/bench/make-lab-data.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
 import { startRedis } from '../../test/helpers/redis.ts';
 import { correlate } from '../analyze.ts';
@@ -48,24 +51,24 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
   });
   after(async () => redis.stop());
 
-  it('one finalize of a bucket at a time: the lock is exclusive, owned, refreshed and expires', async () => {
+  it('one finalize of a node at a time: the lock is exclusive, owned, refreshed and expires', async () => {
     const r = new Redis({ host: '127.0.0.1', port: redis.port });
     const store = new RedisEvidenceStore(r, 'locktest:');
-    const a = await store.lockBucket('n1', '42', 300);
+    const a = await store.lockNode('n1', 300);
     assert.ok(a);
-    assert.equal(await store.lockBucket('n1', '42', 300), undefined, 'held: a second finalize waits');
-    assert.ok(await store.lockBucket('n1', '43', 300), 'another bucket is free');
-    await store.unlockBucket('n1', '42', 'not-the-owner');
-    assert.equal(await store.lockBucket('n1', '42', 300), undefined, 'only the owner releases it');
-    assert.equal(await store.refreshBucketLock('n1', '42', a!, 1000), true);
+    assert.equal(await store.lockNode('n1', 300), undefined, 'held: a second finalize waits');
+    assert.ok(await store.lockNode('n2', 300), 'another node is free');
+    await store.unlockNode('n1', 'not-the-owner');
+    assert.equal(await store.lockNode('n1', 300), undefined, 'only the owner releases it');
+    assert.equal(await store.refreshNodeLock('n1', a!, 1000), true);
     await new Promise((res) => setTimeout(res, 500));
-    assert.equal(await store.lockBucket('n1', '42', 300), undefined, 'refreshed past its first expiry');
-    await store.unlockBucket('n1', '42', a!);
-    const b = await store.lockBucket('n1', '42', 100);
+    assert.equal(await store.lockNode('n1', 300), undefined, 'refreshed past its first expiry');
+    await store.unlockNode('n1', a!);
+    const b = await store.lockNode('n1', 100);
     assert.ok(b);
     await new Promise((res) => setTimeout(res, 250));
-    assert.equal(await store.refreshBucketLock('n1', '42', b!, 1000), false, 'expired: a dead holder blocks no one');
-    assert.ok(await store.lockBucket('n1', '42', 100));
+    assert.equal(await store.refreshNodeLock('n1', b!, 1000), false, 'expired: a dead holder blocks no one');
+    assert.ok(await store.lockNode('n1', 100));
     r.disconnect();
   });
 
@@ -213,6 +216,108 @@ describe('correlate workers on BullMQ and a real Redis give what analyze gives',
     admin.disconnect();
     assert.equal(early, 0, 'no verdict while the slow stream had not reached the deaths');
     assert.deepEqual([...verdicts.values()].map(key).sort(), expected, 'then every death, once caught up');
+  });
+
+  it('a node with many buckets due at once has them finalized from one read of its evidence, with the verdicts analyze gives', async () => {
+    const connection = { host: '127.0.0.1', port: redis.port, db: 10, maxRetriesPerRequest: null };
+    // the lab capture three times over, five minutes apart (fresh ids and times): a few hours of a node, shortened
+    const dir = mkdtempSync(join(tmpdir(), 'exit137-history-'));
+    const history: NormalizedEvent[] = [];
+    try {
+      await makeLabHistory(dir, 3, { spacingS: 300 });
+      await decodeInputs(await expandInputs(FILES.map((f) => join(dir, basename(f)))), { event: (e) => history.push(e), deadLetter: () => {} });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const events = history;
+    const { admin, buckets } = await storedEvidence(connection, events);
+    assert.ok(buckets.size >= 5, `the history's evidence spans several buckets (${buckets.size})`);
+    // as a node catching up on a backlog: every bucket's settle window over at once
+    const store = new RedisEvidenceStore(admin);
+    const lastNs = events.reduce((m, e) => (BigInt(e.exit137.ts_ns) > m ? BigInt(e.exit137.ts_ns) : m), 0n).toString();
+    const byNode = new Map<string, string[]>();
+    for (const b of buckets.values()) byNode.set(b.host, [...(byNode.get(b.host) ?? []), b.bucket]);
+    for (const [host, bs] of byNode) await store.arm(host, bs.map((bucket) => ({ bucket, dueMs: Date.now(), evidenceAt: Date.now(), lastNs })));
+    const fin = new Queue(FINALIZE_QUEUE, { connection });
+    for (const b of buckets.values()) await fin.add('finalize', { ...b, evidenceAt: Date.now(), lastNs, armed: true });
+    const reads: string[] = [];
+    const window = RedisEvidenceStore.prototype.window;
+    RedisEvidenceStore.prototype.window = function (this: RedisEvidenceStore, host: string, from: bigint, to: bigint) {
+      reads.push(host);
+      return window.call(this, host, from, to);
+    };
+    const verdicts = new Map<string, Attribution>();
+    try {
+      const pool = correlateWorkers(connection, { settleMs: 200, onVerdicts: async (vs, _at, withdrawn) => {
+        for (const v of vs) verdicts.set(v.incident_id, v);
+        for (const id of withdrawn) verdicts.delete(id);
+      } });
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && Object.values(await fin.getJobCounts('waiting', 'active', 'delayed')).some((n) => n > 0)) await new Promise((r) => setTimeout(r, 100));
+      await pool.close();
+    } finally {
+      RedisEvidenceStore.prototype.window = window;
+    }
+    await fin.close();
+    assert.equal(await admin.zcard(`exit137:armed:${[...byNode.keys()][0]}`), 0, 'no bucket left armed');
+    admin.disconnect();
+    assert.deepEqual([...verdicts.values()].map(key).sort(), correlate(events).map(key).sort());
+    assert.equal(reads.length, byNode.size, `one read per node, not one per bucket (${buckets.size} buckets)`);
+  });
+
+  it('buckets held back by a stream still behind their evidence are finalized as soon as the node has read past it, not a settle window later', async () => {
+    const connection = { host: '127.0.0.1', port: redis.port, db: 11, maxRetriesPerRequest: null };
+    const { admin, buckets } = await storedEvidence(connection, events);
+    const store = new RedisEvidenceStore(admin);
+    const host = [...buckets.values()][0]!.host;
+    const lastNs = events.reduce((m, e) => (BigInt(e.exit137.ts_ns) > m ? BigInt(e.exit137.ts_ns) : m), 0n);
+    // every bucket due, but one of the node's streams is an hour behind
+    await store.setWatermark(host, (lastNs - 3600n * 1_000_000_000n).toString(), 60_000);
+    await store.arm(host, [...buckets.values()].map((b) => ({ bucket: b.bucket, dueMs: Date.now(), evidenceAt: Date.now(), lastNs: lastNs.toString() })));
+    const fin = new Queue(FINALIZE_QUEUE, { connection });
+    for (const b of buckets.values()) await fin.add('finalize', { ...b, evidenceAt: Date.now(), lastNs: lastNs.toString(), armed: true });
+    const verdicts = new Map<string, Attribution>();
+    // a settle window far longer than the test waits: a finalize held back tries again only after it
+    const pool = correlateWorkers(connection, { settleMs: 120_000, onVerdicts: async (vs, _at, withdrawn) => {
+      for (const v of vs) verdicts.set(v.incident_id, v);
+      for (const id of withdrawn) verdicts.delete(id);
+    } });
+    const expected = correlate(events).map(key).sort();
+    await new Promise((r) => setTimeout(r, 1000));
+    const early = verdicts.size;
+    // the slow stream has caught up
+    const q = eventsQueue(connection);
+    await q.add('batch', { node: host, events: [], watermarkNs: (lastNs + 1n).toString() });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && verdicts.size < expected.length) await new Promise((r) => setTimeout(r, 100));
+    await pool.close();
+    await q.close();
+    await fin.close();
+    admin.disconnect();
+    assert.equal(early, 0, 'held back while the stream was behind');
+    assert.deepEqual([...verdicts.values()].map(key).sort(), expected);
+  });
+
+  it('an ingest worker whose streams have all gone quiet says how far it has read: its last batch was held back by the streams still being read then', async () => {
+    const connection = { host: '127.0.0.1', port: redis.port, db: 12, maxRetriesPerRequest: null };
+    const admin = new Redis(connection);
+    await admin.flushdb();
+    const q = eventsQueue(connection);
+    const sink = new QueueSink(q, { node: 'lab', batchSize: 100_000, flushMs: 60_000, maxInFlight: 4, deadLetterFile: '/dev/null' });
+    // the files read side by side: audit.log's last event is later than dmesg's
+    for (const e of events) sink.event(e);
+    await sink.durable();
+    const latest = events.reduce((m, e) => (BigInt(e.exit137.ts_ns) > m ? BigInt(e.exit137.ts_ns) : m), 0n).toString();
+    const [last] = await q.getJobs(['waiting'], 0, 0);
+    assert.ok(BigInt(last!.data.watermarkNs!) < BigInt(latest), 'the batch holds the watermark at the stream furthest behind');
+    let quiet: string | undefined;
+    for (let i = 0; i < 50 && quiet === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      quiet = (await q.getJobs(['waiting'])).find((j) => j.data.events.length === 0 && j.data.watermarkNs !== undefined)?.data.watermarkNs;
+    }
+    await q.close();
+    admin.disconnect();
+    assert.equal(quiet, latest, 'once quiet: everything up to the latest event read');
   });
 
   it('a bucket finalized again on the same evidence writes no verdict again', async () => {

@@ -7,6 +7,54 @@ const IF_OWNER_THEN_DEL = `if redis.call('get', KEYS[1]) == ARGV[1] then return 
 const IF_OWNER_THEN_PEXPIRE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 /**
+ * Arms buckets: KEYS[1] the node's due times (zset), KEYS[2] their data ("evidenceAt lastNs
+ * arming"), ARGV[1] the keys' life (s), then bucket, dueMs, evidenceAt, lastNs for each. The due
+ * time only moves later; evidenceAt and lastNs keep the latest (lastNs: decimal strings, compared
+ * by length, then digits, as a number would be beyond what a Lua number holds exactly); `arming`
+ * counts the armings, so a finalize can tell that evidence came after it read the bucket.
+ */
+const ARM = `
+local later = function(a, b) if #a ~= #b then return #a > #b end return a > b end
+for i = 2, #ARGV, 4 do
+  local b, due, at, last = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  redis.call('zadd', KEYS[1], 'GT', due, b)
+  local old = redis.call('hget', KEYS[2], b)
+  local n = 1
+  if old then
+    local oat, olast, on = string.match(old, '^(%S+) (%S+) (%S+)$')
+    if later(oat, at) then at = oat end
+    if later(olast, last) then last = olast end
+    n = tonumber(on) + 1
+  end
+  redis.call('hset', KEYS[2], b, at .. ' ' .. last .. ' ' .. n)
+end
+redis.call('expire', KEYS[1], ARGV[1])
+redis.call('expire', KEYS[2], ARGV[1])
+return 0`;
+
+/** Disarms buckets not armed again since they were read (bucket, data pairs); returns those that were. */
+const DISARM = `
+local stayed = {}
+for i = 1, #ARGV, 2 do
+  local d = redis.call('hget', KEYS[2], ARGV[i])
+  if d == ARGV[i + 1] then
+    redis.call('zrem', KEYS[1], ARGV[i])
+    redis.call('hdel', KEYS[2], ARGV[i])
+  elseif d then
+    table.insert(stayed, ARGV[i])
+  end
+end
+return stayed`;
+
+/** A bucket armed for finalizing (RedisEvidenceStore.arm); `data` as read, to tell a later arming. */
+export type ArmedBucket = { bucket: string; dueMs: number; evidenceAt: number; lastNs: string; data: string };
+
+function armedBucket(bucket: string, score: string, data: string): ArmedBucket {
+  const [at, last] = data.split(' ');
+  return { bucket, dueMs: Number(score), evidenceAt: Number(at), lastNs: last!, data };
+}
+
+/**
  * Each node's evidence in Redis, so any correlate worker can finish any incident and a worker
  * that dies loses nothing: per node, a sorted set of event ids (score = epoch milliseconds) and
  * a hash of the events by id. Writing the same event twice changes nothing.
@@ -138,28 +186,73 @@ export class RedisEvidenceStore {
   }
 
   /**
-   * One finalize of a bucket at a time: two at once would each read the incidents the bucket had
+   * One finalize of a node at a time: two at once would each read the incidents a bucket had
    * before either wrote, and a verdict one of them replaced would never be withdrawn. Returns the
    * lock's token, or undefined when another worker holds it. The lock expires on its own if its
-   * holder dies; `refreshBucketLock` keeps it while the holder works.
+   * holder dies; `refreshNodeLock` keeps it while the holder works. Per node, not per bucket: the
+   * holder finalizes every bucket of the node that is due (`dueBuckets`).
    */
-  async lockBucket(host: string, bucket: string, ttlMs: number): Promise<string | undefined> {
+  async lockNode(host: string, ttlMs: number): Promise<string | undefined> {
     const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    const ok = await this.redis.set(this.lockKey(host, bucket), token, 'PX', ttlMs, 'NX');
+    const ok = await this.redis.set(this.lockKey(host), token, 'PX', ttlMs, 'NX');
     return ok === 'OK' ? token : undefined;
   }
 
-  async refreshBucketLock(host: string, bucket: string, token: string, ttlMs: number): Promise<boolean> {
-    const r = await this.redis.eval(IF_OWNER_THEN_PEXPIRE, 1, this.lockKey(host, bucket), token, ttlMs);
+  async refreshNodeLock(host: string, token: string, ttlMs: number): Promise<boolean> {
+    const r = await this.redis.eval(IF_OWNER_THEN_PEXPIRE, 1, this.lockKey(host), token, ttlMs);
     return r === 1;
   }
 
-  async unlockBucket(host: string, bucket: string, token: string): Promise<void> {
-    await this.redis.eval(IF_OWNER_THEN_DEL, 1, this.lockKey(host, bucket), token);
+  async unlockNode(host: string, token: string): Promise<void> {
+    await this.redis.eval(IF_OWNER_THEN_DEL, 1, this.lockKey(host), token);
   }
 
-  private lockKey(host: string, bucket: string): string {
-    return `${this.prefix}lock:${host}:${bucket}`;
+  private lockKey(host: string): string {
+    return `${this.prefix}lock:${host}`;
+  }
+
+  /**
+   * Evidence of these buckets was stored: each may be finalized from `dueMs` on (a later arming
+   * moves it later, never earlier), and must not be before the node's streams have reached
+   * `lastNs` (the latest of its evidence so far). `evidenceAt`: when the latest was queued.
+   */
+  async arm(host: string, buckets: { bucket: string; dueMs: number; evidenceAt: number; lastNs: string }[]): Promise<void> {
+    if (buckets.length === 0) return;
+    await this.redis.eval(ARM, 2, this.armedKey(host), this.armedDataKey(host), 2 * 86400, ...buckets.flatMap((b) => [b.bucket, b.dueMs, b.evidenceAt, b.lastNs]));
+  }
+
+  /** When a bucket may be finalized and what it waits for; undefined: not armed (finalized since its last evidence). */
+  async armed(host: string, bucket: string): Promise<ArmedBucket | undefined> {
+    const [score, data] = await this.redis.multi().zscore(this.armedKey(host), bucket).hget(this.armedDataKey(host), bucket).exec().then((r) => r!.map(([, v]) => v as string | null));
+    return score == null || data == null ? undefined : armedBucket(bucket, score, data);
+  }
+
+  /** The node's buckets due by `nowMs` (at most `limit`, oldest due first). */
+  async dueBuckets(host: string, nowMs: number, limit: number): Promise<ArmedBucket[]> {
+    const r = await this.redis.zrangebyscore(this.armedKey(host), '-inf', nowMs, 'WITHSCORES', 'LIMIT', 0, limit);
+    if (r.length === 0) return [];
+    const buckets = r.filter((_, i) => i % 2 === 0);
+    const data = await this.redis.hmget(this.armedDataKey(host), ...buckets);
+    return buckets.flatMap((b, i) => (data[i] == null ? [] : [armedBucket(b, r[2 * i + 1]!, data[i]!)]));
+  }
+
+  /**
+   * Finalized: these buckets are no longer armed, unless evidence armed one again since it was
+   * read (its due time moved): then it stays, for a finalize that reads that evidence too. Returns
+   * the buckets that stayed.
+   */
+  async disarm(host: string, buckets: ArmedBucket[]): Promise<string[]> {
+    if (buckets.length === 0) return [];
+    const stayed = (await this.redis.eval(DISARM, 2, this.armedKey(host), this.armedDataKey(host), ...buckets.flatMap((b) => [b.bucket, b.data]))) as string[];
+    return stayed;
+  }
+
+  private armedKey(host: string): string {
+    return `${this.prefix}armed:${host}`;
+  }
+
+  private armedDataKey(host: string): string {
+    return `${this.prefix}armeddata:${host}`;
   }
 
   private bucketKey(host: string, bucket: string): string {
@@ -168,10 +261,12 @@ export class RedisEvidenceStore {
 
   /**
    * Where a node's reading stands (EventsJob.watermarkNs), kept only while its ingest worker keeps
-   * sending: a worker that stops or dies holds nothing back for longer than `ttlMs`.
+   * sending: a worker that stops or dies holds nothing back for longer than `ttlMs`. Returns the
+   * one it replaces.
    */
-  async setWatermark(host: string, ns: string, ttlMs: number): Promise<void> {
-    await this.redis.set(`${this.prefix}wm:${host}`, ns, 'PX', ttlMs);
+  async setWatermark(host: string, ns: string, ttlMs: number): Promise<bigint | undefined> {
+    const was = (await this.redis.call('SET', `${this.prefix}wm:${host}`, ns, 'PX', String(ttlMs), 'GET')) as string | null;
+    return was ? BigInt(was) : undefined;
   }
 
   async watermark(host: string): Promise<bigint | undefined> {

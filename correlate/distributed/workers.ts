@@ -13,6 +13,7 @@ import type { Attribution } from '../verdict.ts';
 import { selectForIndex } from './indexing.ts';
 import type { IndexMode } from './indexing.ts';
 import { RedisEvidenceStore } from './store.ts';
+import type { ArmedBucket } from './store.ts';
 
 export const FINALIZE_QUEUE = 'exit137-finalize';
 
@@ -36,12 +37,19 @@ const RETAIN_MS = 2 * 3600_000;
 const LOCK_MS = 15_000;
 /** How long a node's watermark holds finalizes back once its ingest worker stops sending. */
 const WATERMARK_TTL_MS = 5000;
-/** A finalize that finds its bucket being finalized by another worker runs again this much later. */
+/** A finalize that finds its node being finalized by another worker runs again this much later. */
 const BUSY_RETRY_MS = 500;
+/** Most buckets one finalize of a node takes, and most buckets one read of its evidence spans (an hour). */
+const MAX_DUE = 1000;
+const MAX_SPAN = 60n;
 
 /** `evidenceAt`: when the latest evidence of the bucket was queued by an ingest worker (epoch ms). */
 /** `lastNs`: the latest evidence in the bucket of the batch that armed it (ns, as a string). */
-export type FinalizeJob = { host: string; bucket: string; evidenceAt: number; lastNs?: string };
+/**
+ * `armed`: the bucket was armed in the store (RedisEvidenceStore.arm) before the job was queued.
+ * `release`: queued when the node's reading moved past the evidence of due buckets (not the bucket's own settle window).
+ */
+export type FinalizeJob = { host: string; bucket: string; evidenceAt: number; lastNs?: string; armed?: true; release?: true };
 
 /** The settle window's deduplication id of a bucket's finalize. */
 export const finalizeId = (host: string, bucket: string) => `fin-${Buffer.from(host).toString('hex')}-${bucket}`;
@@ -90,8 +98,9 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
       const evidence = job.data.events.filter(isEvidence);
       await store.add(evidence);
       if (job.data.watermarkNs) {
+        const wm = BigInt(job.data.watermarkNs);
         const hosts = new Set([job.data.node, ...evidence.map((e) => e.host.name)]);
-        await Promise.all([...hosts].map((h) => store.setWatermark(h, job.data.watermarkNs!, WATERMARK_TTL_MS)));
+        await Promise.all([...hosts].map(async (h) => release(h, await store.setWatermark(h, job.data.watermarkNs!, WATERMARK_TTL_MS), wm)));
       }
       const buckets = new Map<string, FinalizeJob>();
       for (const e of evidence) {
@@ -109,10 +118,16 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
         if (into < EDGE_S * S) arm(b - 1n);
         if (into > (BUCKET_S - EDGE_S) * S) arm(b + 1n);
       }
+      // armed in the store before their jobs are queued: a finalize that finds its bucket armed
+      // later than itself waits for that; one that finds it not armed knows it was finalized
+      const byNode = new Map<string, FinalizeJob[]>();
+      for (const f of buckets.values()) byNode.set(f.host, [...(byNode.get(f.host) ?? []), f]);
+      const dueMs = Date.now() + hooks.settleMs;
+      await Promise.all([...byNode].map(([h, fs]) => store.arm(h, fs.map((f) => ({ bucket: f.bucket, dueMs, evidenceAt: f.evidenceAt, lastNs: f.lastNs! })))));
       await Promise.all(
         [...buckets.values()].map((f) => {
           const id = finalizeId(f.host, f.bucket);
-          return finalizeQueue.add('finalize', f, { delay: hooks.settleMs, deduplication: { id, ttl: hooks.settleMs, extend: true, replace: true } });
+          return finalizeQueue.add('finalize', { ...f, armed: true }, { delay: hooks.settleMs, deduplication: { id, ttl: hooks.settleMs, extend: true, replace: true } });
         }),
       );
       // an ingest worker that chose what is indexed sent only that (and `all` cannot bring back
@@ -124,6 +139,20 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
     { ...workerOpts, concurrency: 4 },
   );
 
+  /**
+   * The node's streams have moved on from `was` to `wm`: buckets already due that waited for them
+   * get a finalize of the node now. Their own finalizes wait a settle window each time they find
+   * the node's reading behind their evidence, and a node read at many times its real pace (a
+   * backlog, the bench's half load) moves past a bucket's evidence well before that.
+   */
+  async function release(host: string, was: bigint | undefined, wm: bigint): Promise<void> {
+    if (was === undefined || wm <= was) return;
+    const freed = (await store.dueBuckets(host, Date.now(), MAX_DUE)).find((d) => BigInt(d.lastNs) > was && BigInt(d.lastNs) <= wm);
+    if (!freed) return;
+    const f: FinalizeJob = { host, bucket: freed.bucket, evidenceAt: freed.evidenceAt, lastNs: freed.lastNs, armed: true, release: true };
+    await finalizeQueue.add('finalize', f, { jobId: `rel-${Buffer.from(host).toString('hex')}-${wm}` });
+  }
+
   const finalize = new Worker<FinalizeJob>(
     FINALIZE_QUEUE,
     async (job: Job<FinalizeJob>, token?: string) => {
@@ -132,47 +161,86 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
       // arrives while a bucket's finalize waits for a worker queues another one, which then holds
       // the deduplication id and will read all this one would. Finalizing each read the same
       // 15 minutes of evidence again and again: most of a saturated run's finalize work.
-      const holder = await finalizeQueue.getDeduplicationJobId(finalizeId(host, bucket));
+      const holder = job.data.release ? undefined : await finalizeQueue.getDeduplicationJobId(finalizeId(host, bucket));
       if (holder && holder !== job.id) return;
+      // a job queued before buckets were armed (or by hand): its bucket is due now
+      if (!job.data.armed) await store.arm(host, [{ bucket, dueMs: Date.now(), evidenceAt: job.data.evidenceAt, lastNs: job.data.lastNs ?? '0' }]);
+      const own = await store.armed(host, bucket);
+      // finalized, by this node's finalize of all its due buckets, since the evidence this job was armed for
+      if (!own) return;
+      const later = async (ms: number) => {
+        await job.moveToDelayed(Date.now() + ms, token);
+        throw new DelayedError();
+      };
+      // armed again by evidence whose job deduplicated into this one
+      if (own.dueMs > Date.now()) return later(own.dueMs - Date.now());
       // the node is still reading a stream that has not reached this bucket's evidence (a backlog
       // read file by file): what that stream holds for these deaths is still to come
-      const wm = job.data.lastNs ? await store.watermark(host) : undefined;
-      if (wm !== undefined && wm < BigInt(job.data.lastNs!)) {
-        await job.moveToDelayed(Date.now() + Math.max(BUSY_RETRY_MS, hooks.settleMs), token);
-        throw new DelayedError();
-      }
-      const lock = await store.lockBucket(host, bucket, LOCK_MS);
-      if (!lock) {
-        // another worker is finalizing this bucket on older evidence: run after it, on all of it
-        await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
-        throw new DelayedError();
-      }
-      const keep = setInterval(() => void store.refreshBucketLock(host, bucket, lock, LOCK_MS).catch(() => {}), LOCK_MS / 3);
+      const wm = await store.watermark(host);
+      if (wm !== undefined && wm < BigInt(own.lastNs)) return later(Math.max(BUSY_RETRY_MS, hooks.settleMs));
+      const lock = await store.lockNode(host, LOCK_MS);
+      // another worker is finalizing this node: it may take this bucket too, or this runs after it
+      if (!lock) return later(BUSY_RETRY_MS);
+      const keep = setInterval(() => void store.refreshNodeLock(host, lock, LOCK_MS).catch(() => {}), LOCK_MS / 3);
       try {
-        await finalizeBucket(job);
+        await finalizeDue(host, wm);
       } finally {
         clearInterval(keep);
-        await store.unlockBucket(host, bucket, lock).catch(() => {});
+        await store.unlockNode(host, lock).catch(() => {});
       }
+      // armed again while it was being finalized (its evidence's job deduplicated into this one),
+      // or left for the next run of a node with more due than one takes: this job is its finalize
+      const still = await store.armed(host, bucket);
+      if (still) return later(Math.max(0, still.dueMs - Date.now()));
     },
     // a finalize mostly waits (Redis, then Elasticsearch's refresh before its verdict is visible,
     // up to a second): with two at a time a burst of deaths queued behind those waits for many seconds
     { ...workerOpts, concurrency: 8 },
   );
 
-  async function finalizeBucket(job: Job<FinalizeJob>): Promise<void> {
-    const start = BigInt(job.data.bucket) * BUCKET_S * S;
-    const end = start + BUCKET_S * S;
-    const events = await store.window(job.data.host, start - BEFORE_S * S, end + AFTER_S * S);
-    const found: { host: string; inc: Incident }[] = [];
-    for (const [host, evs] of byHost(events)) {
-      for (const death of findDeaths(evs, host)) {
-        // each death belongs to the bucket it happened in: the neighbours' windows see it but do
-        // not attribute it, nor gather its evidence (most of the 17 minutes read are neighbours')
-        if (death.deathNs < start || death.deathNs >= end) continue;
-        found.push({ host, inc: death.incident() });
-      }
+  /**
+   * Finalizes every bucket of the node that is due and whose evidence the node's streams have all
+   * reached, not only the one whose job runs. A node catching up on a backlog makes hundreds of
+   * buckets due at once: each finalized on its own read the 17 minutes of evidence around it and
+   * ran findDeaths over them (each piece of evidence read by 17 finalizes), and waited for its own
+   * verdict write. Here neighbouring due buckets share one read and one findDeaths, and all their
+   * verdicts go in one write.
+   */
+  async function finalizeDue(host: string, wm: bigint | undefined): Promise<void> {
+    const due = (await store.dueBuckets(host, Date.now(), MAX_DUE)).filter((d) => wm === undefined || wm >= BigInt(d.lastNs));
+    if (due.length === 0) return;
+    due.sort((a, b) => (BigInt(a.bucket) < BigInt(b.bucket) ? -1 : 1));
+    // runs of buckets near enough to share a read, each at most MAX_SPAN buckets long
+    const runs: ArmedBucket[][] = [];
+    for (const d of due) {
+      const run = runs.at(-1);
+      const n = BigInt(d.bucket);
+      if (run && n - BigInt(run.at(-1)!.bucket) <= (BEFORE_S + AFTER_S) / BUCKET_S && n - BigInt(run[0]!.bucket) < MAX_SPAN) run.push(d);
+      else runs.push([d]);
     }
+    const work: Promise<void>[] = [];
+    for (const run of runs) {
+      const first = BigInt(run[0]!.bucket) * BUCKET_S * S;
+      const last = (BigInt(run.at(-1)!.bucket) + 1n) * BUCKET_S * S;
+      const events = await store.window(host, first - BEFORE_S * S, last + AFTER_S * S);
+      const found = new Map<string, { host: string; inc: Incident }[]>(run.map((d) => [d.bucket, []]));
+      for (const [h, evs] of byHost(events)) {
+        for (const death of findDeaths(evs, h)) {
+          // each death belongs to the bucket it happened in: a bucket not due (or not in this run)
+          // sees it in its own finalize, and its evidence is not gathered here
+          const mine = found.get((death.deathNs / (BUCKET_S * S)).toString());
+          if (mine) mine.push({ host: h, inc: death.incident() });
+        }
+      }
+      for (const d of run) work.push(writeBucket(host, d, found.get(d.bucket)!));
+    }
+    await Promise.all(work);
+    await store.disarm(host, due);
+    await store.trimArrivedBefore(host, Date.now() - RETAIN_MS);
+  }
+
+  /** One bucket's verdicts, after its deaths were found: what changed written, what it no longer holds withdrawn. */
+  async function writeBucket(host: string, d: ArmedBucket, found: { host: string; inc: Incident }[]): Promise<void> {
     // A bucket finalized again (late evidence of one of its deaths, a neighbour's edge) mostly
     // says again what it said: a verdict the same as the one last written is not written again,
     // nor versioned, nor alerted. Each write waits for a refresh of the verdicts' index, which
@@ -184,13 +252,12 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
     const changed = ids.flatMap((_, i) => (written[i] === digests[i] ? [] : [i]));
     const versions = await store.nextVersions(changed.map((i) => `${found[i]!.host}|${found[i]!.inc.containerId}|${found[i]!.inc.deathNs}`));
     const verdicts: Attribution[] = changed.map((i, k) => ({ ...drafts[i]!, version: versions[k]! }));
-    const withdrawn = await store.replaceBucketIncidents(job.data.host, job.data.bucket, ids);
-    await store.intendBucketIncidents(job.data.host, job.data.bucket, ids);
-    if (verdicts.length || withdrawn.length) await hooks.onVerdicts(verdicts, job.data.evidenceAt, withdrawn);
+    const withdrawn = await store.replaceBucketIncidents(host, d.bucket, ids);
+    await store.intendBucketIncidents(host, d.bucket, ids);
+    if (verdicts.length || withdrawn.length) await hooks.onVerdicts(verdicts, d.evidenceAt, withdrawn);
     // only once the sinks took them: a worker that dies before this writes them again
     await store.rememberVerdicts(changed.map((i) => [ids[i]!, digests[i]!]), withdrawn);
-    await store.commitBucketIncidents(job.data.host, job.data.bucket, ids);
-    await store.trimArrivedBefore(job.data.host, Date.now() - RETAIN_MS);
+    await store.commitBucketIncidents(host, d.bucket, ids);
   }
 
   return {
