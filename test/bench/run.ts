@@ -129,7 +129,7 @@ try {
 
   if (only.has('threads')) {
     const { benchThreads } = await import('./parallel.ts');
-    targets.push(...(await benchThreads(dir, { copies, runs })));
+    targets.push(...(await benchThreads(dir, { copies, bigCopies, runs })));
   }
 
   if (only.has('distributed')) {
