@@ -432,7 +432,7 @@ export class Decoder {
     if (format === 'docker-events' || (format === 'raw' && text.startsWith('{') && sniffFormat(text) === 'docker-events')) {
       const r = parseDockerEvent(text);
       if (!r.ok) this.dead(r.reason, r.message, original, where);
-      else this.containerEvent(r.event, env, original, where, host);
+      else this.containerEvent(r.event, env, original, where, env.host ?? r.event.host ?? host);
       return;
     }
     if (format === 'ctr-events') {

@@ -1,8 +1,9 @@
 import { parseIsoNanos } from '../time/instant.ts';
 import { MONTH_TOKEN, parseSyslogClock } from '../time/syslog-time.ts';
-import type { Envelope, EnvelopeResult } from './message.ts';
+import type { Envelope, EnvelopeResult, EnvelopeTime } from './message.ts';
 import { fail } from './message.ts';
 import { afterPastePrefix } from './paste.ts';
+import { wazuhArchiveLine } from '../readers/log-exports.ts';
 
 const PRI = /^<(\d{1,3})>/;
 // `Feb 25 22:07:13 host ident[pid]: msg` (RFC 3164 as rsyslog writes it, journalctl's default
@@ -100,6 +101,10 @@ export function parseSyslog(line: string, pasted = false): EnvelopeResult {
     if (known === undefined) env.meta = { zone: 'reader' };
     return { ok: true, env };
   }
+  // Wazuh's archives.log (`2023 Dec 01 15:04:51 (agent) any->/var/log/syslog …`): before the
+  // paste prefixes, which would take its year for an editor's line number
+  const archived = s.charCodeAt(0) <= 57 ? wazuhArchiveLine(s) : undefined;
+  if (archived) return { ok: true, env: archivedEnvelope(archived.text, archived.host, archived.stamp) };
   if (!pasted) {
     const inner = afterPastePrefix(s);
     if (inner !== undefined) {
@@ -117,6 +122,26 @@ export function parseSyslog(line: string, pasted = false): EnvelopeResult {
     return { ok: true, env };
   }
   return fail('not-syslog', 'no syslog prefix');
+}
+
+/**
+ * The agent's line under the archive's header: a file's line keeps its own syslog header (its host
+ * is the node's name as the node wrote it), read for its tag; the archive's time is kept, as it has
+ * the year the inner one lacks. A module's record (the docker listener's JSON) is the text.
+ */
+function archivedEnvelope(text: string, agent: string, stamp: string): Envelope {
+  const t = parseIsoNanos(stamp);
+  const time: EnvelopeTime | undefined = t.ok ? { kind: 'absolute', ns: t.ns } : undefined;
+  const inner = text.charCodeAt(0) === 123 || text.startsWith('type=') ? undefined : parseSyslog(text, true);
+  const env: Envelope = inner?.ok ? inner.env : { text };
+  if (inner?.ok && inner.env.time?.kind === 'absolute') return { ...env, host: env.host ?? agent };
+  if (time) {
+    env.time = time;
+    // the manager's zone, which the line does not name: as dmesg -T
+    env.meta = { ...(env.meta ?? {}), zone: 'reader' };
+  } else delete env.time;
+  env.host ??= agent;
+  return env;
 }
 
 function offsetText(minutes: number): string {

@@ -79,4 +79,39 @@ describe('a SIEM’s or a log store’s record: the node’s line inside it', ()
     // a shipper's plain {message, timestamp} is no CloudWatch record: the generic keys read it
     assert.equal(exportedLine({ timestamp: 1, message: 'x' }), undefined);
   });
+
+  it('Wazuh’s archives.log (wazuh#20372): the manager’s year, not the reader’s; docker’s event from the listener’s record; the manager as the host', async () => {
+    const ev = await decodeShape('wazuh-archives', 1);
+    assert.equal(ev.length, 4, 'every line is an event');
+    assert.equal(ev[0]!['@timestamp'], '2023-12-01T14:59:05.000000000Z');
+    assert.ok(ev.every((e) => e.host.name === 'be499c120b52'), ev.map((e) => e.host.name).join());
+    const [create] = byAction(ev, 'container-create');
+    assert.equal(create?.container?.id, '26d33a28c65307e8d251df562d8116c2c69878cfcfde42526c594d5d38093560');
+    assert.equal(create?.container?.name, 'nginx_container');
+    assert.equal(create?.exit137.source, 'docker-events');
+    assert.equal(byAction(ev, 'container-image-pull').length, 1);
+  });
+
+  it('archives.log lines of files (Wazuh’s GDPR guide): the agent’s line read under its own syslog header, at the archive’s time', async () => {
+    const ev = await decodeShape('wazuh-archives', 2);
+    assert.deepEqual(
+      ev.map((e) => [e.host.name, e.log.syslog?.appname, e['@timestamp']]),
+      [
+        ['wazuh-manager', 'multipathd', '2022-09-30T09:57:25.000000000Z'],
+        ['Ubuntu', 'su', '2022-09-30T09:57:30.000000000Z'],
+        ['wazuh-manager', 'multipathd', '2022-09-30T09:57:31.000000000Z'],
+      ],
+    );
+    assert.equal(ev[1]!.message, 'pam_unix(su:session): session closed for user root');
+    // the manager's zone is not in the line
+    assert.ok(ev.every((e) => e.exit137.time.basis === 'assumed'));
+  });
+
+  it('a Wazuh alert read as docker’s event names its agent as the host (wazuh#14416, wazuh#12150)', async () => {
+    assert.equal(byAction(await decodeShape('wazuh-alert', 1), 'container-kill')[0]?.host.name, 'b041b633de29');
+    const [die] = byAction(await decodeShape('wazuh-alert', 2), 'container-die');
+    assert.equal(die?.host.name, 'vagrant');
+    // docker's timeNano past 2^53, as written, not through a float
+    assert.equal(die?.['@timestamp'], '2022-02-09T12:21:08.028317451Z');
+  });
 });

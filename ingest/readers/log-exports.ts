@@ -111,3 +111,28 @@ const EXPORT_KEY = /^\s*"(?:insertId|textPayload|jsonPayload|logName|receiveTime
 export function isExportKeyLine(line: string): boolean {
   return line.charCodeAt(0) !== 123 && EXPORT_KEY.test(line);
 }
+
+/**
+ * A line of Wazuh's archives (`logall`, archives.log) or of an alerts.log header: the manager's
+ * own receive time with its year, `<agent>-><location>`, then the agent's line as read (full_log).
+ * The agent is `(name) ip` for a remote agent and the manager's host name for its own logs; the
+ * location is a file (`/var/log/syslog`, whose line keeps its own syslog header), or a module
+ * (`Wazuh-Docker`: docker's event in the listener's JSON record). The time is the manager's wall
+ * clock in its zone, which the line does not name.
+ */
+export type ArchivedLine = { text: string; stamp: string; host: string; location: string };
+
+const ARCHIVE = /^(\d{4}) ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d:\d\d:\d\d) (?:\(([^()\s]{1,128})\) \S{1,64}|([^\s>()]{1,128}))->(\S{1,512})(?: (.*))?$/s;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export function wazuhArchiveLine(line: string): ArchivedLine | undefined {
+  // four digits and a space, then a month: no other log opens with a bare year
+  const c = line.charCodeAt(0);
+  if (!(c >= 49 && c <= 50) || line.charCodeAt(4) !== 32 || !line.includes('->')) return undefined;
+  const m = ARCHIVE.exec(line);
+  if (!m) return undefined;
+  const month = MONTHS.indexOf(m[2]!) + 1;
+  if (month === 0) return undefined;
+  const stamp = `${m[1]}-${String(month).padStart(2, '0')}-${m[3]!.padStart(2, '0')}T${m[4]}`;
+  return { text: m[8] ?? '', stamp, host: m[5] ?? m[6]!, location: m[7]! };
+}

@@ -16,12 +16,15 @@ export type ContainerEventLine = {
   namespace?: string;
   payload?: TaskPayload;
   attributes?: Record<string, string>;
+  /** The node a SIEM's record names (a Wazuh alert's agent): docker's own event does not say. */
+  host?: string;
 };
 
 export type EventLineResult = { ok: true; event: ContainerEventLine } | { ok: false; reason: string; message: string };
 
 export function parseDockerEvent(line: string): EventLineResult {
   let o: Record<string, unknown>;
+  let host: string | undefined;
   try {
     o = JSON.parse(line) as Record<string, unknown>;
   } catch (e) {
@@ -29,7 +32,9 @@ export function parseDockerEvent(line: string): EventLineResult {
     const carried = fullLogOf(line);
     if (!carried) return { ok: false, reason: 'bad-json', message: (e as Error).message };
     o = carried;
+    host = AGENT_NAME.exec(line)?.[1];
   }
+  host ??= siemHost(o);
   o = siemCarried(o);
   const action = typeof o.Action === 'string' ? o.Action : typeof o.status === 'string' ? o.status : undefined;
   if (!action) return { ok: false, reason: 'not-docker-event', message: 'no Action or status' };
@@ -43,9 +48,23 @@ export function parseDockerEvent(line: string): EventLineResult {
   if (attrs.image ?? o.from) ev.image = (attrs.image ?? o.from) as string;
   if (attrs.exitCode !== undefined && /^\d+$/.test(attrs.exitCode)) ev.exitCode = Number(attrs.exitCode);
   if (attrs.signal !== undefined && /^\d+$/.test(attrs.signal)) ev.signal = Number(attrs.signal);
-  if (typeof o.timeNano === 'number' || typeof o.timeNano === 'string') ev.ns = BigInt(String(o.timeNano).split('.')[0]!);
+  // docker writes timeNano as a JSON number past 2^53: JSON.parse rounds it to 256 ns, so the digits are read as written
+  if (typeof o.timeNano === 'number' && !Number.isSafeInteger(o.timeNano)) ev.ns = BigInt(TIME_NANO.exec(line)?.[1] ?? Math.trunc(o.timeNano));
+  else if (typeof o.timeNano === 'number' || typeof o.timeNano === 'string') ev.ns = BigInt(String(o.timeNano).split('.')[0]!);
   else if (typeof o.time === 'number') ev.ns = BigInt(o.time) * 1_000_000_000n;
+  if (host) ev.host = host;
   return { ok: true, event: ev };
+}
+
+const TIME_NANO = /timeNano\\?"\s*:\s*(\d{16,20})\b/;
+const AGENT_NAME = /"agent":\{[^{}]*?"name":"([^"]+)"/;
+
+/** A Wazuh alert's node: the host its predecoder read from a syslog header, else the agent that sent it. */
+function siemHost(o: Record<string, unknown>): string | undefined {
+  if (o.full_log === undefined && o.data === undefined) return undefined;
+  const pre = isRecord(o.predecoder) ? o.predecoder.hostname : undefined;
+  const agent = isRecord(o.agent) ? o.agent.name : undefined;
+  return [pre, agent].find((v): v is string => typeof v === 'string' && v !== '');
 }
 
 /**
