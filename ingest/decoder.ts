@@ -727,6 +727,10 @@ export class Decoder {
   }
 
   private emitBlock(b: FinishedBlock<LineCtx>): void {
+    if (b.inner) {
+      this.innerLines(b);
+      return;
+    }
     const first = b.lines[0]!.ctx;
     const id = positionKey(first);
     const original = b.lines.map((l) => l.ctx.original).join('\n');
@@ -738,6 +742,20 @@ export class Decoder {
       const e = own ? this.emitDraft(own.ctx, d, `${positionKey(own.ctx)}${i > 0 && b.drafts[i - 1]!.lines?.from === d.lines!.from ? `#${i}` : ''}`, false) : this.emitDraft(first, d, i === 0 ? id : `${id}#${i}`, false);
       e.event.original = own ? b.lines.slice(d.lines!.from, d.lines!.to + 1).map((l) => l.ctx.original).join('\n') : original;
       this.emit(e);
+    }
+  }
+
+  /**
+   * A report that holds lines of the input in their own right (a CLI's JSON of a log store's
+   * records): each is read as a line where it begins, its id the input's and its index.
+   */
+  private innerLines(b: FinishedBlock<LineCtx>): void {
+    for (let i = 0; i < b.inner!.length; i++) {
+      const r = b.inner![i]!;
+      const at = (b.lines[r.line] ?? b.lines[0]!).ctx;
+      // a document that ends its input is finished after the input's state is let go
+      const input = this.inputs.get(at.input.id) ?? { ref: at.input, key: at.input.key, format: 'raw' };
+      this.payload(input, 'raw', { text: r.text }, r.text, { input: at.input, src: `${at.src}#${i}`, offset: at.offset, line: at.line });
     }
   }
 

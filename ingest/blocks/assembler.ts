@@ -1,9 +1,9 @@
-import type { BlockKind } from './block.ts';
+import type { BlockKind, InnerLine } from './block.ts';
 import { MAX_BLOCK_LINES } from './block.ts';
 import type { Draft } from '../readers/draft.ts';
 
 export type BlockLine<C> = { text: string; ctx: C };
-export type FinishedBlock<C> = { kind: string; result: unknown; drafts: Draft[]; lines: BlockLine<C>[]; complete: boolean; cut: boolean };
+export type FinishedBlock<C> = { kind: string; result: unknown; drafts: Draft[]; lines: BlockLine<C>[]; complete: boolean; cut: boolean; inner?: InnerLine[] };
 
 type Open<C> = { kind: BlockKind<unknown, unknown>; state: unknown; lines: BlockLine<C>[]; touchedAt: number };
 
@@ -107,6 +107,8 @@ export class BlockAssembler<C> {
   private finish(o: Open<C>, complete: boolean, cut: boolean): FinishedBlock<C> {
     const texts = o.lines.map((l) => l.text);
     const result = o.kind.finish(texts, complete);
+    const inner = o.kind.inner?.(result);
+    if (inner?.length) return { kind: o.kind.name, result, drafts: [], lines: o.lines, complete, cut, inner };
     return { kind: o.kind.name, result, drafts: o.kind.drafts(result, complete), lines: o.lines, complete, cut };
   }
 }

@@ -20,6 +20,14 @@ export type BlockKind<R, S = unknown> = {
   finish(lines: string[], complete: boolean): R;
   /** The events a finished report stands for (most reports are one event; a `kubectl describe` is several). */
   drafts(result: R, complete: boolean): Draft[];
+  /**
+   * Lines the report holds that are lines of the input in their own right (a CLI's JSON output of
+   * a log store's records: `{"events":[…]}`, a query's rows): the decoder reads each as a line of
+   * the same input, at the report's line `line` (an index into its lines), instead of the drafts.
+   */
+  inner?(result: R): InnerLine[] | undefined;
 };
+
+export type InnerLine = { text: string; line: number };
 
 export const MAX_BLOCK_LINES = 4000;

@@ -9,7 +9,8 @@ function parseAllDocuments(text: string): ReturnType<typeof import('yaml').parse
   yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return yaml.parseAllDocuments(text);
 }
-import type { BlockKind } from '../blocks/block.ts';
+import type { BlockKind, InnerLine } from '../blocks/block.ts';
+import { storeRecords } from './log-exports.ts';
 import type { Draft } from './draft.ts';
 import type { DocContext } from './interpret.ts';
 import { interpretDocuments } from './interpret.ts';
@@ -25,7 +26,7 @@ import { commandOf, partition, plainDraft, positional, unquote } from './paste.t
 
 type Mode = 'command' | 'json' | 'yaml';
 type State = { mode: Mode; depth: number; fragment: boolean; prefix: string; yamlIndent: number; started: boolean };
-export type Documents = { docs: unknown[]; ctx: DocContext; texts: string[]; cleaned: string[] };
+export type Documents = { docs: unknown[]; ctx: DocContext; texts: string[]; cleaned: string[]; records?: InnerLine[] };
 
 /** A bats log prints its output as `# `-prefixed lines: the document is what follows the prefix. */
 function prefixOf(raw: string): string {
@@ -180,8 +181,12 @@ export const documents: BlockKind<Documents, State> = {
     const body = cleaned.filter((l, i) => !(i === 0 && !opening(l)) && !/^\s*(?:\.\.\.|…|`{3}\w*)\s*$/.test(l));
     const yaml = body.length > 0 && opening(body[0]!)?.mode === 'yaml';
     const docs = yaml ? parseYaml(body) : [lenientJson(body.join('\n'))].filter((d) => d !== undefined);
-    return { docs, ctx, texts: lines, cleaned };
+    const out: Documents = { docs, ctx, texts: lines, cleaned };
+    const records = docs.length === 1 ? storeRecords(docs[0]) : undefined;
+    if (records) out.records = recordLines(records, cleaned);
+    return out;
   },
+  inner: (r) => r.records,
   drafts(r): Draft[] {
     const found = interpretDocuments(r.docs, r.ctx);
     if (found.length === 0) return r.texts.map(plainDraft);
@@ -193,6 +198,28 @@ export const documents: BlockKind<Documents, State> = {
     return partition(drafts, r.texts.length);
   },
 };
+
+/**
+ * Each record as a line, at the line where it begins: the first line, from the last record's on,
+ * that holds one of its own values (a pretty-printed record spans lines; a one-line one shares it).
+ */
+function recordLines(records: Record<string, unknown>[], lines: string[]): InnerLine[] {
+  let at = 0;
+  let before = new Set<string>();
+  return records.map((r) => {
+    // the values the last record shares with this one (a stream's name) say nothing of where it begins
+    const all = Object.values(r).filter((v): v is string | number => (typeof v === 'string' && v.length > 3) || typeof v === 'number').map((v) => JSON.stringify(v));
+    const keys = all.filter((k) => !before.has(k));
+    before = new Set(all);
+    for (let i = at; i < lines.length; i++) {
+      if (keys.some((k) => lines[i]!.includes(k))) {
+        at = i;
+        break;
+      }
+    }
+    return { text: JSON.stringify(r), line: at };
+  });
+}
 
 /** The first line that holds one of a draft's hints (its finish time, its id, its name). */
 function anchor(lines: string[], hints: string[]): number {

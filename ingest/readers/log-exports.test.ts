@@ -114,4 +114,33 @@ describe('a SIEM’s or a log store’s record: the node’s line inside it', ()
     // docker's timeNano past 2^53, as written, not through a float
     assert.equal(die?.['@timestamp'], '2022-02-09T12:21:08.028317451Z');
   });
+
+  it('`aws logs filter-log-events` output whole (aws-cli’s example): each event read as a line of the input, where it begins, at its own time', async () => {
+    const ev = await decodeShape('cloudwatch-cli', 1);
+    const inner = ev.filter((e) => e.message?.startsWith('Test MESSAGE'));
+    assert.deepEqual(
+      inner.map((e) => [e.message, e.host.name, e['@timestamp'], e.log.line]),
+      [
+        ['Test MESSAGE1', 'teststream', '2024-04-08T09:17:23.827000000Z', 7],
+        // a Lambda-style stream is a path, not a node
+        ['Test MESSAGE2', 'unknown', '2024-04-08T09:21:08.991000000Z', 14],
+      ],
+    );
+    assert.equal(new Set(ev.map((e) => e.event.id)).size, ev.length, 'each record its own id');
+    assert.equal(ev.length, 4, 'the command’s two lines, then the two events');
+  });
+
+  it('a Logs Insights `get-query-results` answer (aws-cli’s example): each row is its record, @timestamp in UTC, each at its own line', async () => {
+    const ev = await decodeShape('cloudwatch-cli', 2);
+    const rows = ev.filter((e) => e.message?.startsWith('Test BENCHMARK'));
+    assert.deepEqual(
+      rows.map((e) => [e.message, e.host.name, e['@timestamp'], e.exit137.time.basis]),
+      [
+        ['Test BENCHMARK 3', 'TestStream', '2024-05-19T06:10:35.743000000Z', 'absolute'],
+        ['Test BENCHMARK 2', 'TestStream', '2024-05-19T06:10:27.559000000Z', 'absolute'],
+        ['Test BENCHMARK 1', 'TestStream', '2024-05-19T06:10:16.682000000Z', 'absolute'],
+      ],
+    );
+    assert.equal(new Set(rows.map((e) => e.log.line)).size, 3, 'each row where it begins');
+  });
 });

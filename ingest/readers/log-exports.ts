@@ -66,7 +66,9 @@ const LAYOUTS: Layout[] = [
     read(o) {
       const text = str(o['@message'], o.message);
       if (text === undefined) return undefined;
-      const stamp = typeof o.timestamp === 'number' ? o.timestamp : str(o['@timestamp'], o.timestamp);
+      // Logs Insights writes @timestamp in UTC without saying so (`2024-05-19 06:10:35.743`)
+      const insights = str(o['@timestamp']);
+      const stamp = typeof o.timestamp === 'number' ? o.timestamp : insights && /^\d{4}-\d\d-\d\d[ T][\d:.]+$/.test(insights) ? `${insights}Z` : str(insights, o.timestamp);
       const host = str(o['@logStream'], o.logStreamName);
       return { text, ...(stamp !== undefined ? { stamp } : {}), ...(host && !host.includes('/') ? { host } : {}) };
     },
@@ -100,6 +102,32 @@ const LAYOUTS: Layout[] = [
 export function exportedLine(o: Obj): ExportedLine | undefined {
   for (const l of LAYOUTS) if (l.is(o)) return l.read(o);
   return undefined;
+}
+
+/**
+ * The records of a store's whole answer as a CLI prints it: `aws logs filter-log-events` and
+ * get-log-events (`{"events": […]}`), a Logs Insights `get-query-results` (`{"results": [[{field,
+ * value}, …], …]}`, each row made the record it stands for), `gcloud logging read --format=json`
+ * (an array of LogEntries) and the Logging API's `{"entries": […]}`. Undefined when the document
+ * holds no store's record: every object of the collection is handed on, records or not.
+ */
+export function storeRecords(doc: unknown): Obj[] | undefined {
+  let list: unknown[] | undefined;
+  if (Array.isArray(doc)) list = doc;
+  else if (isObj(doc)) {
+    if (Array.isArray(doc.results) && doc.results.every(Array.isArray)) list = (doc.results as unknown[][]).map(insightsRow);
+    else list = [doc.events, doc.entries].find(Array.isArray);
+  }
+  if (!list) return undefined;
+  const records = list.filter(isObj);
+  return records.some((r) => exportedLine(r) !== undefined) ? records : undefined;
+}
+
+/** A Logs Insights row (`[{"field": "@message", "value": "…"}, …]`) as the record it stands for. */
+function insightsRow(row: unknown[]): Obj {
+  const o: Obj = {};
+  for (const c of row) if (isObj(c) && typeof c.field === 'string') o[c.field] = c.value;
+  return o;
 }
 
 /**
