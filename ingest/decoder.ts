@@ -28,7 +28,7 @@ import { parseCtrEvent, parseDockerEvent } from './runtime/events.ts';
 import type { Draft } from './readers/draft.ts';
 import { KERNEL_BLOCKS, LINE_READERS, PASTE_BLOCKS, PROGRAM_BLOCKS } from './readers/index.ts';
 import type { ContainerEventLine } from './runtime/events.ts';
-import { parseKlogJson, parseKlogText } from './runtime/klog.ts';
+import { isKlogText, parseKlogJson, parseKlogText } from './runtime/klog.ts';
 import { parseLogfmtLine, parseLogrusJson, parseLogrusTty } from './runtime/logrus.ts';
 import type { LogrusLine } from './runtime/logrus.ts';
 import { parseTaskPayload } from './runtime/payload.ts';
@@ -504,7 +504,7 @@ export class Decoder {
       return;
     }
     if (!isKernel) {
-      const klog = /^[IWEF]\d{4} /.test(text) ? parseKlogText(text) : text.startsWith('{"ts":') ? parseKlogJson(text) : undefined;
+      const klog = isKlogText(text) ? parseKlogText(text) : text.startsWith('{"ts":') ? parseKlogJson(text) : undefined;
       if (klog?.ok) {
         const k = klog.line;
         let kstamp = stamp;

@@ -16,10 +16,23 @@ export type KlogResult = { ok: true; line: KlogLine } | { ok: false; reason: str
 
 const LEVEL: Record<string, string> = { I: 'info', W: 'warning', E: 'error', F: 'fatal' };
 
+/**
+ * A klog header, or one whose severity letter a terminal selection cut (`0708 10:49:49.949088
+ * 1091 preemption.go:114] …`, k8s#92906): without the letter, only the whole header (microseconds,
+ * pid, a Go file and line) says it is klog's.
+ */
+const HEAD = /^[IWEF]\d{4} /;
+const CUT_HEAD = /^\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]+\.go:\d+\]/;
+
+export function isKlogText(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return c >= 48 && c <= 57 ? CUT_HEAD.test(text) : HEAD.test(text);
+}
+
 export function parseKlogText(text: string): KlogResult {
   // (a header with nothing after its caller is still the kubelet's line: a doc or a paste cut its message)
-  const m = /^([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{1,9})\s+\d+ ([^\]]+)\](?: (.*))?$/s.exec(text);
-  if (!m) return { ok: false, reason: 'not-klog', message: 'no klog header' };
+  const m = /^([IWEF])?(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{1,9})\s+\d+ ([^\]]+)\](?: (.*))?$/s.exec(text);
+  if (!m || (m[1] === undefined && !CUT_HEAD.test(text))) return { ok: false, reason: 'not-klog', message: 'no klog header' };
   const body = m[9] ?? '';
   let msg = body;
   let fields: Record<string, string> = {};
@@ -34,7 +47,8 @@ export function parseKlogText(text: string): KlogResult {
   return {
     ok: true,
     line: {
-      level: LEVEL[m[1]!]!,
+      // the severity is unknown when its letter was cut
+      level: m[1] ? LEVEL[m[1]]! : '',
       msg,
       fields,
       caller: m[8]!,

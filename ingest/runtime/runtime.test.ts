@@ -51,6 +51,18 @@ describe('kubelet klog', () => {
     assert.equal(r.line.fields.gracePeriod, '30');
     assert.equal(r.line.fields.containerID, `containerd://${ID}`);
   });
+  it('a header whose severity letter a terminal selection cut (k8s#92906): read whole, the severity unknown; a bare year and clock is no klog', () => {
+    const line = '0708 10:49:49.949088    1091 preemption.go:114] preemption: pod domain-d9c95557-hs6k6_default(de9427fc-0db2-4bf4-b9f6-344be5233a7b) evicted successfully';
+    const r = parseKlogText(line);
+    assert.ok(r.ok);
+    assert.equal(r.line.caller, 'preemption.go:114');
+    assert.equal(r.line.level, '');
+    assert.deepEqual(r.line.clock, { month: 7, day: 8, hour: 10, minute: 49, second: 49, frac9: '949088000' });
+    const [e] = decodeLines([line]).events;
+    assert.equal(e?.exit137.message_id, 'kubelet-preemption');
+    assert.equal(parseKlogText('2023 10:49:49.949088 1091 some words] x').ok, false);
+  });
+
   it('JSON with epoch-ms float', () => {
     const r = parseKlogJson(`{"ts":1686567085799.595,"caller":"kuberuntime/kuberuntime_container.go:709","msg":"Killing container with a grace period","v":0,"pod":{"name":"web-1","namespace":"shop"},"containerID":"containerd://${ID}","gracePeriod":30}`);
     assert.ok(r.ok);
