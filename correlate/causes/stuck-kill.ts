@@ -11,7 +11,7 @@ export const STUCK_AFTER_S = 30n;
  */
 export function saysKillStuck(e: Ev): boolean {
   const id = e.exit137.message_id;
-  if (id === 'docker-kill-fallback' || id === 'docker-kill-no-exit-event') return true;
+  if (id === 'docker-kill-fallback' || id === 'docker-kill-no-exit-event' || id === 'runtime-signal-denied') return true;
   if (id !== 'kubelet-kill-deadline' && id !== 'cri-stop-failed') return false;
   const f = e.exit137.fields ?? {};
   return /DeadlineExceeded|deadline exceeded|to be killed/.test(`${e.message ?? ''} ${f.err ?? ''} ${f.error ?? ''}`);
@@ -71,8 +71,21 @@ export const stuckKill: CauseModule = {
   },
 };
 
+/**
+ * The runtime's own words that its signal was refused (runc: `unable to signal init: permission
+ * denied`, relayed by containerd, dockerd's error field and the kubelet's KillContainerError): the
+ * kernel's LSM hook said no, so the container never received the stop or the kill at all.
+ */
+function signalDenied(ctx: IncidentContext): Ev | undefined {
+  return ctx.evidence.find(
+    (e) => mentions(e, ctx.containerId) && (e.exit137.message_id === 'runtime-signal-denied' || /unable to signal init: permission denied/.test(e.exit137.fields?.error ?? '')),
+  );
+}
+
 /** The engine said the kill did not take: stuck, whatever the exit status that may follow much later. */
 function fromEngine(ctx: IncidentContext, said: Ev): Finding {
+  const denied = signalDenied(ctx);
+  if (denied) return refused(ctx, said, denied);
   const hung = ctx.evidence.filter((e) => (e.exit137.kind === 'kernel-hung-task' || e.exit137.kind === 'task-stack') && e.ns >= said.ns - 600n * S);
   const sig = hung.map((h) => matchSignature(h.exit137.hung_task!.stack)).find((x) => x !== undefined);
   const kill = ctx.evidence.find((e) => killsContainer(e, ctx));
@@ -96,4 +109,25 @@ function fromEngine(ctx: IncidentContext, said: Ev): Finding {
   if (sig) f.subCause = sig.id;
   if (kill) f.killer = senderOf(kill);
   return f;
+}
+
+/** The kill never reached the container: a security module refused the runtime's signal. */
+function refused(ctx: IncidentContext, said: Ev, denied: Ev): Finding {
+  const evidence: Finding['evidence'] = [{ event: denied, role: 'the runtime’s signal was refused: permission denied' }];
+  if (said !== denied) evidence.push({ event: said, role: 'the engine says the kill did not end the container' });
+  return {
+    cause: 'stuck-kill',
+    subCause: 'signal-denied',
+    // the runtime says why the kill did not take: no hang in the kernel to find
+    confidence: 0.85,
+    confidenceReason: 'the runtime says its signal to the container was refused (permission denied)',
+    headline: 'the runtime’s stop and kill signals never reached the container: the kernel refused them (permission denied)',
+    explanation:
+      'runc signals the container’s init itself; when the kernel refuses it (AppArmor 4’s profile for /usr/sbin/runc on Ubuntu 23.10+ is not a peer the container’s profile accepts signals from; an SELinux or custom AppArmor rule), neither the stop signal nor SIGKILL arrives. The kubelet reports KillContainerError and the pod stays Terminating; dockerd falls back to its own SIGKILL, so `docker stop` takes the whole grace period and the container exits 137.',
+    remedy:
+      'Check the kernel log for apparmor="DENIED" operation="signal" … peer="runc". Update docker/containerd to a release whose container profile accepts signals from the runc peer (moby#47749, containerd#10123), or fix the profile; as a stopgap, unload the runc profile or run the container unconfined.',
+    evidence,
+    exitOrigin: 'none',
+    signal: 'SIGKILL',
+  };
 }

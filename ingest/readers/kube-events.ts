@@ -154,7 +154,12 @@ const REASON_IDS: Record<string, string> = { killing: 'kubelet-kill-grace', evic
 
 /** The container an event message names, in the kubelet's wordings since 2015. */
 export function containerInMessage(message: string): { id?: string; name?: string } {
-  let m = /container "([^"]+)"/.exec(message);
+  // (a KillContainerError relays containerd's error with its quotes escaped: `container \"<id>\"`)
+  let m = /container \\?"([^"\\]+)\\?"/.exec(message);
+  if (m && isHexId(m[1]!) && m[1]!.length === 64) {
+    const named = /"(?:KillContainer|StopContainer)" for "([^"]+)"/.exec(message);
+    return named ? { id: m[1]!, name: named[1]! } : { id: m[1]! };
+  }
   if (m) return { name: m[1]! };
   m = /^Killing container with id (?:[a-z-]+:\/\/)?([^:\s]+):/.exec(message);
   if (m) return isHexId(m[1]!) ? { id: m[1]! } : { name: m[1]! };

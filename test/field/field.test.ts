@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Attribution } from '../../correlate/verdict.ts';
 import { join } from 'node:path';
+import { analyzeFiles } from '../helpers/analyze.ts';
 import { decodeFiles } from '../helpers/decode.ts';
 import { CONFIDENT, FIELD_DIR, judge, listCases, readCase, scoreAll, scoreCase, tally } from './score.ts';
 import type { FieldCase } from './score.ts';
@@ -71,6 +72,17 @@ describe('cases each answered by one mechanism', () => {
     const { events } = await decodeFiles([join(FIELD_DIR, 'decoy-security-profiles-operator-780', 'messages.txt')]);
     assert.deepEqual(events.map((e) => [e.exit137.kind, e.event.action, e.exit137.signal]), Array(4).fill(['audit', 'seccomp', undefined]));
     assert.equal(await said('decoy-security-profiles-operator-780'), 'nothing');
+  });
+
+  it('a runtime’s signal refused by the kernel (`unable to signal init: permission denied`, AppArmor 4’s runc profile) is a kill that never arrived, said as such: the kubelet’s KillContainerError (runc#4281), its FailedKillPod event with the quotes escaped (kURL#5354) or not (watchtower#1891), dockerd’s stop error (moby#47720)', async () => {
+    assert.equal(await said('stuck-kill-runc-4281'), '12aff81d2d78: stuck-kill 0.85');
+    assert.equal(await said('stuck-kill-kurl-5354'), 'nginx: stuck-kill 0.85');
+    assert.equal(await said('stuck-kill-watchtower-1891'), '98837f85dacd: stuck-kill 0.85');
+    assert.equal(await said('stop-timeout-moby-47720'), '24cf886faaa4: stuck-kill 0.85');
+    const dir = join(FIELD_DIR, 'stop-timeout-moby-47720');
+    const { verdicts } = await analyzeFiles([join(dir, 'dockerd.log')]);
+    assert.equal(verdicts[0]?.sub_cause, 'signal-denied');
+    assert.match(verdicts[0]?.headline ?? '', /refused them \(permission denied\)/);
   });
 
   it('dmesg stamps rendered as bracketed dates, the report’s header cut (mesos/kibana#13)', async () => {
