@@ -21,6 +21,13 @@ async function only(path: string, kind: string): Promise<NormalizedEvent> {
 }
 
 describe('docker inspect, whole or in part', () => {
+  it('`docker inspect X --format ‘{{.State.ExitCode}}’` and its answer on the next line (moby#44644): the exit code of X, read as the document’s own field', async () => {
+    const e = await only(fieldCase('stop-timeout-moby-44644', 'terminal.txt'), 'container-state');
+    assert.equal(e.container?.name, 'test');
+    assert.deepEqual(e.exit137.exit, { code: 137 });
+    assert.equal(e.event.original, "$ docker inspect test --format='{{.State.ExitCode}}'\n137");
+  });
+
   it('the head of an array behind its command, cut after Image: the container’s 137 with OOMKilled false', async () => {
     const e = await only(shape('docker-inspect', 1), 'container-state');
     assert.equal(e.exit137.source, 'docker-cli');

@@ -14,7 +14,7 @@ import { storeRecords } from './log-exports.ts';
 import type { Draft } from './draft.ts';
 import type { DocContext } from './interpret.ts';
 import { interpretDocuments } from './interpret.ts';
-import { commandOf, partition, plainDraft, positional, unquote } from './paste.ts';
+import { commandOf, flagValue, partition, plainDraft, positional, unquote } from './paste.ts';
 
 /**
  * A JSON or YAML document pasted whole or in part: `docker inspect`, `crictl inspect`,
@@ -24,8 +24,8 @@ import { commandOf, partition, plainDraft, positional, unquote } from './paste.t
  * fragment wrapped, trailing commas dropped) and hands the parsed tree to the interpreters.
  */
 
-type Mode = 'command' | 'json' | 'yaml';
-type State = { mode: Mode; depth: number; fragment: boolean; prefix: string; yamlIndent: number; started: boolean };
+type Mode = 'command' | 'json' | 'yaml' | 'scalar';
+type State = { mode: Mode; depth: number; fragment: boolean; prefix: string; yamlIndent: number; started: boolean; scalar?: Scalar };
 export type Documents = { docs: unknown[]; ctx: DocContext; texts: string[]; cleaned: string[]; records?: InnerLine[] };
 
 /** A bats log prints its output as `# `-prefixed lines: the document is what follows the prefix. */
@@ -73,6 +73,8 @@ function documentCommand(raw: string): DocContext | undefined {
     if (at < 0) return undefined;
     const pos = positional(a.slice(at + 1), new Set(['-f', '--format', '-o', '--output', '--type']));
     if (pos[0]) ctx.target = pos[0];
+    const template = flagValue(a, '-f', '--format');
+    if (template) ctx.template = template.replace(/^(['"])(.*)\1$/, '$2');
     return ctx;
   }
   if (c.program === 'ctr') {
@@ -92,6 +94,49 @@ function documentCommand(raw: string): DocContext | undefined {
   const nsAt = a.findIndex((x) => x === '-n' || x === '--namespace');
   if (nsAt >= 0 && a[nsAt + 1]) ctx.namespace = a[nsAt + 1]!;
   return ctx;
+}
+
+/**
+ * `docker inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' X` answers with the template's
+ * fields on one line (`137 false`): the template read as a pattern of those fields, each answer
+ * put back where the document has it, so the same interpreters read it as they read the JSON.
+ */
+type Scalar = { paths: string[][]; pattern: RegExp };
+
+function scalarTemplate(template: string | undefined): Scalar | undefined {
+  if (!template || !/^(?:[^{}]*\{\{\s*\.[\w.]+\s*\}\})+[^{}]*$/.test(template)) return undefined;
+  const paths: string[][] = [];
+  let source = '';
+  let last = 0;
+  for (const m of template.matchAll(/\{\{\s*\.([\w.]+)\s*\}\}/g)) {
+    source += escapeRegExp(template.slice(last, m.index)).replace(/\s+/g, '\\s+');
+    source += '(\\S+)';
+    paths.push(m[1]!.split('.'));
+    last = m.index + m[0].length;
+  }
+  source += escapeRegExp(template.slice(last)).replace(/\s+/g, '\\s+');
+  // only the fields that say how a container ended are worth a pattern
+  if (!paths.some((p) => p[0] === 'State')) return undefined;
+  return { paths, pattern: new RegExp(`^\\s*${source}\\s*$`) };
+}
+
+function escapeRegExp(t: string): string {
+  return t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The answer line as the part of the document it stands for: `137 false` → {State: {ExitCode: 137, OOMKilled: false}}. */
+function scalarDocument(sc: Scalar, line: string): unknown {
+  const m = sc.pattern.exec(line);
+  if (!m) return undefined;
+  const doc: Record<string, unknown> = {};
+  sc.paths.forEach((path, i) => {
+    const raw = m[i + 1]!;
+    const value = /^-?\d+$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+    let o = doc;
+    for (const k of path.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+    o[path.at(-1)!] = value;
+  });
+  return doc;
 }
 
 type Opening = { mode: 'json' | 'yaml'; fragment: boolean; depth: number; done: boolean } | undefined;
@@ -141,7 +186,10 @@ export const documents: BlockKind<Documents, State> = {
     const prefix = prefixOf(first);
     const t = clean(first, prefix);
     const o = opening(t);
-    if (!o) return { mode: 'command', depth: 0, fragment: false, prefix, yamlIndent: 0, started: false };
+    if (!o) {
+      const scalar = scalarTemplate(documentCommand(first)?.template);
+      return { mode: 'command', depth: 0, fragment: false, prefix, yamlIndent: 0, started: false, ...(scalar ? { scalar } : {}) };
+    }
     return { mode: o.mode, depth: o.depth, fragment: o.fragment, prefix, yamlIndent: /^\s*/.exec(t)![0].length, started: o.done };
   },
   accepts(raw, s) {
@@ -149,6 +197,10 @@ export const documents: BlockKind<Documents, State> = {
     const t = clean(raw, s.prefix || prefixOf(raw));
     if (s.mode === 'command') {
       if (t.trim() === '...' || t.trim() === '' || /^`{3}\w*$/.test(t.trim())) return 'yes';
+      if (s.scalar?.pattern.test(t)) {
+        s.mode = 'scalar';
+        return 'end';
+      }
       const o = opening(t);
       if (!o) return 'no';
       s.prefix ||= prefixOf(raw);
@@ -180,7 +232,8 @@ export const documents: BlockKind<Documents, State> = {
     const ctx = (opening(cleaned[0]!) ? undefined : documentCommand(first)) ?? {};
     const body = cleaned.filter((l, i) => !(i === 0 && !opening(l)) && !/^\s*(?:\.\.\.|…|`{3}\w*)\s*$/.test(l));
     const yaml = body.length > 0 && opening(body[0]!)?.mode === 'yaml';
-    const docs = yaml ? parseYaml(body) : [lenientJson(body.join('\n'))].filter((d) => d !== undefined);
+    const scalar = body.length > 0 && !opening(body[0]!) ? scalarTemplate(ctx.template) : undefined;
+    const docs = scalar ? [scalarDocument(scalar, body.at(-1)!)].filter((d) => d !== undefined) : yaml ? parseYaml(body) : [lenientJson(body.join('\n'))].filter((d) => d !== undefined);
     const out: Documents = { docs, ctx, texts: lines, cleaned };
     const records = docs.length === 1 ? storeRecords(docs[0]) : undefined;
     if (records) out.records = recordLines(records, cleaned);

@@ -13,7 +13,7 @@ import { containerRef, instant, isOomReason, iso, podRef, signalInfo, stateActio
  */
 
 /** What the command above the document said it is about. */
-export type DocContext = { program?: 'kubectl' | 'docker' | 'crictl' | 'ctr'; target?: string; namespace?: string };
+export type DocContext = { program?: 'kubectl' | 'docker' | 'crictl' | 'ctr'; target?: string; namespace?: string; template?: string };
 /** A draft, and strings of the document's text that find the line it stands for. */
 export type Found = { draft: Draft; hints: string[] };
 
