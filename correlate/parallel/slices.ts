@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { Decoder } from '../../ingest/decoder.ts';
 import type { Format } from '../../ingest/detect.ts';
 import { fingerprint } from '../../ingest/source-identity.ts';
 import type { Input } from '../../ingest/sources/files.ts';
@@ -31,6 +32,8 @@ export const MAX_OVERLAP = 0.25;
 /** Points per input where its time is read, to place the slices' bounds. */
 const SAMPLES = 32;
 const PROBE_BYTES = 64 << 10;
+/** A kernel line is at most 1 KiB (printk's LOG_LINE_MAX); more is read as it is. */
+const MAX_KMSG_LINE = 4096;
 
 /**
  * What a line costs to decode and correlate (µs, on one core), by shape: the slices are cut where
@@ -40,12 +43,7 @@ const PROBE_BYTES = 64 << 10;
  */
 const LINE_COST: Partial<Record<Format, number>> = { audit: 3, raw: 18, 'docker-events': 40, 'ctr-events': 40, kmsg: 7 };
 
-/**
- * `whole`: counted by the first slice whole, and read by the others as context from their lead on:
- * a kernel report is closed by the line after it, which a reader ending at a cut never sees, so
- * one decoder reading from the start must see every line of it (dmesg).
- */
-type Timeline = { task: Task; size: number; offsets: number[]; times: number[]; costPerByte: number; whole: boolean };
+type Timeline = { task: Task; size: number; offsets: number[]; times: number[]; costPerByte: number };
 
 /**
  * Cuts `plan`'s inputs (every one read in ranges, their times their own) into `threads` slices of
@@ -65,8 +63,7 @@ export async function planSlices(plan: Plan, inputs: Input[], threads: number, m
   }
   const from = Math.min(...timelines.map((t) => t.times[0]!));
   const to = Math.max(...timelines.map((t) => t.times.at(-1)!));
-  // the work of the slices up to a time: an input read whole is the first slice's
-  const work = (ms: number) => timelines.reduce((n, t) => n + t.costPerByte * (t.whole ? t.size : offsetAt(t, ms)), 0);
+  const work = (ms: number) => timelines.reduce((n, t) => n + t.costPerByte * offsetAt(t, ms), 0);
   const total = work(Infinity);
   const bounds: number[] = [];
   for (let k = 1; k < threads; k++) {
@@ -94,10 +91,6 @@ export async function planSlices(plan: Plan, inputs: Input[], threads: number, m
       for (const b of bounds) {
         // no place to start near the lead's time: from the start, to be sure
         const lead = (await cutAt(fh, t, b - LEAD_MS)) ?? 0;
-        if (t.whole) {
-          own.push({ lead, at: 0, tail: t.size });
-          continue;
-        }
         const at = await cutAt(fh, t, b);
         if (at === undefined) return undefined;
         own.push({ lead: Math.min(lead, at), at, tail: Math.max(at, (await cutAt(fh, t, b + TAIL_MS)) ?? t.size) });
@@ -122,11 +115,6 @@ export async function planSlices(plan: Plan, inputs: Input[], threads: number, m
         if (role) r.role = role;
         tasks.push(r);
       };
-      if (t.whole) {
-        if (before) range(before.lead, t.size, 'lead');
-        else range(0, t.size, undefined);
-        continue;
-      }
       const start = before?.at ?? 0;
       const end = after?.at ?? t.size;
       if (before) range(before.lead, start, 'lead');
@@ -163,7 +151,7 @@ async function timeline(task: Task, size: number): Promise<Timeline | undefined>
       times.push(p.ms);
     }
     if (times.length < 2 || lines === 0) return undefined;
-    return { task: { ...task, ref }, size, offsets, times, costPerByte: cost / (bytes / lines), whole: task.format === 'kmsg' };
+    return { task: { ...task, ref }, size, offsets, times, costPerByte: cost / (bytes / lines) };
   } finally {
     await fh.close();
   }
@@ -231,29 +219,40 @@ async function wholeLines(fh: FileHandle, at: number, bytes: number): Promise<{ 
 function boundary(fh: FileHandle, target: number, task: Task): Promise<number | undefined> {
   if (target === 0) return Promise.resolve(0);
   if (task.kind === 'audit') return eventBoundary(fh, target);
-  if (task.format === 'kmsg') return kmsgBoundary(fh, target);
+  if (task.format === 'kmsg') return kmsgBoundary(fh, target, task);
   return lineBoundary(fh, target, task.format);
 }
 
 /**
- * The first line at or after `target` of `dmesg --time-format iso` where a slice's context can
- * start: a kernel report's lines come within a moment of each other, so a line a second or more
- * after the one before it opens no report's middle.
+ * The first line at or after `target` of `dmesg --time-format iso` before which no kernel report is
+ * open: a report ends at its last line ('end') or stays open until a line that is not its own, so
+ * a reader that stops at a cut sees it whole only if the decoder holds nothing there. The decoder
+ * itself says so (resumePoint, as a range's reader checks at its end: Done.leaned), reading from a
+ * line a second or more after the one before it, which opens no report's middle (a kernel writes a
+ * report at once).
  */
-async function kmsgBoundary(fh: FileHandle, target: number): Promise<number | undefined> {
-  const w = await linesAround(fh, target, 64, 1);
+export async function kmsgBoundary(fh: FileHandle, target: number, task: Task): Promise<number | undefined> {
+  const w = await linesAround(fh, target, MAX_KMSG_LINE, 1);
   if (!w) return undefined;
-  const memo: (number | null)[] = [];
   const ms = (j: number) => {
-    if (memo[j] === undefined) {
-      const line = text(w, j);
-      memo[j] = (KMSG_ISO.test(line) ? lineTimeMs(line, 'kmsg') : undefined) ?? null;
-    }
-    return memo[j] ?? undefined;
+    const line = text(w, j);
+    return KMSG_ISO.test(line) ? lineTimeMs(line, 'kmsg') : undefined;
   };
-  for (let i = Math.max(w.first, w.lo); i <= w.hi; i++) {
-    const [a, b] = [ms(i - 1), ms(i)];
-    if (a !== undefined && b !== undefined && b - a >= 1000) return w.lines[i]!.offset;
+  const apart = (j: number) => {
+    const [a, b] = [ms(j - 1), ms(j)];
+    return a !== undefined && b !== undefined && b - a >= 1000;
+  };
+  let from = w.first;
+  while (from > 1 && !apart(from)) from--;
+  if (!apart(from)) return undefined;
+  const decoder = new Decoder(
+    () => undefined,
+    () => undefined,
+    task.opts,
+  );
+  for (let j = from; j <= w.hi; j++) {
+    if (j > from && j >= w.first && decoder.resumePoint(task.ref.id).offset === undefined) return w.lines[j]!.offset;
+    decoder.pushSource(task.ref, { kind: 'line', text: text(w, j), offset: w.lines[j]!.offset, lineNo: j });
   }
   return undefined;
 }
