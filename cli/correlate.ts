@@ -9,7 +9,7 @@ import { EVENTS_QUEUE } from '../ingest/ship/queue.ts';
 import { Counter } from 'prom-client';
 import { RedisLedger, enqueueAlerts, slackQueue, slackWorker } from '../sinks/slack/delivery.ts';
 import { planAlerts } from '../sinks/slack/plan.ts';
-import { installTemplates, verdictWriter, writeBatch } from '../sinks/elasticsearch/writer.ts';
+import { eventWriter, installTemplates, verdictWriter } from '../sinks/elasticsearch/writer.ts';
 import type { WriteResult } from '../sinks/elasticsearch/writer.ts';
 import { esClientOptions, redacted, redisOptions, workerEnv } from './ops/config.ts';
 import { WorkerMetrics, logErrors, opsServer, workerLogger } from './ops/telemetry.ts';
@@ -64,10 +64,11 @@ export function correlateCommand(program: Command): void {
         }
       };
       const writeVerdicts = es ? verdictWriter(es) : undefined;
+      const writeEvents = es ? eventWriter(es) : undefined;
       const onEvents = es
         ? async (events: NormalizedEvent[], skipped: Record<string, number>) => {
             try {
-              await kept(await writeBatch(es, events, []), new Map(events.map((e) => [e.event.id, e])));
+              await kept(await writeEvents!(events), new Map(events.map((e) => [e.event.id, e])));
             } catch (e) {
               metrics.sendFailures.inc({ target: 'elasticsearch' });
               throw e;

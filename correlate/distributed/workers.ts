@@ -42,6 +42,8 @@ const BUSY_RETRY_MS = 500;
 /** Most buckets one finalize of a node takes, and most buckets one read of its evidence spans (an hour). */
 const MAX_DUE = 1000;
 const MAX_SPAN = 60n;
+/** Most rounds of due buckets one finalize of a node takes before it lets the node go. */
+const MAX_PASSES = 10;
 
 /** `evidenceAt`: when the latest evidence of the bucket was queued by an ingest worker (epoch ms). */
 /** `lastNs`: the latest evidence in the bucket of the batch that armed it (ns, as a string). */
@@ -136,7 +138,9 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
       if (hooks.onEvents) await hooks.onEvents(index, skipped);
       hooks.onBatch?.(job.data.events.length + Object.values(skipped).reduce((a, b) => a + b, 0), Date.now() - job.timestamp);
     },
-    { ...workerOpts, concurrency: 4 },
+    // the events of the jobs in hand share Elasticsearch bulks (cli/correlate.ts, eventWriter): with
+    // about 330 documents a job, eight fill a bulk of 2,000
+    { ...workerOpts, concurrency: 8 },
   );
 
   /**
@@ -207,35 +211,40 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
    * verdicts go in one write.
    */
   async function finalizeDue(host: string, wm: bigint | undefined): Promise<void> {
-    const due = (await store.dueBuckets(host, Date.now(), MAX_DUE)).filter((d) => wm === undefined || wm >= BigInt(d.lastNs));
-    if (due.length === 0) return;
-    due.sort((a, b) => (BigInt(a.bucket) < BigInt(b.bucket) ? -1 : 1));
-    // runs of buckets near enough to share a read, each at most MAX_SPAN buckets long
-    const runs: ArmedBucket[][] = [];
-    for (const d of due) {
-      const run = runs.at(-1);
-      const n = BigInt(d.bucket);
-      if (run && n - BigInt(run.at(-1)!.bucket) <= (BEFORE_S + AFTER_S) / BUCKET_S && n - BigInt(run[0]!.bucket) < MAX_SPAN) run.push(d);
-      else runs.push([d]);
-    }
-    const work: Promise<void>[] = [];
-    for (const run of runs) {
-      const first = BigInt(run[0]!.bucket) * BUCKET_S * S;
-      const last = (BigInt(run.at(-1)!.bucket) + 1n) * BUCKET_S * S;
-      const events = await store.window(host, first - BEFORE_S * S, last + AFTER_S * S);
-      const found = new Map<string, { host: string; inc: Incident }[]>(run.map((d) => [d.bucket, []]));
-      for (const [h, evs] of byHost(events)) {
-        for (const death of findDeaths(evs, h)) {
-          // each death belongs to the bucket it happened in: a bucket not due (or not in this run)
-          // sees it in its own finalize, and its evidence is not gathered here
-          const mine = found.get((death.deathNs / (BUCKET_S * S)).toString());
-          if (mine) mine.push({ host: h, inc: death.incident() });
-        }
+    // while it holds the node, buckets that came due meanwhile too: a finalize that found the node
+    // busy tries again only BUSY_RETRY_MS later, and a catch-up's buckets come due one after another
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      if (pass > 0) wm = await store.watermark(host);
+      const due = (await store.dueBuckets(host, Date.now(), MAX_DUE)).filter((d) => wm === undefined || wm >= BigInt(d.lastNs));
+      if (due.length === 0) break;
+      due.sort((a, b) => (BigInt(a.bucket) < BigInt(b.bucket) ? -1 : 1));
+      // runs of buckets near enough to share a read, each at most MAX_SPAN buckets long
+      const runs: ArmedBucket[][] = [];
+      for (const d of due) {
+        const run = runs.at(-1);
+        const n = BigInt(d.bucket);
+        if (run && n - BigInt(run.at(-1)!.bucket) <= (BEFORE_S + AFTER_S) / BUCKET_S && n - BigInt(run[0]!.bucket) < MAX_SPAN) run.push(d);
+        else runs.push([d]);
       }
-      for (const d of run) work.push(writeBucket(host, d, found.get(d.bucket)!));
+      const work: Promise<void>[] = [];
+      for (const run of runs) {
+        const first = BigInt(run[0]!.bucket) * BUCKET_S * S;
+        const last = (BigInt(run.at(-1)!.bucket) + 1n) * BUCKET_S * S;
+        const events = await store.window(host, first - BEFORE_S * S, last + AFTER_S * S);
+        const found = new Map<string, { host: string; inc: Incident }[]>(run.map((d) => [d.bucket, []]));
+        for (const [h, evs] of byHost(events)) {
+          for (const death of findDeaths(evs, h)) {
+            // each death belongs to the bucket it happened in: a bucket not due (or not in this run)
+            // sees it in its own finalize, and its evidence is not gathered here
+            const mine = found.get((death.deathNs / (BUCKET_S * S)).toString());
+            if (mine) mine.push({ host: h, inc: death.incident() });
+          }
+        }
+        for (const d of run) work.push(writeBucket(host, d, found.get(d.bucket)!));
+      }
+      await Promise.all(work);
+      await store.disarm(host, due);
     }
-    await Promise.all(work);
-    await store.disarm(host, due);
     await store.trimArrivedBefore(host, Date.now() - RETAIN_MS);
   }
 

@@ -9,8 +9,8 @@ import { expandInputs } from '../../ingest/sources/files.ts';
 import { startElasticsearch } from '../../test/helpers/elasticsearch.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
 import { SEARCHES } from '../kibana/objects.ts';
-import { VERDICTS_ALIAS } from './templates.ts';
-import { installTemplates, verdictWriter, writeBatch } from './writer.ts';
+import { VERDICTS_ALIAS, eventsIndex } from './templates.ts';
+import { eventWriter, installTemplates, verdictWriter, writeBatch } from './writer.ts';
 
 /** One real Elasticsearch 8 node for the sink and the Kibana searches. */
 describe('Elasticsearch: the sink and the saved searches on a real 8.19 node', { timeout: 900_000 }, () => {
@@ -94,6 +94,27 @@ describe('Elasticsearch: the sink and the saved searches on a real 8.19 node', {
     await write([], ids);
     await client.indices.refresh({ index: VERDICTS_ALIAS });
     assert.equal((await client.count({ index: VERDICTS_ALIAS, query: { ids: { values: ids } } })).count, 0, 'withdrawn');
+  });
+
+  it('events of jobs in hand share one bulk: each caller returns once its documents are stored, with only its own refusals', async () => {
+    const write = eventWriter(client, { lingerMs: 50 });
+    // the lab's events under fresh ids, in three jobs' worth; one of them has a document the mapping refuses
+    const fresh = events.slice(0, 90).map((e, i) => ({ ...e, event: { ...e.event, id: `gathered-${i}` } }));
+    const bad = { ...fresh[0]!, event: { ...fresh[0]!.event, id: 'gathered-bad', sequence: 'not-a-number' } } as unknown as NormalizedEvent;
+    let bulks = 0;
+    const count = (_e: unknown, r: { meta: { request: { params: { path: string } } } } | null) => void (r?.meta.request.params.path.endsWith('/_bulk') && bulks++);
+    client.diagnostic.on('request', count);
+    const jobs = [fresh.slice(0, 30), [...fresh.slice(30, 60), bad], fresh.slice(60)];
+    const results = await Promise.all(jobs.map(async (job) => {
+      const r = await write(job);
+      // stored by the time the job would be acknowledged: a real-time get needs no refresh
+      const got = await client.mget({ docs: job.filter((e) => e !== bad).map((e) => ({ _index: eventsIndex(e['@timestamp']), _id: e.event.id })) });
+      return { r, missing: got.docs.filter((d) => !('found' in d) || !d.found).length };
+    }));
+    client.diagnostic.off('request', count);
+    assert.equal(bulks, 1, 'three jobs, one bulk');
+    assert.deepEqual(results.map((x) => x.missing), [0, 0, 0]);
+    assert.deepEqual(results.map((x) => x.r.rejected.map((y) => y.id)), [[], ['gathered-bad'], []]);
   });
 
   it('each Kibana search, run as Kibana runs Lucene, returns exactly the expected verdicts', async () => {

@@ -111,6 +111,47 @@ export async function withdrawVerdicts(client: Client, incidentIds: string[]): P
 }
 
 /**
+ * Events of the jobs a worker has in hand gathered into shared bulks, sent once `maxDocs` are
+ * waiting or `lingerMs` after the first: one bulk per job (about 330 documents once only evidence
+ * and context are indexed) cost the node about three times its CPU per document at its own ceiling
+ * in bulk overhead. Each caller returns once its documents are in (its job is acknowledged only
+ * then: nothing acknowledged is lost) and gets those of its own that were refused; the counts are
+ * the shared bulk's. A failed bulk fails every caller, whose jobs retry (creates by id: a replay is a 409).
+ */
+export function eventWriter(client: Client, opts: { lingerMs?: number; maxDocs?: number } = {}): (events: NormalizedEvent[]) => Promise<WriteResult> {
+  const lingerMs = opts.lingerMs ?? 100;
+  const maxDocs = opts.maxDocs ?? BULK_MAX_DOCS;
+  type Waiting = { events: NormalizedEvent[]; resolve: (r: WriteResult) => void; reject: (e: unknown) => void };
+  let waiting: Waiting[] = [];
+  let docs = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = async () => {
+    const batch = waiting;
+    waiting = [];
+    docs = 0;
+    clearTimeout(timer);
+    timer = undefined;
+    try {
+      const r = await writeBatch(client, batch.flatMap((b) => b.events), []);
+      for (const b of batch) {
+        const mine = new Set(b.events.map((e) => e.event.id));
+        b.resolve({ ...r, rejected: r.rejected.filter((x) => mine.has(x.id)) });
+      }
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+    }
+  };
+  return (events) =>
+    new Promise<WriteResult>((resolve, reject) => {
+      if (events.length === 0) return resolve({ created: 0, duplicates: 0, updated: 0, rejected: [] });
+      waiting.push({ events, resolve, reject });
+      docs += events.length;
+      if (docs >= maxDocs) void flush();
+      else timer ??= setTimeout(() => void flush(), lingerMs);
+    });
+}
+
+/**
  * Verdict writes gathered for `lingerMs` into one bulk that returns once they are visible
  * (refresh=wait_for), then the withdrawals. Each finalize wrote its own: on a node of two cores a
  * wait_for bulk cost Elasticsearch about 12 ms of CPU whatever its size, so under load the verdict
