@@ -2,8 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import type { DeadLetter } from '../ingest/dead-letter.ts';
 import { Decoder } from '../ingest/decoder.ts';
-import { NormalizedEvent } from '../ingest/event.ts';
-import { isNormalizedEvent } from '../ingest/event-check.ts';
+import { isNormalizedEvent, NormalizedEvent } from '../ingest/event-check.ts';
 import { eventJson } from '../ingest/event-json.ts';
 import type { FollowSink } from '../ingest/follow-run.ts';
 import { decodeInputs } from '../ingest/run.ts';
@@ -36,7 +35,7 @@ export function decodeCommand(program: Command): void {
           if (o.validate && !isNormalizedEvent(e)) {
             invalid++;
             const r = NormalizedEvent.safeParse(e);
-            process.stderr.write(`exit137: event ${e.event.id} fails the schema: ${r.success ? 'the compiled check and zod disagree (ingest/event-check.ts)' : r.error.message}\n`);
+            process.stderr.write(`exit137: event ${e.event.id} fails the schema: ${r.success ? 'the compiled check and zod disagree (ingest/event-check-compile.ts)' : r.error.message}\n`);
           }
           if (following) writeLine(process.stdout, eventJson(e));
           else lines.push(eventJson(e));

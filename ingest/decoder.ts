@@ -19,7 +19,7 @@ import type { Envelope, EnvelopeResult } from './envelope/message.ts';
 import { unwrapShipped } from './envelope/shipped.ts';
 import { parseSyslog } from './envelope/syslog.ts';
 import type { Source } from './event.ts';
-import { ECS_VERSION, NormalizedEvent } from './event.ts';
+import { ECS_VERSION, NormalizedEvent } from './event-check.ts';
 import { containerIdsIn, isContainerRef, isHexId } from './ids.ts';
 import { linesOf } from './event-json.ts';
 import { IdsAfter, eventId, fingerprint } from './source-identity.ts';

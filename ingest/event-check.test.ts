@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { FIXTURES, sharedPath } from '../test/helpers/paths.ts';
+import { FIXTURES, REPO, sharedPath } from '../test/helpers/paths.ts';
 import { NormalizedEvent } from './event.ts';
-import { compileCheck, isNormalizedEvent } from './event-check.ts';
+import { NormalizedEvent as Generated, isNormalizedEvent } from './event-check.ts';
+import { compileFunctions } from './event-check-compile.ts';
+import { GENERATED, generatedSource } from './event-check-gen.ts';
+import { FAILED, parse } from './event-check.generated.ts';
 import { decodeInputs } from './run.ts';
 import { expandInputs } from './sources/files.ts';
 
@@ -136,8 +142,107 @@ describe('the compiled event check (ingest/event-check.ts)', async () => {
   });
 
   it('refuses to compile a schema it does not know, rather than let everything through', () => {
-    assert.throws(() => compileCheck(z.object({ a: z.string().email() })), /not compiled/);
-    assert.throws(() => compileCheck(z.object({ a: z.union([z.string(), z.number()]) })), /not compiled/);
-    assert.throws(() => compileCheck(z.object({ a: z.number().min(3) })), /not compiled/);
+    assert.throws(() => compileFunctions(z.object({ a: z.string().email() })), /not compiled/);
+    assert.throws(() => compileFunctions(z.object({ a: z.union([z.string(), z.number()]) })), /not compiled/);
+    assert.throws(() => compileFunctions(z.object({ a: z.number().min(3) })), /not compiled/);
+    assert.throws(() => compileFunctions(z.object({ a: z.array(z.string().optional()) })), /not compiled/);
+  });
+
+  it('is the check and parse generated from the schema as it is now (npm run build makes it)', () => {
+    assert.equal(readFileSync(GENERATED, 'utf8'), generatedSource(), 'ingest/event-check.generated.ts is stale: npx tsx ingest/event-check-gen.ts');
+  });
+
+  /** The generated parse agrees with zod's: both refuse, or both give the same copy (keys, their order, undefined values kept). */
+  const sameParse = (m: unknown, what: string) => {
+    const want = NormalizedEvent.safeParse(m);
+    // (the generated parse itself: safeParse asks zod when it refuses, which would hide a refusal zod does not make)
+    const data = parse(m);
+    assert.equal(data !== FAILED, want.success, `zod says ${want.success} ${what}: ${JSON.stringify(m)?.slice(0, 400)}`);
+    const got = Generated.safeParse(m);
+    if (want.success && got.success) {
+      assert.ok(isDeepStrictEqual(got.data, want.data), `another copy than zod's ${what}`);
+      assert.equal(JSON.stringify(got.data), JSON.stringify(want.data), `keys in another order than zod's ${what}`);
+      assert.notEqual(got.data, m, 'a copy, not the value given');
+    } else {
+      assert.equal(got.success, false);
+      assert.deepEqual(!got.success && got.error.issues, want.error?.issues, `zod's own reasons ${what}`);
+    }
+  };
+
+  it('parses as zod does every decoded event, and each with a key the schema lacks added at every level', () => {
+    let added = 0;
+    const times = new Map<string, number>();
+    for (const e of events) {
+      sameParse(e, 'as decoded');
+      // what decode re-reads: the event through JSON
+      sameParse(JSON.parse(JSON.stringify(e)), 'through JSON');
+      for (const p of paths(e)) {
+        const where = p.map((k) => (typeof k === 'number' ? '#' : k)).join('.');
+        const n = times.get(where) ?? 0;
+        if (n >= 2) continue;
+        times.set(where, n + 1);
+        let parent: unknown = e;
+        for (const k of p) parent = (parent as Record<string | number, unknown>)[k];
+        if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) continue;
+        // an unknown key dropped (zod's parse strips), at the start and at the end of the object
+        // (defined, not assigned: JSON.parse makes __proto__ a key of its own, as assigning it would not)
+        for (const key of ['zz_unknown', '__proto__']) {
+          Object.defineProperty(parent, key, { value: { x: 1 }, enumerable: true, configurable: true, writable: true });
+          try {
+            sameParse(e, `with ${key} at ${p.join('.')}`);
+          } finally {
+            delete (parent as Record<string, unknown>)[key];
+          }
+          added++;
+        }
+        const rebuilt = { aa_unknown: 'x', ...(parent as object) };
+        withReplaced(e, p, rebuilt, false, (m) => sameParse(m, `with a key first at ${p.join('.')}`));
+      }
+    }
+    assert.ok(added > 100, `${added} keys added`);
+  });
+
+  it('parses as zod does every value of every shape replaced by a wrong one, or removed, or undefined', () => {
+    let refused = 0;
+    let tried = 0;
+    const times = new Map<string, number>();
+    for (const e of events) {
+      for (const p of paths(e)) {
+        const where = p.map((k) => (typeof k === 'number' ? '#' : k)).join('.');
+        const n = times.get(where) ?? 0;
+        if (n >= 2) continue;
+        times.set(where, n + 1);
+        const see = (m: unknown) => {
+          tried++;
+          if (!NormalizedEvent.safeParse(m).success) refused++;
+          sameParse(m, `at ${p.join('.')}`);
+        };
+        for (const j of JUNK) withReplaced(e, p, j, false, see);
+        if (p.length > 0) withReplaced(e, p, undefined, true, see);
+      }
+    }
+    assert.ok(refused > tried / 2, `${refused} of ${tried} mutations refused`);
+    // an absent optional given each value, at the top
+    const e = events.find((x) => (x as NormalizedEvent).exit137.kind === 'audit-signal')!;
+    for (const k of Object.keys(NormalizedEvent.shape)) if ((e as Record<string, unknown>)[k] === undefined) for (const j of JUNK) withReplaced(e, [k], j, false, (m) => sameParse(m, `${k} = ${String(j)}`));
+  });
+
+  it('lets decode run without loading zod, and gives the reasons zod gives for an event of its own it refuses', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exit137-check-'));
+    const good = events.find((x) => (x as NormalizedEvent).exit137.kind === 'audit-signal')!;
+    const bad = { ...(good as object), tags: 'not-a-list' };
+    const input = join(dir, 'own.ndjson');
+    writeFileSync(input, `${JSON.stringify(good)}\n${JSON.stringify(bad)}\n`);
+    // (the decode command line as a user types it; a hook of this test's own says at exit whether zod was loaded)
+    const run = (file: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--import', `data:text/javascript,process.on('exit', () => process.stderr.write('zod loaded: ' + ('__zod_globalConfig' in globalThis) + '\\n'))`, join(REPO, 'cli/main.ts'), 'decode', file], { cwd: REPO, encoding: 'utf8' }).stderr;
+    const quiet = run(join(FIXTURES, 'lab', 'audit-enriched.log'));
+    assert.match(quiet, /zod loaded: false/);
+    const refused = run(input);
+    assert.match(refused, /zod loaded: true/);
+    const want = NormalizedEvent.safeParse(bad);
+    assert.ok(!want.success);
+    assert.ok(refused.includes(`not a valid exit137 event: ${want.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`), refused);
   });
 });
+

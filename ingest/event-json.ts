@@ -1,4 +1,5 @@
-import { ECS_VERSION, EventKind, NormalizedEvent, Source, TimeBasisSchema } from './event.ts';
+import type { NormalizedEvent } from './event.ts';
+import { SCHEMA_WORDS } from './event-check.ts';
 
 /**
  * An event as one line of JSON, the same as JSON.stringify gives (key for key; for the keys the
@@ -215,21 +216,8 @@ function obj(o: object): string {
 }
 
 /** Values of the schema's closed vocabularies: plain words, written without a look for what to escape. */
-const WORDS: ReadonlySet<unknown> = new Set<unknown>([
-  ECS_VERSION,
-  ...EventKind.options,
-  ...Source.options,
-  ...TimeBasisSchema.options,
-  ...NormalizedEvent.shape.event.shape.kind.options,
-  ...NormalizedEvent.shape.event.shape.category.element.options,
-  ...NormalizedEvent.shape.event.shape.type.element.options,
-  ...NormalizedEvent.shape.event.shape.outcome.unwrap().options,
-  'exit137',
-  'process',
-  'thread',
-  'process-group',
-  'all',
-]);
+// (the schema's, from the generated check: loading zod for them was most of decode's start-up)
+const WORDS: ReadonlySet<unknown> = new Set<unknown>([...SCHEMA_WORDS, 'exit137', 'process', 'thread', 'process-group', 'all']);
 
 function word(v: string): string {
   return WORDS.has(v) ? `"${v}"` : str(v);
