@@ -247,6 +247,28 @@ export class RedisEvidenceStore {
     return stayed;
   }
 
+  /**
+   * A finalize of the bucket waits, delayed, for the node's streams to reach its evidence: once the
+   * bucket is finalized by another (the node's release), `takeHeld` hands its id over for removal.
+   */
+  async holdFinalize(host: string, bucket: string, jobId: string): Promise<void> {
+    const key = this.heldKey(host, bucket);
+    await this.redis.multi().sadd(key, jobId).expire(key, 2 * 86400).exec();
+  }
+
+  /** The finalizes held for these buckets (holdFinalize), forgotten as they are handed over. */
+  async takeHeld(host: string, buckets: string[]): Promise<{ bucket: string; jobId: string }[]> {
+    if (buckets.length === 0) return [];
+    const m = this.redis.multi();
+    for (const b of buckets) m.smembers(this.heldKey(host, b)).del(this.heldKey(host, b));
+    const r = (await m.exec())!;
+    return buckets.flatMap((bucket, i) => (r[2 * i]![1] as string[]).map((jobId) => ({ bucket, jobId })));
+  }
+
+  private heldKey(host: string, bucket: string): string {
+    return `${this.prefix}held:${host}:${bucket}`;
+  }
+
   private armedKey(host: string): string {
     return `${this.prefix}armed:${host}`;
   }

@@ -181,13 +181,18 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
       // the node is still reading a stream that has not reached this bucket's evidence (a backlog
       // read file by file): what that stream holds for these deaths is still to come
       const wm = await store.watermark(host);
-      if (wm !== undefined && wm < BigInt(own.lastNs)) return later(Math.max(BUSY_RETRY_MS, hooks.settleMs));
+      // (held: the node's finalize that takes the bucket once its reading is past removes this job,
+      // which would otherwise stay queued a settle window to find nothing to do)
+      if (wm !== undefined && wm < BigInt(own.lastNs)) {
+        await store.holdFinalize(host, bucket, job.id!);
+        return later(Math.max(BUSY_RETRY_MS, hooks.settleMs));
+      }
       const lock = await store.lockNode(host, LOCK_MS);
       // another worker is finalizing this node: it may take this bucket too, or this runs after it
       if (!lock) return later(BUSY_RETRY_MS);
       const keep = setInterval(() => void store.refreshNodeLock(host, lock, LOCK_MS).catch(() => {}), LOCK_MS / 3);
       try {
-        await finalizeDue(host, wm);
+        await finalizeDue(host, wm, job.id!);
       } finally {
         clearInterval(keep);
         await store.unlockNode(host, lock).catch(() => {});
@@ -210,7 +215,7 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
    * verdict write. Here neighbouring due buckets share one read and one findDeaths, and all their
    * verdicts go in one write.
    */
-  async function finalizeDue(host: string, wm: bigint | undefined): Promise<void> {
+  async function finalizeDue(host: string, wm: bigint | undefined, self: string): Promise<void> {
     // while it holds the node, buckets that came due meanwhile too: a finalize that found the node
     // busy tries again only BUSY_RETRY_MS later, and a catch-up's buckets come due one after another
     for (let pass = 0; pass < MAX_PASSES; pass++) {
@@ -243,9 +248,31 @@ export function correlateWorkers(connection: ConnectionOptions, hooks: Correlate
         for (const d of run) work.push(writeBucket(host, d, found.get(d.bucket)!));
       }
       await Promise.all(work);
-      await store.disarm(host, due);
+      const stayed = new Set(await store.disarm(host, due));
+      await dropHeld(host, due.filter((d) => !stayed.has(d.bucket)).map((d) => d.bucket), self);
     }
     await store.trimArrivedBefore(host, Date.now() - RETAIN_MS);
+  }
+
+  /**
+   * The finalizes held for buckets just finalized (waiting for the node's reading) are removed: each
+   * would stay delayed a settle window and then find its bucket disarmed (a backlog leaves hundreds;
+   * the bench waited seconds for them). One whose bucket evidence armed again meanwhile may have
+   * taken that evidence's finalize (deduplicated into it): a bucket armed after the removal is
+   * queued again, as the events worker would (it arms the store before it queues).
+   */
+  async function dropHeld(host: string, buckets: string[], self: string): Promise<void> {
+    const held = (await store.takeHeld(host, buckets)).filter((h) => h.jobId !== self);
+    await Promise.all(
+      held.map(async ({ bucket, jobId }) => {
+        // 0: running (locked), it finds its bucket disarmed or re-armed on its own
+        if ((await finalizeQueue.remove(jobId).catch(() => 0)) !== 1) return;
+        const again = await store.armed(host, bucket);
+        if (!again) return;
+        const f: FinalizeJob = { host, bucket, evidenceAt: again.evidenceAt, lastNs: again.lastNs, armed: true };
+        await finalizeQueue.add('finalize', f, { delay: Math.max(0, again.dueMs - Date.now()), jobId: `again-${Buffer.from(host).toString('hex')}-${bucket}-${again.data.split(' ')[2]}` });
+      }),
+    );
   }
 
   /** One bucket's verdicts, after its deaths were found: what changed written, what it no longer holds withdrawn. */
