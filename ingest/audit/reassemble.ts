@@ -46,7 +46,7 @@ function serialBefore(a: number, b: number): boolean {
  * the end of input. Events leave in serial order per node, which makes lost serials countable.
  */
 export class AuditReassembler<P = unknown> {
-  private readonly nodes = new Map<string, { open: Open<P>[]; lastEmitted?: number; lastEmittedMs?: number; clock: number; records: number }>();
+  private readonly nodes = new Map<string, { open: Open<P>[]; lastEmitted?: number; lastEmittedMs?: number; clock: number; records: number; maxSerial: number }>();
   readonly stats: ReassemblerStats = { events: 0, records: 0, duplicateRecords: 0, lostSerials: 0, lateRecords: 0 };
   /** Wall clock as of the last `expireIdle` (ms). */
   private wallMs: number;
@@ -67,18 +67,22 @@ export class AuditReassembler<P = unknown> {
     const nodeKey = r.node ?? '';
     let node = this.nodes.get(nodeKey);
     if (!node) {
-      node = { open: [], clock: r.ms, records: 0 };
+      node = { open: [], clock: r.ms, records: 0, maxSerial: -1 };
       this.nodes.set(nodeKey, node);
     }
     // The clock is the time of the latest record, not the largest: clocks jump backwards (clock_settime).
     node.clock = r.ms;
     node.records++;
     let ev: Open<P> | undefined;
-    for (let i = node.open.length - 1; i >= 0; i--) {
-      const e = node.open[i]!;
-      if (e.serial === r.serial && e.epoch === r.epoch) {
-        ev = e;
-        break;
+    // A serial above every open one, the first record of each new event, has no open event to join:
+    // no look through them (a storm holds some fifty open, and each new event looked at them all)
+    if (r.serial <= node.maxSerial) {
+      for (let i = node.open.length - 1; i >= 0; i--) {
+        const e = node.open[i]!;
+        if (e.serial === r.serial && e.epoch === r.epoch) {
+          ev = e;
+          break;
+        }
       }
     }
     if (!ev) {
@@ -93,6 +97,8 @@ export class AuditReassembler<P = unknown> {
       }
       ev = { node: nodeKey, first: r, epoch: r.epoch, ms: r.ms, serial: r.serial, records: [], origin, closedByEoe: false, lastSeenAt: r.ms, lastSeenRecord: node.records, touchedAt: 0 };
       insertBySerial(node.open, ev);
+      // (never lower while events are open: each open serial is at most this, by number, not by wrap-around order)
+      if (r.serial > node.maxSerial) node.maxSerial = r.serial;
     }
     ev.lastSeenAt = r.ms;
     ev.lastSeenRecord = node.records;
@@ -168,6 +174,8 @@ export class AuditReassembler<P = unknown> {
       // built field by field: object rest (`...event`) is a slow runtime call on this path
       this.emit({ node: head.node, epoch: head.epoch, ns: head.first.ns, serial: head.serial, records: head.records, origin: head.origin, closedByEoe: head.closedByEoe });
     }
+    // serials that restart (a reboot) are looked for among the open ones until those are gone
+    if (node.open.length === 0) node.maxSerial = -1;
   }
 }
 
