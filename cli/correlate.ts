@@ -11,7 +11,7 @@ import { RedisLedger, enqueueAlerts, slackQueue, slackWorker } from '../sinks/sl
 import { planAlerts } from '../sinks/slack/plan.ts';
 import { eventWriter, installTemplates, verdictWriter } from '../sinks/elasticsearch/writer.ts';
 import type { WriteResult } from '../sinks/elasticsearch/writer.ts';
-import { esClientOptions, redacted, redisOptions, workerEnv } from './ops/config.ts';
+import { esClientOptions, eventsRefresh, redacted, redisOptions, workerEnv } from './ops/config.ts';
 import { WorkerMetrics, logErrors, opsServer, workerLogger } from './ops/telemetry.ts';
 
 /** Where documents Elasticsearch refused for what they are (400) are kept, with the reason. */
@@ -49,7 +49,7 @@ export function correlateCommand(program: Command): void {
       tally.unref();
       const esOpts = esClientOptions(config);
       const es = esOpts ? new Client(esOpts) : undefined;
-      if (es) await retryForever(() => installTemplates(es), (e) => log.warn({ err: e.message }, 'Elasticsearch not ready for the templates; retrying'));
+      if (es) await retryForever(() => installTemplates(es, eventsRefresh()), (e) => log.warn({ err: e.message }, 'Elasticsearch not ready for the templates; retrying'));
       else log.warn('EXIT137_ES_URL is not set: verdicts are logged only');
 
       const slack = config.EXIT137_SLACK_WEBHOOK_URL ? slackQueue(connection) : undefined;

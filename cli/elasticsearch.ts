@@ -1,7 +1,7 @@
 import { Client } from '@elastic/elasticsearch';
 import type { Command } from 'commander';
 import { installTemplates } from '../sinks/elasticsearch/writer.ts';
-import { esConnection } from './ops/config.ts';
+import { esConnection, eventsRefresh } from './ops/config.ts';
 
 import type { EsCliOptions } from './options.ts';
 import { esOptions } from './options.ts';
@@ -18,7 +18,7 @@ export function setupCommand(program: Command): void {
   const cmd = program.command('setup').description('install the index templates in Elasticsearch (idempotent); Kibana objects: sinks/kibana/exit137-saved-objects.ndjson');
   for (const o of esOptions()) cmd.addOption(o);
   cmd.action(async (o: EsCliOptions) => {
-    await installTemplates(esClient(o));
+    await installTemplates(esClient(o), eventsRefresh());
     process.stdout.write(`templates installed in ${o.es!.split(",").map((u) => new URL(u.trim()).origin).join(", ")}\n`);
   });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { esClientOptions, redacted, redisOptions, workerEnv } from './config.ts';
+import { esClientOptions, eventsRefresh, redacted, redisOptions, workerEnv } from './config.ts';
 
 describe('worker configuration from the environment', () => {
   it('reads Redis and Elasticsearch settings, several ES nodes and TLS', () => {
@@ -30,6 +30,14 @@ describe('worker configuration from the environment', () => {
     const text = JSON.stringify(redacted(workerEnv({ EXIT137_REDIS_URL: 'redis://user:pw1@r:6379', EXIT137_REDIS_PASSWORD: 'pw2', EXIT137_ES_USER: 'elastic:pw3', EXIT137_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/pw4' })));
     for (const secret of ['pw1', 'pw2', 'pw3', 'pw4']) assert.ok(!text.includes(secret), secret);
     assert.match(text, /redis:\/\/\[redacted\]@r:6379/);
+  });
+
+  it('the events refresh interval: an Elasticsearch time value or -1, unset by default', () => {
+    assert.deepEqual(eventsRefresh({}), {});
+    assert.deepEqual(eventsRefresh({ EXIT137_ES_EVENTS_REFRESH: '15s' }), { eventsRefresh: '15s' });
+    assert.deepEqual(eventsRefresh({ EXIT137_ES_EVENTS_REFRESH: '-1' }), { eventsRefresh: '-1' });
+    assert.throws(() => eventsRefresh({ EXIT137_ES_EVENTS_REFRESH: '15 seconds' }), /EXIT137_ES_EVENTS_REFRESH/);
+    assert.throws(() => workerEnv({ EXIT137_ES_EVENTS_REFRESH: 'soon' }), /EXIT137_ES_EVENTS_REFRESH/);
   });
 
   it('takes an empty variable as unset, as compose files write them', () => {

@@ -36,6 +36,8 @@ export const WorkerEnv = z.object({
   /** Ingest and correlate: send and index every event, not only evidence and the context around each death. */
   EXIT137_INDEX_ALL_EVENTS: bool.default(false),
   EXIT137_STALLED_MS: ms.default(30_000),
+  /** The events' indices' refresh interval (sinks/elasticsearch/templates.ts, EVENTS_REFRESH_DEFAULT): an Elasticsearch time value, or -1. */
+  EXIT137_ES_EVENTS_REFRESH: z.string().regex(/^(-1|\d+(ms|s|m|h|d))$/, 'expected an Elasticsearch time value such as 30s, or -1').optional(),
   // Events per job: a job costs BullMQ and Redis the same whatever its size, and its bulk costs
   // Elasticsearch less per document the larger it is (bench, 20 copies: 2000 rather than 500,
   // 310 -> 244 µs of CPU per event over the whole pipeline). A slow node still sends every
@@ -53,6 +55,19 @@ export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
   if (!r.success) throw new Error(`bad configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   if (r.data.EXIT137_ES_API_KEY && r.data.EXIT137_ES_USER) throw new Error('bad configuration: give EXIT137_ES_API_KEY or EXIT137_ES_USER, not both');
   return r.data;
+}
+
+/**
+ * The events' refresh interval as installTemplates takes it, from EXIT137_ES_EVENTS_REFRESH: the
+ * correlate workers and `exit137 setup` both install the templates, and setup must not put back
+ * the default an operator changed.
+ */
+export function eventsRefresh(env: NodeJS.ProcessEnv = process.env): { eventsRefresh?: string } {
+  const v = env.EXIT137_ES_EVENTS_REFRESH;
+  if (!v) return {};
+  const r = WorkerEnv.shape.EXIT137_ES_EVENTS_REFRESH.safeParse(v);
+  if (!r.success || !r.data) throw new Error(`bad configuration: EXIT137_ES_EVENTS_REFRESH: ${r.error?.issues[0]?.message ?? 'empty'}`);
+  return { eventsRefresh: r.data };
 }
 
 export function redisOptions(c: WorkerEnv): RedisOptions {

@@ -9,7 +9,7 @@ import { expandInputs } from '../../ingest/sources/files.ts';
 import { startElasticsearch } from '../../test/helpers/elasticsearch.ts';
 import { FIXTURES } from '../../test/helpers/paths.ts';
 import { SEARCHES } from '../kibana/objects.ts';
-import { VERDICTS_ALIAS, eventsIndex } from './templates.ts';
+import { EVENTS_REFRESH_DEFAULT, VERDICTS_ALIAS, VERDICTS_INDEX, VERDICTS_TEMPLATE, eventsIndex } from './templates.ts';
 import { eventWriter, installTemplates, verdictWriter, writeBatch } from './writer.ts';
 
 /** One real Elasticsearch 8 node for the sink and the Kibana searches. */
@@ -59,6 +59,22 @@ describe('Elasticsearch: the sink and the saved searches on a real 8.19 node', {
     assert.equal(oom.wrong_victim?.type, 'boolean');
     await client.index({ index: old, id: 'x', document: { incident_id: 'x', oom: { wrong_victim: true, mechanism: 'oom_score_adj' } }, refresh: true });
     await client.indices.delete({ index: old });
+  });
+
+  it('the events are refreshed at the interval set (a setting), the verdicts still fast; setup puts it on indices already there', async () => {
+    const refreshOf = async (index: string) => (await client.indices.getSettings({ index, flat_settings: true }))[index]!.settings!['index.refresh_interval'];
+    const index = eventsIndex(events[0]!['@timestamp']);
+    // made by the earlier writes under the default
+    assert.equal(await refreshOf(index), EVENTS_REFRESH_DEFAULT);
+    await installTemplates(client, { eventsRefresh: '7s' });
+    assert.equal(await refreshOf(index), '7s', 'an index already there follows the setting');
+    const fresh = 'exit137-events-1999.01';
+    await client.indices.create({ index: fresh });
+    assert.equal(await refreshOf(fresh), '7s', 'a new index takes it from the template');
+    assert.equal(await refreshOf(VERDICTS_INDEX), VERDICTS_TEMPLATE.template.settings.refresh_interval);
+    await client.indices.delete({ index: fresh });
+    await installTemplates(client);
+    assert.equal(await refreshOf(index), EVENTS_REFRESH_DEFAULT, 'unset: the default');
   });
 
   it('keeps nanosecond order: events sort by @timestamp exactly as their ts_ns', async () => {

@@ -33,16 +33,23 @@ const process = {
   },
 };
 
+/**
+ * How often the events' indices are refreshed (made searchable) unless configured
+ * (EXIT137_ES_EVENTS_REFRESH). A log index is written all the time and read when someone follows a
+ * verdict to its evidence, and a verdict comes a settle window (30 s by default) after its last
+ * evidence: by then a 30 s refresh has made that evidence searchable. Every second, the refresh
+ * of an index being written cost the node more than indexing itself (bench, 30 copies: 7.6 s of
+ * refresh and 12 s of indexing for 30,000 documents the node loads in 2 s with refresh off); at
+ * 10 s it was still a refresh every few thousand documents of a saturated run.
+ */
+export const EVENTS_REFRESH_DEFAULT = '30s';
+
 export const EVENTS_TEMPLATE = {
   index_patterns: ['exit137-events-*'],
   priority: 500,
   template: {
-    // Refreshed every 10 s, not every second: under a steady load the per-second refresh of an index
-    // being written cost the node more than indexing itself (bench, 30 copies: 7.6 s of refresh and
-    // 12 s of indexing for 30,000 documents the same node loads in 2 s with refresh off). Events are
-    // read when someone follows a verdict, which comes a settle window (30 s by default) after its
-    // last evidence; the verdicts' own index keeps the one-second refresh.
-    settings: { number_of_shards: 1, refresh_interval: '10s', 'index.mapping.total_fields.limit': 2000 },
+    // the verdicts' own index keeps a fast refresh (VERDICTS_TEMPLATE)
+    settings: { number_of_shards: 1, refresh_interval: EVENTS_REFRESH_DEFAULT, 'index.mapping.total_fields.limit': 2000 },
     mappings: {
       dynamic: false,
       properties: {

@@ -1,16 +1,21 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Attribution } from '../../correlate/verdict.ts';
 import type { NormalizedEvent } from '../../ingest/event.ts';
-import { EVENTS_TEMPLATE, VERDICTS_INDEX, VERDICTS_TEMPLATE, eventsIndex } from './templates.ts';
+import { EVENTS_REFRESH_DEFAULT, EVENTS_TEMPLATE, VERDICTS_INDEX, VERDICTS_TEMPLATE, eventsIndex } from './templates.ts';
 
-/** `exit137 setup`: the index templates, installed (idempotently) before anything is written. */
-export async function installTemplates(client: Client): Promise<void> {
-  await client.indices.putIndexTemplate({ name: 'exit137-events', ...EVENTS_TEMPLATE } as Parameters<Client['indices']['putIndexTemplate']>[0]);
+/**
+ * `exit137 setup`: the index templates, installed (idempotently) before anything is written.
+ * `eventsRefresh`: the events' indices' refresh interval (an Elasticsearch time value, `-1` for
+ * none), EVENTS_REFRESH_DEFAULT when not given.
+ */
+export async function installTemplates(client: Client, opts: { eventsRefresh?: string } = {}): Promise<void> {
+  const events = { ...EVENTS_TEMPLATE, template: { ...EVENTS_TEMPLATE.template, settings: { ...EVENTS_TEMPLATE.template.settings, refresh_interval: opts.eventsRefresh ?? EVENTS_REFRESH_DEFAULT } } };
+  await client.indices.putIndexTemplate({ name: 'exit137-events', ...events } as Parameters<Client['indices']['putIndexTemplate']>[0]);
   await client.indices.putIndexTemplate({ name: 'exit137-attributions', ...VERDICTS_TEMPLATE } as Parameters<Client['indices']['putIndexTemplate']>[0]);
   // An index created under an older template keeps its mapping, and the verdicts' is strict: a new
   // field would be refused. New fields are added to existing indices (a changed type is refused
   // by Elasticsearch with its reason, and setup fails loudly).
-  for (const t of [EVENTS_TEMPLATE, VERDICTS_TEMPLATE]) {
+  for (const t of [events, VERDICTS_TEMPLATE]) {
     await client.indices.putMapping({ index: t.index_patterns.join(','), allow_no_indices: true, ...t.template.mappings } as Parameters<Client['indices']['putMapping']>[0]);
     // and their refresh as the template now sets it (a dynamic setting)
     await client.indices.putSettings({ index: t.index_patterns.join(','), allow_no_indices: true, settings: { refresh_interval: t.template.settings.refresh_interval } });
