@@ -55,7 +55,8 @@ export function ingestCommand(program: Command): void {
     const config = workerEnv();
     const log = workerLogger('exit137-ingest', config.EXIT137_LOG_LEVEL);
     const node = o.host ?? config.EXIT137_NODE_NAME;
-    log.info({ config: redacted(config), files, node }, 'starting');
+    // start-up is paid on every (re)start and delays every event behind it: logged, with when the first batch left
+    log.info({ config: redacted(config), files, node, uptime_ms: Math.round(process.uptime() * 1000) }, 'starting');
     const state = config.EXIT137_STATE_DIR;
     mkdirSync(join(state, 'positions'), { recursive: true });
 
@@ -78,6 +79,12 @@ export function ingestCommand(program: Command): void {
         log.warn({ err: e.message, attempt }, 'Redis did not take a batch; retrying');
       },
     });
+    const firstBatch = setInterval(() => {
+      if (sink.stats.batches === 0) return;
+      clearInterval(firstBatch);
+      log.info({ uptime_ms: Math.round(process.uptime() * 1000), events: sink.stats.events, triaged: sink.stats.letGo }, 'first batch queued');
+    }, 20);
+    firstBatch.unref();
     const decoder = new Decoder((e) => sink.event(e), (d) => sink.deadLetter(d), { ...decoderOptions(o), host: node, ...ingestTriage(sink, indexMode) });
 
     const seen = new Map<string, number>();

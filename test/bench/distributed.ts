@@ -193,6 +193,7 @@ export async function benchDistributedSection(opts: { dir: string; replicas: num
       }
       const children: { child: ChildProcess; role: string; port: number }[] = [];
       const latencies: number[] = [];
+      let tRun: number | undefined;
       const env = { ...process.env, EXIT137_REDIS_URL: `redis://127.0.0.1:${redis.port}`, EXIT137_ES_URL: es.url, EXIT137_NODE_NAME: 'bench', EXIT137_STATE_DIR: state, EXIT137_SETTLE_MS: String(SETTLE_MS), EXIT137_LOG_LEVEL: 'info' };
       const start = async (args: string[]) => {
         const port = await freePort();
@@ -206,6 +207,8 @@ export async function benchDistributedSection(opts: { dir: string; replicas: num
           for (const l of lines) {
             const m = /"latency_ms":(\d+)/.exec(l);
             if (m) latencies.push(Number(m[1]));
+            // the ingest worker's start-up and first batch, on the run's clock
+            else if (process.env.BENCH_TRACE && args[0] === 'ingest' && tRun !== undefined) process.stderr.write(`${((performance.now() - tRun) / 1000).toFixed(2)} s: ingest: ${l.replace(/"config":\{[^}]*\},/, '').slice(0, 240)}\n`);
           }
         });
         children.push({ child, role: args[0]!, port });
@@ -222,6 +225,7 @@ export async function benchDistributedSection(opts: { dir: string; replicas: num
         const startCpu = new Map(children.map((c) => [c.child.pid!, usage(c.child.pid!).cpuSeconds]));
         const node0 = process.env.BENCH_TRACE ? await nodeWork(client) : undefined;
         const t0 = performance.now();
+        tRun = t0;
         await start(['ingest', ...files.map((f) => join(inputs, f))]);
         const feeding = feed === 'complete' ? Promise.resolve() : feedFiles(history, inputs, files, feed, h.lines);
 
