@@ -155,10 +155,17 @@ export class QueueSink implements FollowSink {
       if (this.buffer.length || this.inFlight) return this.whenQuiet();
       const wm = this.watermark([], true);
       if (wm === undefined || wm === this.watermarkSent) return;
+      // a hint, not data: tried once (the next batch carries a watermark again). Retried like a
+      // batch, it kept a worker whose queue had been closed alive, sleeping between tries forever.
       this.chain = this.chain.then(async () => {
         const job: EventsJob = { node: this.opts.node, events: [], watermarkNs: wm };
-        await this.retrying(() => this.queue.add('batch', job, { jobId: `b-${eventId(`quiet-${this.opts.node}-${process.pid}-${wm}`)}` }));
-        this.watermarkSent = wm;
+        try {
+          await this.queue.add('batch', job, { jobId: `b-${eventId(`quiet-${this.opts.node}-${process.pid}-${wm}`)}` });
+          this.watermarkSent = wm;
+        } catch (e) {
+          this.stats.sendFailures++;
+          this.opts.onError?.(e as Error, 1);
+        }
       });
     }, ACTIVE_MS + 100);
     this.quiet.unref();
