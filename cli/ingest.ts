@@ -56,7 +56,7 @@ export function ingestCommand(program: Command): void {
     const log = workerLogger('exit137-ingest', config.EXIT137_LOG_LEVEL);
     const node = o.host ?? config.EXIT137_NODE_NAME;
     // start-up is paid on every (re)start and delays every event behind it: logged, with when the first batch left
-    log.info({ config: redacted(config), files, node, uptime_ms: Math.round(process.uptime() * 1000) }, 'starting');
+    log.info({ uptime_ms: Math.round(process.uptime() * 1000), config: redacted(config), files, node }, 'starting');
     const state = config.EXIT137_STATE_DIR;
     mkdirSync(join(state, 'positions'), { recursive: true });
 
